@@ -1,0 +1,75 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Health, QR, User } from './health.js';
+
+/** Event types on the wire. The seed writes `channels`; Whapi's schema and wagate say `channel`. */
+export const EVENT_TYPES = ['channel', 'users', 'messages', 'statuses', 'alerts'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const EVENT_METHODS = ['post', 'put', 'patch', 'delete'] as const;
+export type EventMethod = (typeof EVENT_METHODS)[number];
+
+/** Accepted spellings of a type in settings, mapped to the one stored and answered. */
+export const EVENT_TYPE_ALIASES: Record<string, EventType> = { channels: 'channel' };
+
+/** The events wagate emits, as `type.method` pairs (answered by `GET /settings/events`). */
+export const EVENT_CATALOGUE: ReadonlyArray<{ type: EventType; method: EventMethod; description: string }> = [
+  { type: 'channel', method: 'post', description: 'the channel status changed (Health)' },
+  { type: 'channel', method: 'patch', description: 'a new QR code is available (QR)' },
+  { type: 'users', method: 'post', description: 'an account was linked' },
+  { type: 'users', method: 'delete', description: 'the account was unlinked or logged out' },
+  { type: 'messages', method: 'post', description: 'a message arrived or was sent' },
+  { type: 'statuses', method: 'post', description: 'a message was sent, delivered or read' },
+  { type: 'alerts', method: 'post', description: 'flapping, a stuck start, a failing webhook' },
+];
+
+export const ALERT_KINDS = [
+  'flapping',
+  'stuck_init',
+  'stuck_launch',
+  'webhook_failing',
+  'webhook_disabled',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export const Alert = Type.Object({
+  kind: Type.Union(ALERT_KINDS.map((k) => Type.Literal(k))),
+  detail: Type.String(),
+  at: Type.Integer({ description: 'unix seconds' }),
+});
+export type Alert = Static<typeof Alert>;
+
+/** The payload of each event, keyed by `type.method`. */
+export interface EventPayloads {
+  'channel.post': { health: Health };
+  'channel.patch': { qr: QR };
+  'users.post': { user: User };
+  'users.delete': { user: User };
+  'alerts.post': { alert: Alert };
+  'messages.post': { messages: unknown[] };
+  'statuses.post': { statuses: unknown[] };
+}
+export type EventName = keyof EventPayloads;
+
+/** An event as the channel produces it, before it is wrapped for the wire. */
+export interface ChannelEvent<N extends EventName = EventName> {
+  name: N;
+  payload: EventPayloads[N];
+}
+
+/** The wire envelope: the payload's keys, plus `event` and `channel_id`. */
+export type EventEnvelope<N extends EventName = EventName> = EventPayloads[N] & {
+  event: { type: EventType; event: EventMethod };
+  channel_id: string;
+};
+
+/** Splits `type.method` into its parts. */
+export function splitEventName(name: EventName): { type: EventType; method: EventMethod } {
+  const [type, method] = name.split('.') as [EventType, EventMethod];
+  return { type, method };
+}
+
+/** Wraps an event's payload in the wire envelope. */
+export function envelope<N extends EventName>(channelId: string, event: ChannelEvent<N>): EventEnvelope<N> {
+  const { type, method } = splitEventName(event.name);
+  return { ...event.payload, event: { type, event: method }, channel_id: channelId };
+}

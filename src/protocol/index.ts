@@ -1,0 +1,4 @@
+export * from './status.js';
+export * from './errors.js';
+export * from './health.js';
+export * from './events.js';
