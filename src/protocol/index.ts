@@ -2,3 +2,4 @@ export * from './status.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './events.js';
+export * from './partner.js';

@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events';
+import { channelStatus, envelope, type ChannelEvent, type Health, type StatusText } from '../protocol/index.js';
+import type { Engine, EngineConnection } from '../engines/engine.js';
+import type { ChannelRecord, OutboundEvent, Store } from '../store/types.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
+
+export interface RuntimeDeps {
+  store: Store;
+  clock: Clock;
+  env: LifecycleEnv;
+  version: string;
+  /** Called after each committed change with the events it wrote (dispatcher wake-up, streams). */
+  onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
+  /** Logs an engine failure (never a token or a message body). */
+  onError?: (channelId: string, err: unknown) => void;
+}
+
+/**
+ * One channel at run time: it feeds inputs to the pure lifecycle one at a time, writes each
+ * step's status, history and events in one store transaction, then carries out the step's
+ * engine and timer effects.
+ */
+export class ChannelRuntime {
+  private queue: Promise<void> = Promise.resolve();
+  private timers = new Map<TimerName, TimerHandle>();
+  private connection: EngineConnection | null = null;
+  private closed = false;
+  /** Emits 'status' (StatusText) after every committed status change. */
+  readonly changes = new EventEmitter();
+
+  constructor(
+    readonly record: ChannelRecord,
+    public state: LifecycleState,
+    readonly engine: Engine,
+    private readonly deps: RuntimeDeps,
+  ) {
+    this.changes.setMaxListeners(0);
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** The live connection, if an attempt is under way. */
+  get liveConnection(): EngineConnection | null {
+    return this.connection;
+  }
+
+  /** Queues an input; resolves once its effects are committed and started. */
+  send(input: LifecycleInput): Promise<void> {
+    const run = this.queue.then(() => (this.closed ? undefined : this.apply(input)));
+    this.queue = run.catch((err) => this.deps.onError?.(this.id, err));
+    return run;
+  }
+
+  /** The channel's Health object as it stands (Whapi's `Health`). */
+  health(status: StatusText = this.state.status): Health {
+    const now = this.deps.clock.now();
+    const running = status !== 'NOT_INIT' && status !== 'STOP' && this.state.startAt !== null;
+    const startAt = this.state.startAt ?? this.record.createdAt;
+    const health: Health = {
+      channel_id: this.id,
+      start_at: Math.floor(startAt / 1000),
+      uptime: running ? Math.max(0, Math.floor((now - startAt) / 1000)) : 0,
+      version: this.deps.version,
+      status: channelStatus(status),
+    };
+    if (this.state.user) health.user = { ...this.state.user };
+    return health;
+  }
+
+  /** Resolves when `predicate` holds for the status, or with false after `timeoutMs`. */
+  waitFor(predicate: (s: LifecycleState) => boolean, timeoutMs: number): Promise<boolean> {
+    if (predicate(this.state)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onChange = (): void => {
+        if (!predicate(this.state)) return;
+        cleanup();
+        resolve(true);
+      };
+      const timer = this.deps.clock.setTimeout(() => {
+        cleanup();
+        resolve(predicate(this.state));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        this.deps.clock.clearTimeout(timer);
+        this.changes.off('status', onChange);
+      };
+      this.changes.on('status', onChange);
+    });
+  }
+
+  /** Stops timers and the engine without recording anything (gateway shutdown, delete). */
+  async shutdown(): Promise<void> {
+    await this.queue;
+    this.closed = true;
+    for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
+    this.timers.clear();
+    const conn = this.connection;
+    this.connection = null;
+    await conn?.close().catch(() => undefined);
+    await this.engine.dispose().catch(() => undefined);
+  }
+
+  private async apply(input: LifecycleInput): Promise<void> {
+    const prev = this.state;
+    const { state, effects } = step(prev, input, this.deps.clock.now(), this.deps.env);
+    if (effects.length === 0 && state === prev) return;
+    this.state = state;
+    if (effects.some((e) => e.kind === 'logout')) await this.connection?.logout().catch(() => undefined);
+    await this.commit(prev, effects);
+    for (const effect of effects) this.carryOut(effect);
+    if (prev.status !== state.status) this.changes.emit('status', state.status);
+  }
+
+  /** Writes the step's snapshot, history and events in one transaction. */
+  private async commit(prev: LifecycleState, effects: Effect[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const events: OutboundEvent[] = [];
+    const history = [];
+    const wrap = (event: ChannelEvent): void => {
+      events.push({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now });
+    };
+    for (const effect of effects) {
+      if (effect.kind === 'record') {
+        history.push(effect.entry);
+        if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(effect.entry.to) } });
+      } else if (effect.kind === 'emit') {
+        wrap(effect.event);
+      }
+    }
+    const s = this.state;
+    const snapshotChanged =
+      s.status !== prev.status || s.user !== prev.user || s.startAt !== prev.startAt || s.reason !== prev.reason;
+    if (!snapshotChanged && history.length === 0 && events.length === 0 && !hasWipe(effects)) return;
+    await this.deps.store.commitChange({
+      channelId: this.id,
+      snapshot: {
+        status: s.status,
+        statusReason: s.reason,
+        statusDetail: s.detail,
+        statusSince: s.statusSince,
+        startAt: s.startAt,
+        user: s.user,
+      },
+      history,
+      events,
+      wipeCredentials: hasWipe(effects),
+    });
+    if (events.length > 0) this.deps.onCommitted?.(this.id, events);
+  }
+
+  private carryOut(effect: Effect): void {
+    switch (effect.kind) {
+      case 'connect': {
+        const attempt = effect.attempt;
+        void this.connection?.close().catch(() => undefined);
+        this.connection = this.engine.connect((signal) => void this.send({ type: 'engine', attempt, signal }));
+        return;
+      }
+      case 'disconnect': {
+        const conn = this.connection;
+        this.connection = null;
+        void conn?.close().catch(() => undefined);
+        return;
+      }
+      case 'schedule': {
+        this.cancel(effect.timer);
+        const { timer, attempt } = effect;
+        const delay = Math.max(0, effect.at - this.deps.clock.now());
+        this.timers.set(
+          timer,
+          this.deps.clock.setTimeout(() => {
+            this.timers.delete(timer);
+            void this.send({ type: 'timer', timer, attempt });
+          }, delay),
+        );
+        return;
+      }
+      case 'cancel':
+        this.cancel(effect.timer);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private cancel(timer: TimerName): void {
+    const handle = this.timers.get(timer);
+    if (handle) this.deps.clock.clearTimeout(handle);
+    this.timers.delete(timer);
+  }
+}
+
+function hasWipe(effects: Effect[]): boolean {
+  return effects.some((e) => e.kind === 'wipe_credentials' || e.kind === 'logout');
+}

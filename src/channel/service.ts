@@ -1,0 +1,201 @@
+import type { EngineFactory } from '../engines/engine.js';
+import { errors } from '../protocol/index.js';
+import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
+import type { Clock } from './clock.js';
+import type { LifecycleConfig } from './config.js';
+import { initialState, type LifecycleState } from './lifecycle.js';
+import { ChannelRuntime } from './runtime.js';
+import { hashToken, newChannelId, newToken } from './tokens.js';
+
+export interface ChannelServiceDeps {
+  store: Store;
+  clock: Clock;
+  engines: Partial<Record<EngineKind, EngineFactory>>;
+  lifecycle: LifecycleConfig;
+  random: () => number;
+  version: string;
+  defaultEngine: EngineKind;
+  onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
+  onError?: (channelId: string, err: unknown) => void;
+}
+
+export interface CreateChannelInput {
+  name: string;
+  engine?: EngineKind;
+  settings?: Record<string, unknown>;
+  engineOptions?: Record<string, unknown>;
+  /** Start the channel at once (default); false leaves it NOT_INIT until a wakeup. */
+  start?: boolean;
+}
+
+/** Owns every channel's runtime: creation, lookup by token, operator actions, boot and shutdown. */
+export class ChannelService {
+  private runtimes = new Map<string, ChannelRuntime>();
+  private byTokenHash = new Map<string, string>();
+
+  constructor(private readonly deps: ChannelServiceDeps) {}
+
+  /** Loads every channel and resumes those that were running when the gateway stopped. */
+  async boot(): Promise<void> {
+    const records = await this.deps.store.allChannels();
+    const resumes: Promise<void>[] = [];
+    for (const record of records) {
+      const runtime = this.attach(record, restoredState(record));
+      if (!record.stopped && record.status !== 'NOT_INIT' && record.status !== 'ERROR') {
+        resumes.push(runtime.send({ type: 'restart', reason: 'gateway_boot' }));
+      }
+    }
+    await Promise.all(resumes);
+  }
+
+  /** Creates a channel; answers it with its token (the only time the token is shown). */
+  async create(input: CreateChannelInput): Promise<{ runtime: ChannelRuntime; token: string }> {
+    const engine = input.engine ?? this.deps.defaultEngine;
+    if (!this.deps.engines[engine]) throw errors.badRequest(`engine "${engine}" is not available on this gateway`);
+    const token = newToken();
+    const record = await this.deps.store.createChannel({
+      id: await this.freshId(),
+      name: input.name,
+      engine,
+      tokenHash: hashToken(token),
+      createdAt: this.deps.clock.now(),
+      settings: input.settings ?? {},
+      engineOptions: input.engineOptions ?? {},
+    });
+    const runtime = this.attach(record, initialState(record.createdAt));
+    if (input.start !== false) await runtime.send({ type: 'start', reason: 'created' });
+    return { runtime, token };
+  }
+
+  /** The channel with this id, or a 404. */
+  get(id: string): ChannelRuntime {
+    const runtime = this.runtimes.get(id);
+    if (!runtime) throw errors.notFound(`channel ${id} does not exist`);
+    return runtime;
+  }
+
+  /** The channel this token belongs to, if any. */
+  byToken(token: string): ChannelRuntime | undefined {
+    const id = this.byTokenHash.get(hashToken(token));
+    return id ? this.runtimes.get(id) : undefined;
+  }
+
+  /** Channels oldest first, paged. */
+  list(page: Page): { channels: ChannelRuntime[]; total: number } {
+    const all = [...this.runtimes.values()];
+    return { channels: all.slice(page.offset, page.offset + page.count), total: all.length };
+  }
+
+  get size(): number {
+    return this.runtimes.size;
+  }
+
+  /** Deletes a channel: its engine stops and its credentials, history and events go. */
+  async remove(id: string): Promise<void> {
+    const runtime = this.get(id);
+    this.runtimes.delete(id);
+    this.byTokenHash.delete(runtime.record.tokenHash);
+    await runtime.shutdown();
+    await this.deps.store.deleteChannel(id);
+  }
+
+  /** Ends the current run and starts a new one. */
+  async restart(id: string): Promise<ChannelRuntime> {
+    const runtime = this.get(id);
+    await this.setStopped(runtime, false);
+    await runtime.send({ type: 'restart', reason: 'operator_restart' });
+    return runtime;
+  }
+
+  /** Deactivates the channel (STOP); it stays stopped across gateway restarts. */
+  async stop(id: string): Promise<ChannelRuntime> {
+    const runtime = this.get(id);
+    await this.setStopped(runtime, true);
+    await runtime.send({ type: 'stop', reason: 'operator_stop' });
+    return runtime;
+  }
+
+  /** Starts a stopped, failed or never-started channel. */
+  async start(id: string): Promise<ChannelRuntime> {
+    const runtime = this.get(id);
+    await this.setStopped(runtime, false);
+    await runtime.send({ type: 'start', reason: 'operator_start' });
+    return runtime;
+  }
+
+  /** Replaces the channel's token; the old one stops working at once. */
+  async rotateToken(id: string): Promise<{ runtime: ChannelRuntime; token: string }> {
+    const runtime = this.get(id);
+    const token = newToken();
+    const tokenHash = hashToken(token);
+    await this.deps.store.updateChannel(id, { tokenHash });
+    this.byTokenHash.delete(runtime.record.tokenHash);
+    runtime.record.tokenHash = tokenHash;
+    this.byTokenHash.set(tokenHash, id);
+    return { runtime, token };
+  }
+
+  /** Saves new settings for a channel. */
+  async saveSettings(runtime: ChannelRuntime, settings: Record<string, unknown>): Promise<void> {
+    await this.deps.store.updateChannel(runtime.id, { settings });
+    runtime.record.settings = settings;
+  }
+
+  /** Stops every engine; records nothing, so the next boot resumes the same channels. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.runtimes.values()].map((r) => r.shutdown()));
+  }
+
+  private attach(record: ChannelRecord, state: LifecycleState): ChannelRuntime {
+    const factory = this.deps.engines[record.engine];
+    if (!factory) throw new Error(`engine "${record.engine}" of channel ${record.id} is not available`);
+    const store = this.deps.store;
+    const engine = factory({
+      channelId: record.id,
+      clock: this.deps.clock,
+      options: record.engineOptions,
+      credentials: {
+        get: (keys) => store.getCredentials(record.id, keys),
+        set: (entries) => store.setCredentials(record.id, entries),
+        wipe: () => store.wipeCredentials(record.id),
+      },
+    });
+    const runtime = new ChannelRuntime(record, state, engine, {
+      store,
+      clock: this.deps.clock,
+      env: { config: this.deps.lifecycle, random: this.deps.random },
+      version: this.deps.version,
+      onCommitted: this.deps.onCommitted,
+      onError: this.deps.onError,
+    });
+    this.runtimes.set(record.id, runtime);
+    this.byTokenHash.set(record.tokenHash, record.id);
+    return runtime;
+  }
+
+  private async setStopped(runtime: ChannelRuntime, stopped: boolean): Promise<void> {
+    if (runtime.record.stopped === stopped) return;
+    await this.deps.store.updateChannel(runtime.id, { stopped });
+    runtime.record.stopped = stopped;
+  }
+
+  private async freshId(): Promise<string> {
+    for (;;) {
+      const id = newChannelId();
+      if (!this.runtimes.has(id) && !(await this.deps.store.getChannel(id))) return id;
+    }
+  }
+}
+
+/** The lifecycle state of a channel loaded from the store. */
+function restoredState(record: ChannelRecord): LifecycleState {
+  const state = initialState(record.createdAt, record.user);
+  return {
+    ...state,
+    status: record.stopped ? 'STOP' : record.status,
+    reason: record.statusReason,
+    detail: record.statusDetail,
+    statusSince: record.statusSince,
+    startAt: record.startAt,
+  };
+}

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
+import type { EngineKind } from './store/types.js';
+
+/** Everything wagate reads from the environment, read once at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | null;
+  adminToken: string | null;
+  publicUrl: string | null;
+  defaultEngine: EngineKind;
+  /** `allow` (default) or `deny`: whether webhooks may target private and loopback addresses. */
+  webhookPrivate: 'allow' | 'deny';
+  logLevel: string;
+  bodyLimitBytes: number;
+  lifecycle: LifecycleConfig;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration; throws with a clear message on a malformed value. */
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    host: env.WAGATE_HOST ?? '127.0.0.1',
+    port: int(env, 'WAGATE_PORT', 8080, 0, 65535),
+    dataDir: resolve(env.WAGATE_DATA_DIR ?? './data'),
+    databaseUrl: env.WAGATE_DATABASE_URL || null,
+    adminToken: env.WAGATE_ADMIN_TOKEN || null,
+    publicUrl: env.WAGATE_PUBLIC_URL || null,
+    defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'sandbox'),
+    webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
+    logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
+    bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    lifecycle: {
+      ...DEFAULT_LIFECYCLE,
+      initTimeoutMs: int(env, 'WAGATE_INIT_TIMEOUT_MS', DEFAULT_LIFECYCLE.initTimeoutMs, 100, 3_600_000),
+      launchTimeoutMs: int(env, 'WAGATE_LAUNCH_TIMEOUT_MS', DEFAULT_LIFECYCLE.launchTimeoutMs, 100, 3_600_000),
+      qrMaxRounds: int(env, 'WAGATE_QR_MAX_ROUNDS', DEFAULT_LIFECYCLE.qrMaxRounds, 1, 100),
+      reconnect: {
+        ...DEFAULT_LIFECYCLE.reconnect,
+        maxFailures: int(env, 'WAGATE_RECONNECT_MAX_FAILURES', DEFAULT_LIFECYCLE.reconnect.maxFailures, 1, 1000),
+      },
+    },
+  };
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!values.includes(raw as T)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+}

@@ -1,0 +1,46 @@
+import type { Clock } from '../channel/clock.js';
+import type { EngineSignal } from '../channel/lifecycle.js';
+import type { Profile } from '../protocol/index.js';
+import type { EngineKind } from '../store/types.js';
+
+/** A channel's engine credentials: an opaque key-value map kept in the store. */
+export interface CredentialStore {
+  get(keys: string[]): Promise<Record<string, string>>;
+  /** Sets (string) or deletes (null) keys atomically. */
+  set(entries: Record<string, string | null>): Promise<void>;
+  wipe(): Promise<void>;
+}
+
+export interface EngineContext {
+  channelId: string;
+  clock: Clock;
+  credentials: CredentialStore;
+  /** Options given at channel creation (engine-specific, already validated). */
+  options: Record<string, unknown>;
+}
+
+/** One connection attempt. Its events go to the `emit` passed to `Engine.connect`. */
+export interface EngineConnection {
+  /** Ends the connection without logging out; no further events are emitted. */
+  close(): Promise<void>;
+  /** Tells WhatsApp that this device leaves (best effort); credentials are wiped by the caller. */
+  logout(): Promise<void>;
+  /** Asks for a pairing code for `phone` (digits only) while pairing. */
+  requestPairingCode(phone: string): Promise<string>;
+  /** The linked account's profile. */
+  profile(): Promise<Profile>;
+}
+
+/**
+ * An adapter between a channel's lifecycle and one way of reaching WhatsApp. The lifecycle never
+ * knows which engine runs; it sees only the signals a connection emits.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+  /** Starts one connection attempt. */
+  connect(emit: (signal: EngineSignal) => void): EngineConnection;
+  /** Releases everything the engine holds (the channel is deleted or the gateway stops). */
+  dispose(): Promise<void>;
+}
+
+export type EngineFactory = (ctx: EngineContext) => Engine;

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../channel/clock.js';
+import type { EngineSignal } from '../../channel/lifecycle.js';
+import { errors, type DisconnectClass, type Profile, type User } from '../../protocol/index.js';
+import type { CredentialStore, Engine, EngineConnection, EngineContext } from '../engine.js';
+import { sandboxTimings, type SandboxTimings } from './options.js';
+
+const CREDS_KEY = 'sandbox.account';
+
+type Phase = 'init' | 'launch' | 'qr' | 'open' | 'closed';
+
+/**
+ * A simulated phone and network. It drives the same lifecycle as the Baileys engine, and its
+ * controls produce every status and fault on demand (SPEC §8).
+ */
+export class SandboxEngine implements Engine {
+  readonly kind = 'sandbox' as const;
+  readonly timings: SandboxTimings;
+  private live: SandboxConnection | null = null;
+  private stuckNext: 'INIT' | 'LAUNCH' | null = null;
+  /** While the simulated network is down, connections wait in LAUNCH. */
+  private downUntil = 0;
+  private flapTimers: TimerHandle[] = [];
+
+  constructor(private readonly ctx: EngineContext) {
+    this.timings = sandboxTimings(ctx.options);
+  }
+
+  get clock(): Clock {
+    return this.ctx.clock;
+  }
+
+  get credentials(): CredentialStore {
+    return this.ctx.credentials;
+  }
+
+  connect(emit: (signal: EngineSignal) => void): EngineConnection {
+    const stuck = this.stuckNext;
+    this.stuckNext = null;
+    this.live = new SandboxConnection(this, emit, stuck);
+    return this.live;
+  }
+
+  async dispose(): Promise<void> {
+    this.stopFlapping();
+    await this.live?.close();
+  }
+
+  /** The milliseconds left until the simulated network is back. */
+  networkDownFor(): number {
+    return Math.max(0, this.downUntil - this.ctx.clock.now());
+  }
+
+  /** The phone scans the current QR or confirms the pairing code: the account is linked. */
+  async scan(user?: Partial<User>): Promise<User> {
+    const conn = this.requirePhase('qr', 'there is no QR code to scan');
+    const linked: User = { id: user?.id ?? randomPhone(), name: user?.name ?? 'Sandbox User' };
+    await this.ctx.credentials.set({ [CREDS_KEY]: JSON.stringify(linked) });
+    conn.open(linked);
+    return linked;
+  }
+
+  /** A transient drop; the network stays down for `durationMs`, so the blip lasts about that long. */
+  blip(durationMs: number): void {
+    const conn = this.requirePhase('open', 'the channel is not connected');
+    this.downUntil = this.ctx.clock.now() + durationMs;
+    conn.drop('transient', 'sandbox blip: connection lost');
+  }
+
+  /** `times` blips, one every `intervalMs`, each lasting `durationMs`. */
+  flap(times: number, intervalMs: number, durationMs: number): void {
+    this.requirePhase('open', 'the channel is not connected');
+    this.stopFlapping();
+    for (let i = 0; i < times; i++) {
+      this.flapTimers.push(
+        this.ctx.clock.setTimeout(() => {
+          if (this.live?.phase !== 'open') return;
+          this.downUntil = this.ctx.clock.now() + durationMs;
+          this.live.drop('transient', `sandbox flap ${i + 1} of ${times}`);
+        }, i * intervalMs),
+      );
+    }
+  }
+
+  /** The phone removes this device: logged out. */
+  async unlink(): Promise<void> {
+    const conn = this.requirePhase('open', 'the channel has no linked account');
+    await this.ctx.credentials.set({ [CREDS_KEY]: null });
+    conn.drop('logged_out', 'sandbox unlink: the phone removed this device');
+  }
+
+  /** The initial sync with the phone fails. */
+  syncError(): void {
+    const conn = this.requirePhase('open', 'the channel is not connected');
+    conn.signal({ type: 'sync_error', detail: 'sandbox: history sync with the phone failed' });
+  }
+
+  /** The next start hangs in `phase`, so the watchdogs must act. */
+  stick(phase: 'INIT' | 'LAUNCH'): void {
+    this.stuckNext = phase;
+  }
+
+  /** A disconnect of the given class. */
+  fail(reason: DisconnectClass): void {
+    const conn = this.live;
+    if (!conn || conn.phase === 'closed') throw errors.conflict('channel is not running', 'start the channel first');
+    conn.drop(reason, `sandbox fail: ${reason}`);
+  }
+
+  async savedAccount(): Promise<User | null> {
+    const saved = await this.ctx.credentials.get([CREDS_KEY]);
+    const raw = saved[CREDS_KEY];
+    return raw ? (JSON.parse(raw) as User) : null;
+  }
+
+  private stopFlapping(): void {
+    for (const t of this.flapTimers) this.ctx.clock.clearTimeout(t);
+    this.flapTimers = [];
+  }
+
+  private requirePhase(phase: Phase, details: string): SandboxConnection {
+    const conn = this.live;
+    if (!conn || conn.phase !== phase) throw errors.conflict(details, `connection phase: ${conn?.phase ?? 'none'}`);
+    return conn;
+  }
+}
+
+/** One simulated connection attempt: INIT, LAUNCH, then QR rounds or an open session. */
+class SandboxConnection implements EngineConnection {
+  phase: Phase = 'init';
+  private timer: TimerHandle | null = null;
+  private qrCount = 0;
+  private pairingCode: string | null = null;
+  private user: User | null = null;
+
+  constructor(
+    private readonly engine: SandboxEngine,
+    private readonly emit: (signal: EngineSignal) => void,
+    private readonly stuck: 'INIT' | 'LAUNCH' | null,
+  ) {
+    if (stuck !== 'INIT') this.after(engine.timings.initMs, () => this.launch());
+  }
+
+  private after(ms: number, fn: () => void): void {
+    if (this.timer) this.engine.clock.clearTimeout(this.timer);
+    this.timer = this.engine.clock.setTimeout(() => {
+      this.timer = null;
+      fn();
+    }, ms);
+  }
+
+  signal(signal: EngineSignal): void {
+    if (this.phase !== 'closed') this.emit(signal);
+  }
+
+  private launch(): void {
+    this.phase = 'launch';
+    this.signal({ type: 'launching' });
+    if (this.stuck === 'LAUNCH') return;
+    const wait = Math.max(this.engine.timings.launchMs, this.engine.networkDownFor());
+    this.after(wait, () => void this.handshake());
+  }
+
+  private async handshake(): Promise<void> {
+    const account = await this.engine.savedAccount();
+    if (this.phase === 'closed') return;
+    if (account) this.open(account);
+    else this.nextQr();
+  }
+
+  private nextQr(): void {
+    const { qrFirstMs, qrNextMs, qrPerRound } = this.engine.timings;
+    if (this.qrCount >= qrPerRound) {
+      this.drop('qr_exhausted', 'QR refs attempts ended');
+      return;
+    }
+    const ttlMs = this.qrCount === 0 ? qrFirstMs : qrNextMs;
+    this.qrCount += 1;
+    this.phase = 'qr';
+    const ref = randomBytes(12).toString('base64url');
+    this.signal({ type: 'qr', text: `2@${ref},sandbox,${this.qrCount}`, ttlMs });
+    this.after(ttlMs, () => this.nextQr());
+  }
+
+  open(user: User): void {
+    if (this.timer) this.engine.clock.clearTimeout(this.timer);
+    this.phase = 'open';
+    this.user = user;
+    this.signal({ type: 'open', user });
+  }
+
+  drop(reason: DisconnectClass, detail: string): void {
+    this.signal({ type: 'close', reason, detail });
+    void this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) this.engine.clock.clearTimeout(this.timer);
+    this.phase = 'closed';
+  }
+
+  async logout(): Promise<void> {
+    await this.close();
+  }
+
+  async requestPairingCode(_phone: string): Promise<string> {
+    if (this.phase !== 'qr') throw errors.conflict('channel is not pairing', `connection phase: ${this.phase}`);
+    const letters = randomBytes(8).toString('hex').toUpperCase().slice(0, 8);
+    this.pairingCode = `${letters.slice(0, 4)}-${letters.slice(4)}`;
+    return this.pairingCode;
+  }
+
+  async profile(): Promise<Profile> {
+    return { name: this.user?.name ?? '', about: 'Available', icon: '' };
+  }
+}
+
+function randomPhone(): string {
+  return `1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+}

@@ -1,0 +1,35 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The `sandbox` object a channel may carry at creation: its simulated timings (SPEC §8). */
+export const SandboxOptions = Type.Object(
+  {
+    init_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    launch_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    qr_first_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    qr_next_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    qr_per_round: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type SandboxOptions = Static<typeof SandboxOptions>;
+
+export interface SandboxTimings {
+  initMs: number;
+  launchMs: number;
+  qrFirstMs: number;
+  qrNextMs: number;
+  qrPerRound: number;
+}
+
+/** The timings of a sandbox channel: the spec's defaults, overridden by its options. */
+export function sandboxTimings(options: Record<string, unknown>): SandboxTimings {
+  const o = options as SandboxOptions;
+  return {
+    initMs: o.init_ms ?? 200,
+    launchMs: o.launch_ms ?? 500,
+    qrFirstMs: o.qr_first_ms ?? 60_000,
+    qrNextMs: o.qr_next_ms ?? 20_000,
+    // WhatsApp Web hands out six refs per pairing round.
+    qrPerRound: o.qr_per_round ?? 6,
+  };
+}

@@ -1,0 +1,107 @@
+import type { FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from './channel/clock.js';
+import { ChannelService } from './channel/service.js';
+import { hashToken, newToken } from './channel/tokens.js';
+import type { Config } from './config.js';
+import type { EngineFactory } from './engines/engine.js';
+import { defaultEngines } from './engines/registry.js';
+import { buildServer } from './http/server.js';
+import { openStore } from './store/index.js';
+import type { EngineKind, Store } from './store/types.js';
+import { applyPatch, defaultSettings, validateSettingsPatch } from './webhooks/settings.js';
+import { errors } from './protocol/index.js';
+import { VERSION } from './version.js';
+
+const ADMIN_HASH_KEY = 'admin_token_hash';
+
+export interface Gateway {
+  app: FastifyInstance;
+  store: Store;
+  channels: ChannelService;
+  /** The address the server listens on. */
+  url: string;
+  /** Set when this start generated the admin token: shown once, stored only as a hash. */
+  generatedAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  clock?: Clock;
+  random?: () => number;
+  engines?: Partial<Record<EngineKind, EngineFactory>>;
+  /** Postgres schema to use (tests). */
+  pgSchema?: string;
+}
+
+/** Opens the store, resumes every channel that was running, and starts listening. */
+export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const clock = opts.clock ?? systemClock;
+  const store = await openStore({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, pgSchema: opts.pgSchema });
+  const { hash: adminHash, generated } = await adminTokenHash(store, config.adminToken);
+  let ready = false;
+  let url = '';
+
+  const channels = new ChannelService({
+    store,
+    clock,
+    engines: opts.engines ?? defaultEngines(),
+    lifecycle: config.lifecycle,
+    random: opts.random ?? Math.random,
+    version: VERSION,
+    defaultEngine: config.defaultEngine,
+    onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
+  });
+
+  const app = await buildServer(
+    {
+      store,
+      channels,
+      clock,
+      version: VERSION,
+      defaultEngine: config.defaultEngine,
+      apiUrl: () => config.publicUrl ?? url,
+      adminTokenHash: () => adminHash,
+      validateSettings: (json) => {
+        const checked = validateSettingsPatch(json);
+        if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
+        return applyPatch(defaultSettings(), checked.patch).after_update as Record<string, unknown>;
+      },
+      isReady: () => ready,
+    },
+    { bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel },
+  );
+
+  await channels.boot();
+  url = await app.listen({ host: config.host, port: config.port });
+  ready = true;
+  app.log.info({ url, store: store.kind, channels: channels.size }, 'wagate is listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    store,
+    channels,
+    url,
+    generatedAdminToken: generated,
+    close: () => {
+      closing ??= (async () => {
+        ready = false;
+        await app.close();
+        await channels.shutdown();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The admin token's hash: from WAGATE_ADMIN_TOKEN, or generated once and kept as a hash. */
+async function adminTokenHash(store: Store, fromEnv: string | null): Promise<{ hash: string; generated: string | null }> {
+  if (fromEnv) return { hash: hashToken(fromEnv), generated: null };
+  const stored = await store.getMeta(ADMIN_HASH_KEY);
+  if (stored) return { hash: stored, generated: null };
+  const token = newToken();
+  const hash = hashToken(token);
+  await store.setMeta(ADMIN_HASH_KEY, hash);
+  return { hash, generated: token };
+}

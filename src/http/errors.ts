@@ -1,0 +1,48 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
+import { describeValidation } from './validation.js';
+
+/** Maps every failure to Whapi's error shape; the one place that decides an error's status. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  const patterns: Array<{ method: string; regex: RegExp }> = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`);
+    for (const method of methods) patterns.push({ method: method.toUpperCase(), regex });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      return send(reply, new ApiError(405, ERROR_MESSAGES.methodNotAllowed, `${req.method} ${path}: allowed ${allowed.join(', ')}`));
+    }
+    return send(reply, new ApiError(404, ERROR_MESSAGES.notFound, `no route for ${req.method} ${path}`));
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => send(reply, toApiError(err, req)));
+}
+
+function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err.validation) return new ApiError(400, ERROR_MESSAGES.badRequest, describeValidation(err.validationContext ?? 'request', err.validation as never));
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, ERROR_MESSAGES.payloadTooLarge, err.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported media type', `send JSON with content-type: application/json (got ${req.headers['content-type'] ?? 'none'})`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(400, ERROR_MESSAGES.badRequest, 'the body is empty but content-type is application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed JSON: ${err.message}`);
+  }
+  if (err instanceof SyntaxError || err.statusCode === 400) return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed request: ${err.message}`);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, err.code);
+  req.log.error({ err }, 'unhandled error');
+  return new ApiError(500, ERROR_MESSAGES.internal, 'the gateway failed to answer; the error is logged');
+}
+
+function send(reply: FastifyReply, err: ApiError): FastifyReply {
+  return reply.status(err.status).type('application/json').send(err.toBody());
+}

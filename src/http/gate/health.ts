@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { isIdle } from '../../channel/lifecycle.js';
+import type { ChannelRuntime } from '../../channel/runtime.js';
+import { ErrorBody, Health, HistoryPage } from '../../protocol/index.js';
+
+export const WakeupQuery = Type.Object({
+  wakeup: Type.Boolean({ default: true, description: 'start a parked or never-started channel' }),
+  token: Type.Optional(Type.String()),
+});
+
+/** A request with `wakeup=true` starts a channel that is parked or was never started (not STOP). */
+export async function wakeUp(channel: ChannelRuntime, wakeup: boolean): Promise<void> {
+  const s = channel.state;
+  if (wakeup && isIdle(s) && (s.status === 'NOT_INIT' || s.parked)) await channel.send({ type: 'wakeup' });
+}
+
+/** `GET /health` and `GET /health/history`. */
+export async function healthRoutes(app: FastifyInstance): Promise<void> {
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['Channel'],
+        summary: 'Check health & launch channel',
+        querystring: WakeupQuery,
+        response: { 200: Health, 401: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { wakeup } = req.query as { wakeup: boolean };
+      await wakeUp(req.channel, wakeup);
+      return req.channel.health();
+    },
+  );
+
+  app.get(
+    '/health/history',
+    {
+      schema: {
+        tags: ['Channel'],
+        summary: 'Status history, newest first (extension)',
+        querystring: Type.Object({
+          count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+          offset: Type.Integer({ minimum: 0, default: 0 }),
+          token: Type.Optional(Type.String()),
+        }),
+        response: { 200: HistoryPage, 401: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { count, offset } = req.query as { count: number; offset: number };
+      const { history, total } = await app.wagate.store.listHistory(req.channel.id, { count, offset });
+      return { history, total, count: history.length, offset };
+    },
+  );
+}

@@ -1,0 +1,123 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SandboxEngine } from '../../engines/sandbox/engine.js';
+import { DISCONNECT_CLASSES, ErrorBody, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
+
+function sandboxOf(req: FastifyRequest): SandboxEngine {
+  const engine = req.channel.engine;
+  if (!(engine instanceof SandboxEngine)) throw errors.notFound(`sandbox controls exist only on sandbox channels (this one runs ${engine.kind})`);
+  return engine;
+}
+
+const responses = { 200: Success, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['Sandbox'];
+
+/** The sandbox engine's controls (SPEC §8); 404 on channels of other engines. */
+export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
+  app.post(
+    '/sandbox/scan',
+    {
+      schema: {
+        tags,
+        summary: 'The phone scans the current QR (or confirms the pairing code)',
+        body: Type.Optional(Type.Object({ user: Type.Optional(Type.Partial(User, { additionalProperties: false })) }, { additionalProperties: false })),
+        response: { ...responses, 200: Type.Object({ success: Type.Boolean(), user: User }) },
+      },
+    },
+    async (req) => {
+      const body = (req.body ?? {}) as { user?: Partial<User> };
+      const engine = sandboxOf(req);
+      if (body.user?.id !== undefined && !/^\d{7,15}$/.test(body.user.id)) throw errors.badRequest('body.user.id: use 7-15 digits');
+      const user = await engine.scan(body.user);
+      await req.channel.waitFor((s) => s.status === 'AUTH', 5_000);
+      return { success: true, user };
+    },
+  );
+
+  app.post(
+    '/sandbox/blip',
+    {
+      schema: {
+        tags,
+        summary: 'A transient drop: AUTH → INIT → LAUNCH → AUTH over duration_ms',
+        body: Type.Optional(Type.Object({ duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })) }, { additionalProperties: false })),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const body = (req.body ?? {}) as { duration_ms?: number };
+      sandboxOf(req).blip(body.duration_ms ?? 2500);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/sandbox/flap',
+    {
+      schema: {
+        tags,
+        summary: '`times` blips, one every `interval_ms`',
+        body: Type.Object(
+          {
+            times: Type.Integer({ minimum: 1, maximum: 100 }),
+            interval_ms: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+            duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const body = req.body as { times: number; interval_ms: number; duration_ms?: number };
+      const duration = body.duration_ms ?? Math.min(2500, Math.floor(body.interval_ms / 2));
+      sandboxOf(req).flap(body.times, body.interval_ms, duration);
+      return { success: true };
+    },
+  );
+
+  app.post('/sandbox/unlink', { schema: { tags, summary: 'The phone logs this device out', response: responses } }, async (req) => {
+    await sandboxOf(req).unlink();
+    return { success: true };
+  });
+
+  app.post('/sandbox/sync_error', { schema: { tags, summary: 'The sync with the phone fails: SYNC_ERROR', response: responses } }, async (req) => {
+    sandboxOf(req).syncError();
+    return { success: true };
+  });
+
+  app.post(
+    '/sandbox/stuck',
+    {
+      schema: {
+        tags,
+        summary: 'The next start hangs in INIT or LAUNCH',
+        body: Type.Object({ phase: Type.Union([Type.Literal('INIT'), Type.Literal('LAUNCH')]) }, { additionalProperties: false }),
+        response: responses,
+      },
+    },
+    async (req) => {
+      sandboxOf(req).stick((req.body as { phase: 'INIT' | 'LAUNCH' }).phase);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/sandbox/fail',
+    {
+      schema: {
+        tags,
+        summary: 'A disconnect of the given reason class',
+        body: Type.Object(
+          { reason: Type.Union(DISCONNECT_CLASSES.filter((c) => c !== 'qr_exhausted').map((c) => Type.Literal(c))) },
+          { additionalProperties: false },
+        ),
+        response: responses,
+      },
+    },
+    async (req) => {
+      sandboxOf(req).fail((req.body as { reason: DisconnectClass }).reason);
+      return { success: true };
+    },
+  );
+}

@@ -1,0 +1,91 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { qrPayload } from '../../channel/lifecycle.js';
+import { qrDataUrl, qrPng } from '../../channel/qr-image.js';
+import type { ChannelRuntime } from '../../channel/runtime.js';
+import { ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '../../protocol/index.js';
+import { WakeupQuery, wakeUp } from './health.js';
+
+/** How long a pairing-code request waits for a woken channel to reach QR. */
+const PAIRING_WAIT_MS = 15_000;
+
+function refuseWhenAuthorized(channel: ChannelRuntime): void {
+  const s = channel.state.status;
+  if (s === 'AUTH' || s === 'SYNC_ERROR') throw errors.conflict(ERROR_MESSAGES.alreadyAuthenticated, `channel status is ${s}`);
+}
+
+/** `GET /users/login*`, `POST /users/logout`, `GET /users/profile` (SPEC §3). */
+export async function userRoutes(app: FastifyInstance): Promise<void> {
+  const loginSchema = { tags: ['Users'], querystring: WakeupQuery, response: { 200: QR, 401: ErrorBody, 409: ErrorBody } };
+
+  app.get('/users/login', { schema: { ...loginSchema, summary: 'Login user with QR-base64' } }, async (req) => {
+    await wakeUp(req.channel, (req.query as { wakeup: boolean }).wakeup);
+    refuseWhenAuthorized(req.channel);
+    const qr = qrPayload(req.channel.state, app.wagate.clock.now());
+    return qr.rowdata ? { ...qr, base64: await qrDataUrl(qr.rowdata) } : qr;
+  });
+
+  app.get('/users/login/rowdata', { schema: { ...loginSchema, summary: 'Login user with QR-rowdata' } }, async (req) => {
+    await wakeUp(req.channel, (req.query as { wakeup: boolean }).wakeup);
+    refuseWhenAuthorized(req.channel);
+    return qrPayload(req.channel.state, app.wagate.clock.now());
+  });
+
+  app.get(
+    '/users/login/image',
+    { schema: { tags: ['Users'], summary: 'Login user with QR-image', querystring: WakeupQuery, response: { 401: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    async (req, reply) => {
+      await wakeUp(req.channel, (req.query as { wakeup: boolean }).wakeup);
+      refuseWhenAuthorized(req.channel);
+      const qr = qrPayload(req.channel.state, app.wagate.clock.now());
+      if (!qr.rowdata) throw errors.notFound(`no QR code is available now (QR status ${qr.status})`);
+      return reply.type('image/png').send(await qrPng(qr.rowdata));
+    },
+  );
+
+  app.get(
+    '/users/login/:phone',
+    {
+      schema: {
+        tags: ['Users'],
+        summary: 'Get a pairing code for a phone number',
+        params: Type.Object({ phone: Type.String() }),
+        querystring: WakeupQuery,
+        response: { 200: PairingCode, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (req) => {
+      const { phone } = req.params as { phone: string };
+      if (!/^\d{7,15}$/.test(phone)) throw errors.badRequest(`${ERROR_MESSAGES.invalidPhone}: use 7-15 digits, no "+" or spaces`);
+      const channel = req.channel;
+      refuseWhenAuthorized(channel);
+      await wakeUp(channel, (req.query as { wakeup: boolean }).wakeup);
+      const ready = await channel.waitFor((s) => s.status === 'QR' && !s.parked, PAIRING_WAIT_MS);
+      const conn = channel.liveConnection;
+      if (!ready || !conn) throw errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
+      return { code: await conn.requestPairingCode(phone) };
+    },
+  );
+
+  app.post(
+    '/users/logout',
+    { schema: { tags: ['Users'], summary: 'Logout', response: { 200: Success, 401: ErrorBody, 409: ErrorBody } } },
+    async (req) => {
+      if (!req.channel.state.user) throw errors.conflict(ERROR_MESSAGES.alreadyLoggedOut, `channel status is ${req.channel.state.status}`);
+      await req.channel.send({ type: 'logout' });
+      return { success: true };
+    },
+  );
+
+  app.get(
+    '/users/profile',
+    { schema: { tags: ['Users'], summary: 'User info', response: { 200: Profile, 401: ErrorBody } } },
+    async (req) => {
+      const channel = req.channel;
+      const conn = channel.liveConnection;
+      const s = channel.state.status;
+      if ((s !== 'AUTH' && s !== 'SYNC_ERROR') || !conn) throw errors.needAuthorization(`channel status is ${s}`);
+      return conn.profile();
+    },
+  );
+}

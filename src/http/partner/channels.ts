@@ -1,0 +1,99 @@
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyInstance } from 'fastify';
+import type { ChannelRuntime } from '../../channel/runtime.js';
+import { SandboxOptions } from '../../engines/sandbox/options.js';
+import { CreateChannelBody, ErrorBody, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Z]+-[A-Z0-9]{5}$' }) });
+const tags = ['Partner'];
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+
+/** The partner API under `/partner` (SPEC §7), admin token only. */
+export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> {
+  const { channels } = app.wagate;
+
+  const view = (runtime: ChannelRuntime, extra: { token?: string; health?: boolean } = {}): PartnerChannel => {
+    const out: PartnerChannel = {
+      id: runtime.id,
+      name: runtime.record.name,
+      engine: runtime.record.engine,
+      status: channelStatus(runtime.state.status),
+      creationTS: runtime.record.createdAt,
+      stopped: runtime.record.stopped,
+      apiUrl: app.wagate.apiUrl(),
+    };
+    if (extra.token) out.token = extra.token;
+    if (extra.health) out.health = runtime.health();
+    return out;
+  };
+
+  app.put(
+    '/partner/channels',
+    { schema: { tags, summary: 'Create a channel', body: CreateChannelBody, response: { 200: PartnerChannel, ...errorResponses } } },
+    async (req) => {
+      const body = req.body as CreateChannelBody;
+      const engine = body.engine ?? app.wagate.defaultEngine;
+      if (body.sandbox !== undefined) {
+        if (engine !== 'sandbox') throw errors.badRequest('body.sandbox: only sandbox channels take sandbox options');
+        const problem = [...Value.Errors(SandboxOptions, body.sandbox)][0];
+        if (problem) throw errors.badRequest(`body.sandbox${problem.path.replace(/\//g, '.')}: ${problem.message}`);
+      }
+      const settings = body.settings === undefined ? undefined : app.wagate.validateSettings(body.settings);
+      const { runtime, token } = await channels.create({ name: body.name, engine, settings, engineOptions: body.sandbox ?? {}, start: body.start });
+      return view(runtime, { token });
+    },
+  );
+
+  app.get(
+    '/partner/channels/list',
+    {
+      schema: {
+        tags,
+        summary: 'List channels',
+        querystring: Type.Object({ count: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), offset: Type.Integer({ minimum: 0, default: 0 }) }),
+        response: { 200: PartnerChannelList, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { count, offset } = req.query as { count: number; offset: number };
+      const page = channels.list({ count, offset });
+      return { channels: page.channels.map((r) => view(r)), total: page.total };
+    },
+  );
+
+  app.get(
+    '/partner/channels/:id',
+    { schema: { tags, summary: 'Get a channel with its health', params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+    async (req) => view(channels.get((req.params as { id: string }).id), { health: true }),
+  );
+
+  app.delete(
+    '/partner/channels/:id',
+    { schema: { tags, summary: 'Delete a channel', params: IdParams, response: { 200: Success, ...errorResponses } } },
+    async (req) => {
+      await channels.remove((req.params as { id: string }).id);
+      return { success: true };
+    },
+  );
+
+  const action = (path: string, summary: string, run: (id: string) => Promise<ChannelRuntime>): void => {
+    app.post(
+      `/partner/channels/:id/${path}`,
+      { schema: { tags, summary, params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+      async (req) => view(await run((req.params as { id: string }).id), { health: true }),
+    );
+  };
+  action('restart', "Restart the channel's run", (id) => channels.restart(id));
+  action('stop', 'Stop the channel (STOP)', (id) => channels.stop(id));
+  action('start', 'Start the channel', (id) => channels.start(id));
+
+  app.post(
+    '/partner/channels/:id/token',
+    { schema: { tags, summary: 'Rotate the channel token', params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+    async (req) => {
+      const { runtime, token } = await channels.rotateToken((req.params as { id: string }).id);
+      return view(runtime, { token });
+    },
+  );
+}

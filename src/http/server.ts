@@ -1,0 +1,71 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Clock } from '../channel/clock.js';
+import type { ChannelService } from '../channel/service.js';
+import type { Store, EngineKind } from '../store/types.js';
+import { adminAuth, channelAuth } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { healthRoutes } from './gate/health.js';
+import { sandboxRoutes } from './gate/sandbox.js';
+import { userRoutes } from './gate/users.js';
+import { probeRoutes } from './ops/probes.js';
+import { partnerChannelRoutes } from './partner/channels.js';
+import { validatorCompiler } from './validation.js';
+
+/** What routes reach through `app.wagate`. */
+export interface GatewayContext {
+  store: Store;
+  channels: ChannelService;
+  clock: Clock;
+  version: string;
+  defaultEngine: EngineKind;
+  /** The base URL clients use for the gate API. */
+  apiUrl(): string;
+  /** The admin token's hash (it may be generated after the server is built). */
+  adminTokenHash(): string;
+  /** Validates a full settings object for a new channel; throws a 400 ApiError. */
+  validateSettings(json: unknown): Record<string, unknown>;
+  isReady(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    wagate: GatewayContext;
+  }
+}
+
+export interface ServerOptions {
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+/** Builds the HTTP server: gate routes (channel token), partner routes (admin token), probes. */
+export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: opts.bodyLimitBytes,
+    logger: {
+      level: opts.logLevel,
+      // Tokens travel in headers and query strings: keep both out of the logs.
+      redact: ['req.headers.authorization', 'req.query.token'],
+      serializers: { req: (req) => ({ method: req.method, url: String(req.url).replace(/token=[^&]+/g, 'token=[redacted]') }) },
+    },
+    disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace',
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorate('wagate', ctx);
+  app.decorateRequest('channel', null as never);
+  registerErrorHandling(app);
+
+  await app.register(probeRoutes);
+  await app.register(async (gate) => {
+    gate.addHook('onRequest', channelAuth(ctx.channels));
+    await gate.register(healthRoutes);
+    await gate.register(userRoutes);
+    await gate.register(sandboxRoutes);
+  });
+  await app.register(async (partner) => {
+    partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));
+    await partner.register(partnerChannelRoutes);
+  });
+  return app;
+}

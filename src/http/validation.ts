@@ -1,0 +1,33 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/**
+ * Two validators: query strings, params and headers arrive as text and are coerced to the
+ * declared types; JSON bodies are checked as sent, so `"count": "5"` is a wrong type, not a 5.
+ * Neither removes unknown properties: a schema that forbids them answers 400.
+ */
+const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false });
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? strict : coercing;
+  return ajv.compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+};
+
+/** Human-readable problems, each naming the field: `body.webhooks[0].url: must be string`. */
+export function describeValidation(part: string, errs: ErrorObject[]): string {
+  return errs
+    .slice(0, 5)
+    .map((e) => {
+      const path = pathOf(part, e);
+      if (e.keyword === 'additionalProperties') return `${path}: unknown field "${String(e.params.additionalProperty)}"`;
+      if (e.keyword === 'required') return `${path}: missing required field "${String(e.params.missingProperty)}"`;
+      return `${path}: ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+function pathOf(part: string, e: ErrorObject): string {
+  const segments = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`));
+  return `${part}${segments.join('')}`;
+}

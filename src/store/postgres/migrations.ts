@@ -1,0 +1,66 @@
+import type { Migration } from '../migrations.js';
+
+/**
+ * PostgreSQL's schema, step by step, table for table the same as SQLite's. Children cascade
+ * from `channels`, so deleting a channel takes everything of it along in one statement.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'channels, status history, events, credentials, meta',
+    sql: `
+      CREATE TABLE channels (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        engine text NOT NULL,
+        token_hash text NOT NULL,
+        created_at bigint NOT NULL,
+        stopped boolean NOT NULL DEFAULT false,
+        settings jsonb NOT NULL,
+        engine_options jsonb NOT NULL,
+        status text NOT NULL,
+        status_reason text NOT NULL,
+        status_detail text,
+        status_since bigint NOT NULL,
+        start_at bigint,
+        linked_user jsonb
+      );
+      CREATE UNIQUE INDEX channels_token_hash ON channels (token_hash);
+      CREATE INDEX channels_created ON channels (created_at, id);
+
+      CREATE TABLE status_history (
+        id bigserial PRIMARY KEY,
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        at bigint NOT NULL,
+        from_status text NOT NULL,
+        to_status text NOT NULL,
+        reason text NOT NULL,
+        detail text
+      );
+      CREATE INDEX status_history_channel_at ON status_history (channel_id, at DESC, id DESC);
+
+      -- The outbox's first half. The body is json, not jsonb: it keeps the wire envelope's
+      -- text exactly (key order, and \\u0000, which jsonb refuses), and nothing queries into it.
+      CREATE TABLE events (
+        seq bigserial PRIMARY KEY,
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        body json NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX events_channel_seq ON events (channel_id, seq);
+
+      CREATE TABLE credentials (
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        key text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (channel_id, key)
+      );
+
+      CREATE TABLE meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,114 @@
+import type { HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type { ChannelPatch, ChannelRecord, EngineKind, NewChannel, Page } from './types.js';
+
+/**
+ * A `channels` row as both dialects select it. JSON columns arrive as text from SQLite and
+ * already parsed from PostgreSQL, so the mapping takes the parser as an argument.
+ */
+export interface ChannelRow {
+  id: string;
+  name: string;
+  engine: string;
+  token_hash: string;
+  created_at: number;
+  stopped: number | boolean;
+  settings: unknown;
+  engine_options: unknown;
+  status: string;
+  status_reason: string;
+  status_detail: string | null;
+  status_since: number;
+  start_at: number | null;
+  linked_user: unknown;
+}
+
+/** The columns every channel query selects, in `ChannelRow` order. */
+export const CHANNEL_COLUMNS =
+  'id, name, engine, token_hash, created_at, stopped, settings, engine_options, status, ' +
+  'status_reason, status_detail, status_since, start_at, linked_user';
+
+/** The status reason of a channel that was created and never started. */
+export const CREATED_REASON = 'created';
+
+/** The record a new channel starts with; both dialects insert exactly this. */
+export function initialRecord(channel: NewChannel): ChannelRecord {
+  return {
+    ...channel,
+    stopped: false,
+    status: 'NOT_INIT',
+    statusReason: CREATED_REASON,
+    statusDetail: null,
+    statusSince: channel.createdAt,
+    startAt: null,
+    user: null,
+  };
+}
+
+/** Maps a `channels` row to the record the rest of wagate sees. */
+export function channelFromRow(row: ChannelRow, json: (value: unknown) => unknown): ChannelRecord {
+  const user = row.linked_user === null ? null : (json(row.linked_user) as User);
+  return {
+    id: row.id,
+    name: row.name,
+    engine: row.engine as EngineKind,
+    tokenHash: row.token_hash,
+    createdAt: row.created_at,
+    stopped: Boolean(row.stopped),
+    settings: json(row.settings) as Record<string, unknown>,
+    engineOptions: json(row.engine_options) as Record<string, unknown>,
+    status: row.status as StatusText,
+    statusReason: row.status_reason,
+    statusDetail: row.status_detail,
+    statusSince: row.status_since,
+    startAt: row.start_at,
+    user,
+  };
+}
+
+/** One column an operator's patch changes; `json` marks the columns stored as JSON. */
+export interface PatchColumn {
+  column: string;
+  value: string | boolean;
+  json: boolean;
+}
+
+/** The columns a patch changes: absent (undefined) fields stay as they are. */
+export function patchColumns(patch: ChannelPatch): PatchColumn[] {
+  const columns: PatchColumn[] = [];
+  if (patch.name !== undefined) columns.push({ column: 'name', value: patch.name, json: false });
+  if (patch.tokenHash !== undefined) columns.push({ column: 'token_hash', value: patch.tokenHash, json: false });
+  if (patch.stopped !== undefined) columns.push({ column: 'stopped', value: patch.stopped, json: false });
+  if (patch.settings !== undefined) {
+    columns.push({ column: 'settings', value: JSON.stringify(patch.settings), json: true });
+  }
+  return columns;
+}
+
+/** A `status_history` row as both dialects select it. */
+export interface HistoryRow {
+  at: number;
+  from_status: string;
+  to_status: string;
+  reason: string;
+  detail: string | null;
+}
+
+/** The history columns, in `HistoryRow` order. */
+export const HISTORY_COLUMNS = 'at, from_status, to_status, reason, detail';
+
+/** Maps a history row; a missing detail stays absent, as `HistoryEntry` declares it optional. */
+export function historyFromRow(row: HistoryRow): HistoryEntry {
+  const entry: HistoryEntry = {
+    at: row.at,
+    from: row.from_status as StatusText,
+    to: row.to_status as StatusText,
+    reason: row.reason,
+  };
+  if (row.detail !== null) entry.detail = row.detail;
+  return entry;
+}
+
+/** LIMIT and OFFSET from a page; negative values would mean "no limit" in SQLite. */
+export function limitOffset(page: Page): [limit: number, offset: number] {
+  return [Math.max(0, Math.floor(page.count)), Math.max(0, Math.floor(page.offset))];
+}

@@ -1,0 +1,294 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { HistoryEntry } from '../../protocol/index.js';
+import { UnknownChannelError } from '../errors.js';
+import { pendingMigrations } from '../migrations.js';
+import {
+  CHANNEL_COLUMNS,
+  HISTORY_COLUMNS,
+  channelFromRow,
+  historyFromRow,
+  initialRecord,
+  limitOffset,
+  patchColumns,
+  type ChannelRow,
+  type HistoryRow,
+} from '../rows.js';
+import type {
+  ChannelChange,
+  ChannelPatch,
+  ChannelRecord,
+  NewChannel,
+  OutboundEvent,
+  Page,
+  Store,
+  StoredEvent,
+} from '../types.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+/** How long a write waits for another process's lock before failing (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+
+const parseJson = (value: unknown): unknown => JSON.parse(value as string);
+
+interface EventRow {
+  seq: number;
+  channel_id: string;
+  name: string;
+  body: string;
+  created_at: number;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
+ * method finishes inside one tick; they are async only to honour the Store interface, and a
+ * thrown error becomes a rejection.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Opens (creating if needed) the database file at `path` and its parent directory. */
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable against process crashes in WAL mode; only a power loss can drop the
+    // last commits, which is the usual trade for an embedded gateway.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Off by default in SQLite; the cascades and the outbox's references depend on it.
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  async migrate(): Promise<void> {
+    const apply = this.db.transaction(() => {
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
+      );
+      const applied = this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[];
+      for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied)) {
+        this.db.exec(migration.sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
+          .run(migration.version, Date.now());
+      }
+    });
+    // IMMEDIATE takes the write lock up front, so a second process migrating the same file
+    // waits and then finds the versions already applied.
+    apply.immediate();
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async createChannel(channel: NewChannel): Promise<ChannelRecord> {
+    const r = initialRecord(channel);
+    this.stmt(`INSERT INTO channels (${CHANNEL_COLUMNS}) VALUES (${Array(14).fill('?').join(', ')})`).run(
+      r.id,
+      r.name,
+      r.engine,
+      r.tokenHash,
+      r.createdAt,
+      r.stopped ? 1 : 0,
+      JSON.stringify(r.settings),
+      JSON.stringify(r.engineOptions),
+      r.status,
+      r.statusReason,
+      r.statusDetail,
+      r.statusSince,
+      r.startAt,
+      r.user === null ? null : JSON.stringify(r.user),
+    );
+    // Read back rather than echo the input, so the caller holds no alias of its own objects.
+    return this.channelWhere('id', r.id) as ChannelRecord;
+  }
+
+  async getChannel(id: string): Promise<ChannelRecord | null> {
+    return this.channelWhere('id', id);
+  }
+
+  async findChannelByTokenHash(tokenHash: string): Promise<ChannelRecord | null> {
+    return this.channelWhere('token_hash', tokenHash);
+  }
+
+  async listChannels(page: Page): Promise<{ channels: ChannelRecord[]; total: number }> {
+    const rows = this.stmt(`SELECT ${CHANNEL_COLUMNS} FROM channels ORDER BY created_at, id LIMIT ? OFFSET ?`).all(
+      ...limitOffset(page),
+    ) as ChannelRow[];
+    const total = this.stmt('SELECT count(*) FROM channels', true).get() as number;
+    return { channels: rows.map((row) => channelFromRow(row, parseJson)), total };
+  }
+
+  async allChannels(): Promise<ChannelRecord[]> {
+    const rows = this.stmt(`SELECT ${CHANNEL_COLUMNS} FROM channels ORDER BY created_at, id`).all() as ChannelRow[];
+    return rows.map((row) => channelFromRow(row, parseJson));
+  }
+
+  async updateChannel(id: string, patch: ChannelPatch): Promise<boolean> {
+    const columns = patchColumns(patch);
+    if (columns.length === 0) return this.channelExists(id);
+    const assignments = columns.map((c) => `${c.column} = ?`).join(', ');
+    const values = columns.map((c) => (typeof c.value === 'boolean' ? Number(c.value) : c.value));
+    return this.stmt(`UPDATE channels SET ${assignments} WHERE id = ?`).run(...values, id).changes > 0;
+  }
+
+  async deleteChannel(id: string): Promise<boolean> {
+    // History, events and credentials go by ON DELETE CASCADE, in the same statement.
+    return this.stmt('DELETE FROM channels WHERE id = ?').run(id).changes > 0;
+  }
+
+  async commitChange(change: ChannelChange): Promise<void> {
+    this.db.transaction(() => {
+      const { channelId, snapshot } = change;
+      if (!this.channelExists(channelId)) throw new UnknownChannelError(channelId);
+      if (snapshot) {
+        this.stmt(
+          `UPDATE channels SET status = ?, status_reason = ?, status_detail = ?, status_since = ?, start_at = ?,
+             linked_user = ? WHERE id = ?`,
+        ).run(
+          snapshot.status,
+          snapshot.statusReason,
+          snapshot.statusDetail,
+          snapshot.statusSince,
+          snapshot.startAt,
+          snapshot.user === null ? null : JSON.stringify(snapshot.user),
+          channelId,
+        );
+      }
+      for (const entry of change.history ?? []) this.insertHistory(channelId, entry);
+      if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
+      this.insertEvents(channelId, change.events ?? []);
+      // Outbox seam: the deliveries migration inserts one row per (event seq x matching
+      // webhook) right here, inside this same transaction.
+    })();
+  }
+
+  async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
+    const rows = this.stmt(
+      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`,
+    ).all(channelId, ...limitOffset(page)) as HistoryRow[];
+    const total = this.stmt('SELECT count(*) FROM status_history WHERE channel_id = ?', true).get(channelId) as number;
+    return { history: rows.map(historyFromRow), total };
+  }
+
+  async historySince(channelId: string, since: number): Promise<HistoryEntry[]> {
+    const rows = this.stmt(
+      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = ? AND at >= ? ORDER BY at, id`,
+    ).all(channelId, since) as HistoryRow[];
+    return rows.map(historyFromRow);
+  }
+
+  async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const columns = 'seq, channel_id, name, body, created_at';
+    const [count] = limitOffset({ count: limit, offset: 0 });
+    const rows = (
+      channelId === null
+        ? this.stmt(`SELECT ${columns} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, count)
+        : this.stmt(`SELECT ${columns} FROM events WHERE channel_id = ? AND seq > ? ORDER BY seq LIMIT ?`).all(
+            channelId,
+            afterSeq,
+            count,
+          )
+    ) as EventRow[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      channelId: row.channel_id,
+      name: row.name as StoredEvent['name'],
+      body: JSON.parse(row.body) as Record<string, unknown>,
+      createdAt: row.created_at,
+    }));
+  }
+
+  async getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>> {
+    if (keys.length === 0) return {};
+    // One JSON array parameter instead of N placeholders: no limit on how many keys are asked.
+    const rows = this.stmt(
+      'SELECT key, value FROM credentials WHERE channel_id = ? AND key IN (SELECT value FROM json_each(?))',
+    ).all(channelId, JSON.stringify(keys)) as Array<{ key: string; value: string }>;
+    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  }
+
+  async setCredentials(channelId: string, entries: Record<string, string | null>): Promise<void> {
+    this.db.transaction(() => {
+      if (!this.channelExists(channelId)) throw new UnknownChannelError(channelId);
+      const upsert = this.stmt(
+        `INSERT INTO credentials (channel_id, key, value) VALUES (?, ?, ?)
+         ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value`,
+      );
+      const remove = this.stmt('DELETE FROM credentials WHERE channel_id = ? AND key = ?');
+      for (const [key, value] of Object.entries(entries)) {
+        if (value === null) remove.run(channelId, key);
+        else upsert.run(channelId, key, value);
+      }
+    })();
+  }
+
+  async wipeCredentials(channelId: string): Promise<void> {
+    this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const value = this.stmt('SELECT value FROM meta WHERE key = ?', true).get(key) as string | undefined;
+    return value ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+      key,
+      value,
+    );
+  }
+
+  /** Inserts a change's events in order and answers their seqs (the deliveries will need them). */
+  private insertEvents(channelId: string, events: OutboundEvent[]): number[] {
+    const insert = this.stmt('INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq', true);
+    return events.map(
+      (event) => insert.get(channelId, event.name, JSON.stringify(event.body), event.createdAt) as number,
+    );
+  }
+
+  private insertHistory(channelId: string, entry: HistoryEntry): void {
+    this.stmt(
+      'INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(channelId, entry.at, entry.from, entry.to, entry.reason, entry.detail ?? null);
+  }
+
+  private channelWhere(column: 'id' | 'token_hash', value: string): ChannelRecord | null {
+    const row = this.stmt(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE ${column} = ?`).get(value) as
+      | ChannelRow
+      | undefined;
+    return row ? channelFromRow(row, parseJson) : null;
+  }
+
+  private channelExists(id: string): boolean {
+    return this.stmt('SELECT 1 FROM channels WHERE id = ?').get(id) !== undefined;
+  }
+
+  /**
+   * Prepared statements, cached by text and mode; preparing lazily lets them follow migrate().
+   * `pluck` statements answer the first column's value instead of a row object.
+   */
+  private stmt(sql: string, pluck = false): Database.Statement {
+    const key = pluck ? `pluck:${sql}` : sql;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (pluck) statement.pluck();
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+}
+
+/** Opens the SQLite store at `path` (not yet migrated). */
+export function openSqliteStore(path: string): SqliteStore {
+  return new SqliteStore(path);
+}

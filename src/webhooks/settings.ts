@@ -1,0 +1,244 @@
+import { Value } from '@sinclair/typebox/value';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { splitEventName, type EventName } from '../protocol/events.js';
+import {
+  DEFAULT_WEBHOOK_EVENTS,
+  SETTINGS_DEFAULTS,
+  SettingsPatch,
+  WEBHOOK_DEFAULTS,
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_EVENT_TYPE_ALIASES,
+  WEBHOOK_RESERVED_HEADERS,
+  type Settings,
+  type SettingsField,
+  type UpdateSettingsAnswer,
+  type Webhook,
+  type WebhookEvent,
+  type WebhookInput,
+} from '../protocol/settings.js';
+import { secretProblem } from './signing.js';
+
+/** A validated patch: aliases resolved and every webhook complete, ready for `applyPatch`. */
+export type NormalisedPatch = Partial<Settings>;
+
+export type PatchValidation = { ok: true; patch: NormalisedPatch } | { ok: false; problems: string[] };
+
+const FIELD_ORDER: readonly SettingsField[] = [
+  'callback_backoff_delay_ms',
+  'max_callback_backoff_delay_ms',
+  'callback_persist',
+  'proxy',
+  'send_hold_ms',
+  'webhooks',
+];
+
+// RFC 9110 token: what a header name may contain.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A CR or LF would let a value start a second header; NUL is refused by HTTP stacks anyway.
+const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+
+/** The settings of a channel that never changed them. */
+export function defaultSettings(): Settings {
+  return structuredClone(SETTINGS_DEFAULTS) as Settings;
+}
+
+/** Checks a `PATCH /settings` body; answers the normalised patch or every problem, each naming its path. */
+export function validateSettingsPatch(json: unknown): PatchValidation {
+  const problems = structuralProblems(json);
+  if (problems.length > 0) return { ok: false, problems };
+  const patch = json as SettingsPatch;
+  const semantic = semanticProblems(patch);
+  if (semantic.length > 0) return { ok: false, problems: semantic };
+  return { ok: true, patch: normalise(patch) };
+}
+
+/** Applies a validated patch; answers Whapi's `{before_update, after_update, changes}`. */
+export function applyPatch(current: Settings, patch: NormalisedPatch): UpdateSettingsAnswer {
+  const before = structuredClone(current);
+  const after = { ...structuredClone(current), ...structuredClone(patch) } as Settings;
+  const changes = FIELD_ORDER.filter((field) => !Value.Equal(before[field], after[field]));
+  return { before_update: before, after_update: after, changes };
+}
+
+/** Reads settings kept by the store (possibly written by an older wagate) into full settings. */
+export function settingsFromStored(stored: unknown): Settings {
+  const result = validateSettingsPatch(stored ?? {});
+  if (!result.ok) throw new Error(`stored settings are invalid: ${result.problems.join('; ')}`);
+  return applyPatch(defaultSettings(), result.patch).after_update;
+}
+
+/**
+ * The webhooks subscribed to an event. A webhook whose `events` list is empty receives nothing:
+ * Whapi only sends what was picked, and an empty list is how one mutes a webhook without losing
+ * it. (A webhook saved without `events` got DEFAULT_WEBHOOK_EVENTS when it was validated.)
+ */
+export function matchingWebhooks(settings: Settings, eventName: EventName): Webhook[] {
+  const { type, method } = splitEventName(eventName);
+  return settings.webhooks.filter((w) => w.events.some((e) => e.type === type && e.method === method));
+}
+
+/** Resolves an accepted event type spelling (`channels`, `ack`, ...) to the stored one. */
+export function canonicalEventType(type: string): WebhookEvent['type'] | undefined {
+  if ((WEBHOOK_EVENT_TYPES as readonly string[]).includes(type)) return type as WebhookEvent['type'];
+  return WEBHOOK_EVENT_TYPE_ALIASES[type];
+}
+
+function normalise(patch: SettingsPatch): NormalisedPatch {
+  const { webhooks, ...scalars } = patch;
+  const out: NormalisedPatch = { ...scalars };
+  if (webhooks) out.webhooks = webhooks.map(normaliseWebhook);
+  return out;
+}
+
+function normaliseWebhook(input: WebhookInput): Webhook {
+  const webhook: Webhook = {
+    url: input.url,
+    // Whapi's schema gives `[{type: "message", method: "put"}]` as the default: the deprecated
+    // spelling from when every event used `put`. Its meaning today is "new messages".
+    events: input.events ? normaliseEvents(input.events) : structuredClone([...DEFAULT_WEBHOOK_EVENTS]),
+    mode: input.mode ?? WEBHOOK_DEFAULTS.mode,
+    headers: { ...(input.headers ?? WEBHOOK_DEFAULTS.headers) },
+    webhook_max_age_seconds: input.webhook_max_age_seconds ?? WEBHOOK_DEFAULTS.webhook_max_age_seconds,
+    ordered: input.ordered ?? WEBHOOK_DEFAULTS.ordered,
+  };
+  if (input.secret !== undefined) webhook.secret = input.secret;
+  return webhook;
+}
+
+function normaliseEvents(events: NonNullable<WebhookInput['events']>): WebhookEvent[] {
+  const seen = new Set<string>();
+  const out: WebhookEvent[] = [];
+  for (const e of events) {
+    // Whapi's schema does not require `method`; `post` (a new object) is the common case.
+    const event = { type: canonicalEventType(e.type)!, method: e.method ?? 'post' };
+    const key = `${event.type}.${event.method}`;
+    if (!seen.has(key)) out.push(event);
+    seen.add(key);
+  }
+  return out;
+}
+
+function semanticProblems(patch: SettingsPatch): string[] {
+  const problems: string[] = [];
+  if (patch.proxy) {
+    const problem = proxyProblem(patch.proxy);
+    if (problem) problems.push(`proxy: ${problem}`);
+  }
+  patch.webhooks?.forEach((w, i) => {
+    const at = `webhooks[${i}]`;
+    const url = urlProblem(w.url);
+    if (url) problems.push(`${at}.url: ${url}`);
+    if (w.secret !== undefined) {
+      const secret = secretProblem(w.secret);
+      if (secret) problems.push(`${at}.secret: ${secret}`);
+    }
+    problems.push(...headerProblems(w.headers ?? {}).map((p) => `${at}.headers${p}`));
+  });
+  return problems;
+}
+
+function urlProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `not a valid URL: "${raw}"`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http or https, got "${url.protocol}"`;
+  if (!url.hostname) return 'has no host';
+  // Credentials in a URL end up in listings and logs; the webhook's headers are the place.
+  if (url.username || url.password) return 'must not contain credentials; use headers (e.g. Authorization)';
+  return null;
+}
+
+function proxyProblem(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (url.protocol !== 'socks5:' && url.protocol !== 'socks5h:') return 'must be a socks5:// URL or empty';
+  if (!url.hostname || !url.port) return 'must name a host and a port (socks5://user:pass@host:port)';
+  return null;
+}
+
+function headerProblems(headers: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) problems.push(`: invalid header name "${name}"`);
+    else if (WEBHOOK_RESERVED_HEADERS.includes(lower)) problems.push(`.${name}: set by wagate, cannot be configured`);
+    else if (seen.has(lower)) problems.push(`.${name}: given twice (header names are case-insensitive)`);
+    else if (HEADER_VALUE_FORBIDDEN.test(value)) problems.push(`.${name}: value must not contain line breaks`);
+    seen.add(lower);
+  }
+  return problems;
+}
+
+function structuralProblems(json: unknown): string[] {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return ['settings: must be a JSON object'];
+  const byPath = new Map<string, string>();
+  for (const error of Value.Errors(SettingsPatch, json)) {
+    // One message per path: a missing field also fails its type check, a bad union its members.
+    if (!byPath.has(error.path)) byPath.set(error.path, describe(error));
+  }
+  return [...byPath.entries()].map(([path, message]) => `${dotted(path)}: ${message}`);
+}
+
+/** `/webhooks/0/events/1/type` → `webhooks[0].events[1].type`. */
+function dotted(pointer: string): string {
+  const parts = pointer.split('/').slice(1);
+  if (parts.length === 0) return 'settings';
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function describe(error: ValueError): string {
+  const schema = error.schema as Record<string, unknown>;
+  const field = error.path.split('/').pop() ?? '';
+  const between = `must be between ${String(schema.minimum)} and ${String(schema.maximum)}, got ${String(error.value)}`;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'unknown field';
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.IntegerMaximum:
+      return between;
+    case ValueErrorType.Integer:
+      return 'must be an integer';
+    case ValueErrorType.Boolean:
+      return 'must be true or false';
+    case ValueErrorType.String:
+      return 'must be a string';
+    case ValueErrorType.Object:
+      return 'must be an object';
+    case ValueErrorType.Array:
+      return 'must be an array';
+    case ValueErrorType.ObjectMaxProperties:
+      return field === 'headers' ? `at most ${String(schema.maxProperties)} headers` : error.message;
+    case ValueErrorType.ArrayMaxItems:
+      return `at most ${String(schema.maxItems)} items`;
+    case ValueErrorType.StringMinLength:
+      return 'must not be empty';
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(schema.maxLength)} characters`;
+    case ValueErrorType.StringPattern:
+      if (field === 'proxy') return 'must be a socks5:// URL or empty';
+      if (field === 'secret') return 'must be "whsec_" followed by base64';
+      return error.message;
+    case ValueErrorType.Union:
+      return describeChoice(field, error);
+    default:
+      return error.message;
+  }
+}
+
+function describeChoice(field: string, error: ValueError): string {
+  const options = ((error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf ?? []).map((s) => s.const);
+  const got = JSON.stringify(error.value);
+  if (field === 'type') return `unknown event type ${got} (expected one of ${WEBHOOK_EVENT_TYPES.join(', ')})`;
+  if (field === 'method') return `unknown event method ${got} (expected one of ${options.join(', ')})`;
+  return `must be one of ${options.join(', ')}; got ${got}`;
+}
