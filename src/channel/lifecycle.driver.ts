@@ -87,6 +87,13 @@ export class LifecycleDriver {
     return fired;
   }
 
+  /** Advances exactly to the due time of the pending timer `name` (which must exist). */
+  fire(name: TimerName): Effect[] {
+    const t = this.timers.get(name);
+    if (!t) throw new Error(`no pending ${name} timer`);
+    return this.advance(t.at - this.now);
+  }
+
   /** A copy that can take another path from here; its effect log starts empty. */
   fork(): LifecycleDriver {
     const copy = new LifecycleDriver({ config: this.config, random: this.random, now: this.now });

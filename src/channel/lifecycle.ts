@@ -294,14 +294,15 @@ class Transition {
     if (wasUp) this.recordDrop();
     this.cancelAll();
     this.dropAttempt();
-    s.failures += 1;
+    // The drop of a working connection is not a failed attempt: N failures means N retries failed.
+    if (!wasUp) s.failures += 1;
     s.reconnecting = s.reconnecting || wasUp;
     if (s.failures >= this.config.reconnect.maxFailures) {
       this.halt('ERROR', 'reconnect_failed', `${s.failures} attempts failed; last: ${detail}`);
       return;
     }
     const delay = backoffDelay(this.config.reconnect, s.failures, this.env.random());
-    this.moveTo('INIT', 'connection_lost', `${detail}; retry ${s.failures} in ${delay} ms`);
+    this.moveTo('INIT', 'connection_lost', `${detail}; attempt ${s.failures + 1} in ${delay} ms`);
     this.effects.push({ kind: 'schedule', timer: 'reconnect', at: this.now + delay, attempt: s.attempt });
   }
 

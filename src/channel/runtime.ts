@@ -55,10 +55,10 @@ export class ChannelRuntime {
   }
 
   /** The channel's Health object as it stands (Whapi's `Health`). */
-  health(status: StatusText = this.state.status): Health {
+  health(state: LifecycleState = this.state, status: StatusText = state.status): Health {
     const now = this.deps.clock.now();
-    const running = status !== 'NOT_INIT' && status !== 'STOP' && this.state.startAt !== null;
-    const startAt = this.state.startAt ?? this.record.createdAt;
+    const running = status !== 'NOT_INIT' && status !== 'STOP' && state.startAt !== null;
+    const startAt = state.startAt ?? this.record.createdAt;
     const health: Health = {
       channel_id: this.id,
       start_at: Math.floor(startAt / 1000),
@@ -66,7 +66,7 @@ export class ChannelRuntime {
       version: this.deps.version,
       status: channelStatus(status),
     };
-    if (this.state.user) health.user = { ...this.state.user };
+    if (state.user) health.user = { ...state.user };
     return health;
   }
 
@@ -106,16 +106,20 @@ export class ChannelRuntime {
   private async apply(input: LifecycleInput): Promise<void> {
     const prev = this.state;
     const { state, effects } = step(prev, input, this.deps.clock.now(), this.deps.env);
-    if (effects.length === 0 && state === prev) return;
-    this.state = state;
+    if (effects.length === 0) {
+      this.state = state;
+      return;
+    }
     if (effects.some((e) => e.kind === 'logout')) await this.connection?.logout().catch(() => undefined);
-    await this.commit(prev, effects);
+    // Readers see the new state only once it is durable: /health never runs ahead of the history.
+    await this.commit(prev, state, effects);
+    this.state = state;
     for (const effect of effects) this.carryOut(effect);
     if (prev.status !== state.status) this.changes.emit('status', state.status);
   }
 
   /** Writes the step's snapshot, history and events in one transaction. */
-  private async commit(prev: LifecycleState, effects: Effect[]): Promise<void> {
+  private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[]): Promise<void> {
     const now = this.deps.clock.now();
     const events: OutboundEvent[] = [];
     const history = [];
@@ -125,12 +129,11 @@ export class ChannelRuntime {
     for (const effect of effects) {
       if (effect.kind === 'record') {
         history.push(effect.entry);
-        if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(effect.entry.to) } });
+        if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(s, effect.entry.to) } });
       } else if (effect.kind === 'emit') {
         wrap(effect.event);
       }
     }
-    const s = this.state;
     const snapshotChanged =
       s.status !== prev.status || s.user !== prev.user || s.startAt !== prev.startAt || s.reason !== prev.reason;
     if (!snapshotChanged && history.length === 0 && events.length === 0 && !hasWipe(effects)) return;

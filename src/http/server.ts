@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Clock } from '../channel/clock.js';
 import type { ChannelService } from '../channel/service.js';
 import type { Store, EngineKind } from '../store/types.js';
@@ -48,13 +48,18 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
       redact: ['req.headers.authorization', 'req.query.token'],
       serializers: { req: (req) => ({ method: req.method, url: String(req.url).replace(/token=[^&]+/g, 'token=[redacted]') }) },
     },
-    disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace',
+    // One line per request is noise at info level; debug and trace keep them.
+    logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace' }),
     ajv: { customOptions: { removeAdditional: false } },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('wagate', ctx);
   app.decorateRequest('channel', null as never);
   registerErrorHandling(app);
+  // A POST without a body validates as an empty object: `{}` and nothing are the same request.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined) req.body = {};
+  });
 
   await app.register(probeRoutes);
   await app.register(async (gate) => {

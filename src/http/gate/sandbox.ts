@@ -20,7 +20,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'The phone scans the current QR (or confirms the pairing code)',
-        body: Type.Optional(Type.Object({ user: Type.Optional(Type.Partial(User, { additionalProperties: false })) }, { additionalProperties: false })),
+        body: Type.Object({ user: Type.Optional(Type.Partial(User, { additionalProperties: false })) }, { additionalProperties: false }),
         response: { ...responses, 200: Type.Object({ success: Type.Boolean(), user: User }) },
       },
     },
@@ -40,7 +40,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'A transient drop: AUTH → INIT → LAUNCH → AUTH over duration_ms',
-        body: Type.Optional(Type.Object({ duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })) }, { additionalProperties: false })),
+        body: Type.Object({ duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })) }, { additionalProperties: false }),
         response: responses,
       },
     },

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { Store } from './types.js';
+
+export type * from './types.js';
+export { UnknownChannelError } from './errors.js';
+
+export interface OpenStoreOptions {
+  /** `postgres://...`: use PostgreSQL; absent: embedded SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Where the SQLite file `wagate.db` lives (created if missing). */
+  dataDir: string;
+  /** PostgreSQL schema for wagate's tables (created if missing). */
+  pgSchema?: string;
+}
+
+/** Opens the configured store and brings its schema up to date before answering. */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const store: Store = opts.databaseUrl
+    ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.pgSchema })
+    : new SqliteStore(join(opts.dataDir, 'wagate.db'));
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}

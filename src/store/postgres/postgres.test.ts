@@ -1,0 +1,92 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeStoreContract } from '../contract.js';
+import { newChannel } from '../contract/fixtures.js';
+import { openStore } from '../index.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { PostgresStore } from './postgres-store.js';
+import { createTestSchema, postgresForTests, type TestSchema } from './testing.js';
+
+const server = await postgresForTests();
+
+if (!server) {
+  describe.skip('PostgresStore (no server)', () => {
+    it('needs PostgreSQL', () => undefined);
+  });
+} else {
+  const url = server.url;
+  // Every store gets a schema of its own; whatever a failing test leaves behind is dropped here.
+  const schemas: TestSchema[] = [];
+  const freshSchema = async (): Promise<TestSchema> => {
+    const schema = await createTestSchema(url);
+    schemas.push(schema);
+    return schema;
+  };
+  afterAll(async () => {
+    await Promise.all(schemas.map((s) => s.drop()));
+  });
+
+  describeStoreContract('postgres', async () => {
+    const { schema, drop } = await freshSchema();
+    const store = new PostgresStore({ connectionString: url, schema });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await drop();
+      },
+    };
+  });
+
+  describe('PostgresStore', () => {
+    const appliedVersions = async (schema: string): Promise<Array<{ version: number; applied_at: string }>> => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query(`SELECT version, applied_at FROM ${schema}.schema_migrations ORDER BY version`);
+        return rows as Array<{ version: number; applied_at: string }>;
+      } finally {
+        await client.end();
+      }
+    };
+
+    it('opens through openStore, creating and migrating its schema', async () => {
+      const { schema } = await freshSchema();
+      await schemas.at(-1)?.drop(); // openStore must create a missing schema itself
+      const store = await openStore({ databaseUrl: url, dataDir: '/nonexistent', pgSchema: schema });
+      try {
+        expect(store.kind).toBe('postgres');
+        const channel = await store.createChannel(newChannel());
+        expect(await store.getChannel(channel.id)).toStrictEqual(channel);
+      } finally {
+        await store.close();
+      }
+      expect((await appliedVersions(schema)).map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+    });
+
+    it('lets two processes migrate the same schema at once, applying each version once', async () => {
+      const { schema } = await freshSchema();
+      const stores = [0, 1, 2].map(() => new PostgresStore({ connectionString: url, schema }));
+      try {
+        await Promise.all(stores.map((s) => s.migrate()));
+        const before = await appliedVersions(schema);
+        expect(before.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+        await stores[0]?.migrate();
+        expect(await appliedVersions(schema)).toStrictEqual(before);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it('parses bigint as a number on its own pool only, not for the whole process', async () => {
+      const { schema } = await freshSchema();
+      const store = new PostgresStore({ connectionString: url, schema });
+      await store.close();
+      expect(pg.types.getTypeParser(20, 'text')('5')).toBe('5');
+    });
+
+    it('refuses a schema name that would need quoting', () => {
+      expect(() => new PostgresStore({ connectionString: url, schema: 'bad"; DROP' })).toThrow(/invalid schema name/);
+    });
+  });
+}

@@ -1,0 +1,152 @@
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '../protocol/settings.js';
+import { checkLiteralHost, guardedLookup, type GuardOptions, type LookupAll } from './guard.js';
+import { classifyResponse } from './policy.js';
+import { sign } from './signing.js';
+
+export interface SenderOptions extends GuardOptions {
+  /** One attempt's budget, from connecting to the last byte of the response body. */
+  timeoutMs?: number;
+  /** Name resolution; tests inject one to point a hostname anywhere. */
+  lookup?: LookupAll;
+}
+
+/** Everything one delivery attempt needs; the caller keeps `webhookId` stable across retries. */
+export interface DeliveryAttempt {
+  url: string;
+  mode: WebhookMode;
+  /** The event's type and method (`messages`, `post`): they shape the URL and verb per mode. */
+  eventType: string;
+  method: string;
+  /** The webhook's own headers. */
+  headers: Record<string, string>;
+  /** The JSON envelope, already serialised: what is signed is exactly what is sent. */
+  body: string;
+  webhookId: string;
+  timestampSeconds: number;
+  secret?: string;
+}
+
+export interface DeliveryResult {
+  ok: boolean;
+  status?: number;
+  retryAfterMs?: number;
+  /** The receiver answered 410: disable this webhook. */
+  gone: boolean;
+  error?: string;
+  durationMs: number;
+}
+
+export interface Sender {
+  /** Makes one attempt; never throws, every failure is in the result. */
+  send(attempt: DeliveryAttempt): Promise<DeliveryResult>;
+  /** Closes pooled connections once in-flight attempts end. */
+  close(): Promise<void>;
+}
+
+const USER_AGENT = 'wagate-webhooks';
+// Enough to read a typical "ok" and keep the connection for reuse; a bigger body is cut off.
+const MAX_RESPONSE_BODY = 64 * 1024;
+// Headers wagate owns on every attempt; a webhook's own headers never replace them.
+const NOT_CONFIGURABLE = new Set([...WEBHOOK_RESERVED_HEADERS, 'content-type']);
+const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+
+/** A sender with one keep-alive pool whose every connection goes through the SSRF guard. */
+export function createSender({ allowPrivate, timeoutMs = 15_000, lookup }: SenderOptions): Sender {
+  const guard = { allowPrivate };
+  const agent = new Agent({
+    connect: { lookup: guardedLookup(guard, lookup), timeout: Math.min(timeoutMs, 10_000) },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+
+  async function send(attempt: DeliveryAttempt): Promise<DeliveryResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let status: number | undefined;
+    try {
+      const target = deliveryTarget(attempt.url, attempt.mode, attempt.eventType, attempt.method);
+      // net.connect skips `lookup` for literal IPs, so those are checked here.
+      checkLiteralHost(target.url, guard);
+      const response = await request(target.url, {
+        dispatcher: agent,
+        method: target.verb,
+        headers: deliveryHeaders(attempt),
+        body: attempt.body,
+        signal: controller.signal,
+      });
+      status = response.statusCode;
+      await response.body.dump({ limit: MAX_RESPONSE_BODY, signal: controller.signal });
+      const verdict = classifyResponse(status, response.headers);
+      if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs: elapsed() };
+      if (verdict.kind === 'gone') return { ok: false, status, gone: true, error: 'HTTP 410 Gone', durationMs: elapsed() };
+      const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
+      const result: DeliveryResult = { ok: false, status, gone: false, error: `HTTP ${status}${redirect}`, durationMs: elapsed() };
+      if (verdict.retryAfterMs !== undefined) result.retryAfterMs = verdict.retryAfterMs;
+      return result;
+    } catch (err) {
+      const error = controller.signal.aborted
+        ? `timeout after ${timeoutMs} ms${status === undefined ? '' : ` reading the HTTP ${status} response body`}`
+        : describeError(err);
+      const result: DeliveryResult = { ok: false, gone: false, error, durationMs: elapsed() };
+      if (status !== undefined) result.status = status;
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+/** Where and how an event is sent per mode: `body` POST url, `path` POST url/type/method, `method` VERB url/type. */
+export function deliveryTarget(url: string, mode: WebhookMode, eventType: string, method: string): { url: URL; verb: string } {
+  const target = new URL(url);
+  target.hash = '';
+  const base = target.pathname.replace(/\/+$/, '');
+  switch (mode) {
+    case 'body':
+      return { url: target, verb: 'POST' };
+    case 'path':
+      target.pathname = `${base}/${eventType}/${method}`;
+      return { url: target, verb: 'POST' };
+    case 'method':
+      target.pathname = `${base}/${eventType}`;
+      return { url: target, verb: method.toUpperCase() };
+  }
+}
+
+/** The headers of one attempt: the webhook's own first, then the ones wagate owns. */
+export function deliveryHeaders(attempt: DeliveryAttempt): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  for (const [name, value] of Object.entries(attempt.headers)) {
+    const lower = name.toLowerCase();
+    // Settings validation already refuses these; stored settings from elsewhere might not.
+    if (NOT_CONFIGURABLE.has(lower) || HEADER_VALUE_FORBIDDEN.test(value)) continue;
+    headers[lower] = value;
+  }
+  headers['content-type'] = 'application/json';
+  headers['webhook-id'] = attempt.webhookId;
+  headers['webhook-timestamp'] = String(attempt.timestampSeconds);
+  if (attempt.secret) {
+    headers['webhook-signature'] = sign({
+      secret: attempt.secret,
+      id: attempt.webhookId,
+      timestamp: attempt.timestampSeconds,
+      body: attempt.body,
+    });
+  }
+  return headers;
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // Connection errors from happy-eyeballs arrive as an AggregateError with an empty message.
+  const inner = err instanceof AggregateError && err.errors[0] instanceof Error ? err.errors[0] : err;
+  const code = (inner as NodeJS.ErrnoException).code ?? (err as NodeJS.ErrnoException).code;
+  const message = inner.message || err.message || 'connection failed';
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
