@@ -133,6 +133,18 @@ describe('reconnect policy', () => {
     expect(delays).toEqual(expected.map((_, i) => backoffDelay(cfg.reconnect, i + 1, random)));
   });
 
+  it('never shortens the wait between retries after a drop from AUTH, and caps it at maxMs', () => {
+    const d = driverIn('AUTH', { config: withReconnect({ maxFailures: 20 }), random: () => 0.999_999 });
+    close(d, 'transient');
+    const first = (d.timers.get('reconnect')?.at ?? NaN) - d.now;
+    d.fire('reconnect');
+    const delays = [first, ...failingDelays(d, 10)];
+    expect(delays[0]).toBe(backoffDelay(cfg.reconnect, 1, 0.999_999));
+    delays.slice(1).forEach((delay, i) => expect(delay).toBeGreaterThanOrEqual(delays[i] ?? Infinity));
+    expect(delays.at(-1)).toBe(cfg.reconnect.maxMs);
+    expect(Math.max(...delays)).toBe(cfg.reconnect.maxMs);
+  });
+
   it('jitters each delay within [(1 - jitter)·exp, exp]', () => {
     let seed = 42;
     const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);

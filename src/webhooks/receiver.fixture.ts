@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The client's port: equal across requests when a connection was reused. */
+  remotePort: number | undefined;
 }
 
 export type ReceiverHandler = (req: ReceivedRequest, res: ServerResponse) => void;
@@ -32,6 +34,7 @@ export async function startReceiver(handler: ReceiverHandler = (_req, res) => re
         path: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        remotePort: req.socket.remotePort,
       };
       received.push(entry);
       handler(entry, res);

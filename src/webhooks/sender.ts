@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '../protocol/settings.js';
-import { checkLiteralHost, guardedLookup, type GuardOptions, type LookupAll } from './guard.js';
+import { checkLiteralHost, guardedLookup, WebhookAddressRefused, type GuardOptions, type LookupAll } from './guard.js';
 import { classifyResponse } from './policy.js';
 import { sign } from './signing.js';
 
@@ -144,6 +144,7 @@ export function deliveryHeaders(attempt: DeliveryAttempt): Record<string, string
 
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
+  if (err instanceof WebhookAddressRefused) return err.message;
   // Connection errors from happy-eyeballs arrive as an AggregateError with an empty message.
   const inner = err instanceof AggregateError && err.errors[0] instanceof Error ? err.errors[0] : err;
   const code = (inner as NodeJS.ErrnoException).code ?? (err as NodeJS.ErrnoException).code;

@@ -39,7 +39,9 @@ export function channelContract(store: () => Store): void {
 
   it('lists channels oldest first, paged, with the total', async () => {
     // Created out of order, so the order can only come from createdAt.
-    for (const offset of [3, 1, 4, 0, 2]) await store().createChannel(newChannel({ id: `ORDER-${offset}`, createdAt: T0 + offset }));
+    for (const offset of [3, 1, 4, 0, 2]) {
+      await store().createChannel(newChannel({ id: `ORDER-${offset}`, createdAt: T0 + offset }));
+    }
     const all = await store().listChannels({ count: 100, offset: 0 });
     expect(all.channels.map((c) => c.id)).toEqual(['ORDER-0', 'ORDER-1', 'ORDER-2', 'ORDER-3', 'ORDER-4']);
     expect(all.total).toBe(5);
@@ -55,7 +57,8 @@ export function channelContract(store: () => Store): void {
     expect(await store().updateChannel(a.id, { name: 'renamed', stopped: true })).toBe(true);
     expect(await store().getChannel(a.id)).toStrictEqual({ ...a, name: 'renamed', stopped: true });
 
-    expect(await store().updateChannel(a.id, { settings: { proxy: '' }, tokenHash: 'rotated', stopped: false })).toBe(true);
+    const patch = { settings: { proxy: '' }, tokenHash: 'rotated', stopped: false };
+    expect(await store().updateChannel(a.id, patch)).toBe(true);
     expect(await store().getChannel(a.id)).toStrictEqual({
       ...a,
       name: 'renamed',
@@ -96,7 +99,8 @@ export function channelContract(store: () => Store): void {
 
   it('keeps settings, engine options and the user exactly as given', async () => {
     const user = { id: '61371989950', name: 'Jönathan 🙂' };
-    const a = await store().createChannel(newChannel({ settings: TRICKY_JSON, engineOptions: { ...TRICKY_JSON, x: 1 } }));
+    const input = newChannel({ settings: TRICKY_JSON, engineOptions: { ...TRICKY_JSON, x: 1 } });
+    const a = await store().createChannel(input);
     await store().commitChange({
       channelId: a.id,
       snapshot: { status: 'AUTH', statusReason: 'scan', statusDetail: null, statusSince: T0, startAt: T0, user },
@@ -116,7 +120,14 @@ export function channelContract(store: () => Store): void {
     const later = T0 + 86_400_000 * 365 * 30; // still far below 2^53
     await store().commitChange({
       channelId: a.id,
-      snapshot: { status: 'INIT', statusReason: 'start', statusDetail: 'why', statusSince: later, startAt: later, user: null },
+      snapshot: {
+        status: 'INIT',
+        statusReason: 'start',
+        statusDetail: 'why',
+        statusSince: later,
+        startAt: later,
+        user: null,
+      },
       history: [historyEntry(later, 'NOT_INIT', 'INIT')],
       events: [statusEvent(a.id, 'INIT', later)],
     });

@@ -23,8 +23,14 @@ export function newChannel(overrides: Partial<NewChannel> = {}): NewChannel {
 }
 
 /** A history row (`detail` only when given). */
-export function historyEntry(at: number, from: HistoryEntry['from'], to: HistoryEntry['to'], detail?: string): HistoryEntry {
-  return detail === undefined ? { at, from, to, reason: `${from}->${to}` } : { at, from, to, reason: `${from}->${to}`, detail };
+export function historyEntry(
+  at: number,
+  from: HistoryEntry['from'],
+  to: HistoryEntry['to'],
+  detail?: string,
+): HistoryEntry {
+  const entry: HistoryEntry = { at, from, to, reason: `${from}->${to}` };
+  return detail === undefined ? entry : { ...entry, detail };
 }
 
 /** A channel.post event in its wire envelope. */

@@ -1,7 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { HistoryEntry } from '../../protocol/index.js';
 import { UnknownChannelError } from '../errors.js';
-import { pendingMigrations } from '../migrations.js';
 import {
   CHANNEL_COLUMNS,
   HISTORY_COLUMNS,
@@ -23,33 +22,10 @@ import type {
   Store,
   StoredEvent,
 } from '../types.js';
-import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { applyPostgresMigrations } from './migrate.js';
+import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
-export interface PostgresStoreOptions {
-  connectionString: string;
-  /** Tables live in this schema (created by migrate() if missing); default: the server's search_path. */
-  schema?: string;
-  /** Pool size (default 10). */
-  max?: number;
-  /** How long to wait for a connection, new or from the pool (ms, default 30000). */
-  connectionTimeoutMillis?: number;
-  /** Errors of idle pooled connections (server restart, network); the pool replaces them. */
-  onIdleError?: (err: Error) => void;
-}
-
-const INT8_OID = 20;
-
-/**
- * bigint columns (ms timestamps, seqs) come back as JS numbers. Set on this pool only: a global
- * pg.types.setTypeParser would change every other pg user in the process.
- */
-const LOCAL_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
-/** Unquoted identifiers only, so a schema name can go into search_path and DDL as it is. */
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+export type { PostgresStoreOptions } from './pool.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -68,40 +44,12 @@ export class PostgresStore implements Store {
   private readonly schema: string | undefined;
 
   constructor(opts: PostgresStoreOptions) {
-    if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
-      throw new Error(`invalid schema name ${JSON.stringify(opts.schema)}: use lower-case letters, digits and _`);
-    }
+    this.pool = createPool(opts);
     this.schema = opts.schema;
-    this.pool = new pg.Pool({
-      connectionString: opts.connectionString,
-      max: opts.max ?? 10,
-      connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 30_000,
-      types: LOCAL_TYPES,
-      // Set at connection start-up, so no pooled connection ever runs a query outside it.
-      options: opts.schema === undefined ? undefined : `-c search_path=${opts.schema}`,
-    });
-    // Without a listener, an idle connection's error would crash the process.
-    this.pool.on('error', opts.onIdleError ?? (() => undefined));
   }
 
   async migrate(): Promise<void> {
-    await this.transaction(async (c) => {
-      // Two processes starting at once: the second waits here, then finds nothing to do.
-      // Keyed by schema, so test suites in their own schemas do not queue behind each other.
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`wagate.migrate:${this.schema ?? ''}`]);
-      if (this.schema !== undefined) await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await c.query(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
-      );
-      const { rows } = await c.query<{ version: number }>('SELECT version FROM schema_migrations');
-      for (const migration of pendingMigrations(POSTGRES_MIGRATIONS, rows.map((r) => r.version))) {
-        await c.query(migration.sql);
-        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
-          migration.version,
-          Date.now(),
-        ]);
-      }
-    });
+    await applyPostgresMigrations(this.pool, this.schema);
   }
 
   async ping(): Promise<void> {
@@ -159,7 +107,9 @@ export class PostgresStore implements Store {
   }
 
   async allChannels(): Promise<ChannelRecord[]> {
-    const { rows } = await this.pool.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels ORDER BY created_at, id`);
+    const { rows } = await this.pool.query<ChannelRow>(
+      `SELECT ${CHANNEL_COLUMNS} FROM channels ORDER BY created_at, id`,
+    );
     return rows.map((row) => channelFromRow(row, (v) => v));
   }
 
@@ -338,22 +288,8 @@ export class PostgresStore implements Store {
     return rows[0] ? channelFromRow(rows[0], (v) => v) : null;
   }
 
-  /** Runs `fn` between BEGIN and COMMIT on one connection; any error rolls everything back. */
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      // A failed ROLLBACK means the connection itself is unusable: drop it from the pool.
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 }
 

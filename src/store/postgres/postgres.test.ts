@@ -43,7 +43,9 @@ if (!server) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        const { rows } = await client.query(`SELECT version, applied_at FROM ${schema}.schema_migrations ORDER BY version`);
+        const { rows } = await client.query(
+          `SELECT version, applied_at FROM ${schema}.schema_migrations ORDER BY version`,
+        );
         return rows as Array<{ version: number; applied_at: string }>;
       } finally {
         await client.end();

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { HistoryEntry } from '../../protocol/index.js';
 import { UnknownChannelError } from '../errors.js';
-import { pendingMigrations } from '../migrations.js';
 import {
   CHANNEL_COLUMNS,
   HISTORY_COLUMNS,
@@ -25,7 +24,7 @@ import type {
   Store,
   StoredEvent,
 } from '../types.js';
-import { SQLITE_MIGRATIONS } from './migrations.js';
+import { applySqliteMigrations } from './migrate.js';
 
 /** How long a write waits for another process's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -64,21 +63,7 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<void> {
-    const apply = this.db.transaction(() => {
-      this.db.exec(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT',
-      );
-      const applied = this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[];
-      for (const migration of pendingMigrations(SQLITE_MIGRATIONS, applied)) {
-        this.db.exec(migration.sql);
-        this.db
-          .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
-          .run(migration.version, Date.now());
-      }
-    });
-    // IMMEDIATE takes the write lock up front, so a second process migrating the same file
-    // waits and then finds the versions already applied.
-    apply.immediate();
+    applySqliteMigrations(this.db);
   }
 
   async ping(): Promise<void> {
@@ -249,7 +234,10 @@ export class SqliteStore implements Store {
 
   /** Inserts a change's events in order and answers their seqs (the deliveries will need them). */
   private insertEvents(channelId: string, events: OutboundEvent[]): number[] {
-    const insert = this.stmt('INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq', true);
+    const insert = this.stmt(
+      'INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
+      true,
+    );
     return events.map(
       (event) => insert.get(channelId, event.name, JSON.stringify(event.body), event.createdAt) as number,
     );

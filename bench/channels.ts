@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:channels`: 10,000 sandbox channels brought to AUTH in one process.
+ * Reports time to AUTH, memory per channel (RSS delta / channels), and GET /health requests per
+ * second beside a bare Fastify route measured in the same process and run (the ratio is the figure
+ * to compare across machines; absolute numbers on shared machines are noisy).
+ */
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { loadConfig } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
+import { client } from '../test/support/http.js';
+import { tempDataDir } from '../test/support/process.js';
+
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10_000);
+const CONCURRENCY = 64;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const ADMIN = 'bench-admin';
+
+function rssMb(): number {
+  global.gc?.();
+  return process.memoryUsage().rss / 1_048_576;
+}
+
+async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+async function rps(url: string, headers: Record<string, string>): Promise<number> {
+  const result = await autocannon({ url, connections: 32, duration: DURATION_S, headers });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+async function main(): Promise<void> {
+  const gateway = await startGateway(
+    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error' }),
+  );
+  const partner = client(gateway.url, ADMIN);
+  const before = rssMb();
+  const started = performance.now();
+
+  const tokens: string[] = [];
+  await inParallel([...Array(CHANNELS).keys()], CONCURRENCY, async (i) => {
+    const res = await partner<{ token: string }>('PUT', '/partner/channels', { name: `bench-${i}`, engine: 'sandbox', sandbox: { init_ms: 0, launch_ms: 0 } });
+    if (res.status !== 200) throw new Error(`create ${i}: ${res.status}`);
+    tokens.push(res.body.token);
+  });
+  await inParallel(tokens, CONCURRENCY, async (token) => {
+    const gate = client(gateway.url, token);
+    for (;;) {
+      const res = await gate('POST', '/sandbox/scan');
+      if (res.status === 200) return;
+      if (res.status !== 409) throw new Error(`scan: ${res.status} ${JSON.stringify(res.body)}`);
+      await new Promise((r) => setTimeout(r, 5)); // no QR yet: the channel is still launching
+    }
+  });
+  const authed = [...gateway.channels.list({ count: CHANNELS, offset: 0 }).channels].filter((c) => c.state.status === 'AUTH').length;
+  const toAuthMs = performance.now() - started;
+  const after = rssMb();
+  if (authed !== CHANNELS) throw new Error(`only ${authed} of ${CHANNELS} channels reached AUTH`);
+
+  const bare = Fastify();
+  bare.get('/bare', async () => ({ channel_id: 'BARE-00000', start_at: 0, uptime: 0, version: '0', status: { code: 4, text: 'AUTH' } }));
+  const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+
+  const token = tokens[Math.floor(tokens.length / 2)] as string;
+  const bareRps = await rps(`${bareUrl}/bare`, {});
+  const healthRps = await rps(`${gateway.url}/health`, { authorization: `Bearer ${token}` });
+
+  const figures = {
+    channels: CHANNELS,
+    store: gateway.store.kind,
+    time_to_auth_s: +(toAuthMs / 1000).toFixed(2),
+    channels_per_s: Math.round(CHANNELS / (toAuthMs / 1000)),
+    rss_before_mb: +before.toFixed(1),
+    rss_after_mb: +after.toFixed(1),
+    kb_per_channel: +(((after - before) * 1024) / CHANNELS).toFixed(1),
+    health_rps: Math.round(healthRps),
+    bare_fastify_rps: Math.round(bareRps),
+    health_to_bare_ratio: +(healthRps / bareRps).toFixed(3),
+  };
+  console.log(JSON.stringify(figures, null, 2));
+  await bare.close();
+  await gateway.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,235 @@
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LookupAll } from './guard.js';
+import { startReceiver, type Receiver, type ReceiverHandler } from './receiver.fixture.js';
+import { createSender, deliveryTarget, type DeliveryAttempt, type Sender } from './sender.js';
+import { generateSecret } from './signing.js';
+
+const BODY = JSON.stringify({ messages: [{ id: 'm1' }], event: { type: 'messages', event: 'post' }, channel_id: 'CH-1' });
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((stop) => stop()));
+});
+
+async function receiver(handler?: ReceiverHandler): Promise<Receiver> {
+  const r = await startReceiver(handler);
+  cleanup.push(() => r.close());
+  return r;
+}
+
+function sender(options: Partial<Parameters<typeof createSender>[0]> = {}): Sender {
+  const s = createSender({ allowPrivate: true, ...options });
+  cleanup.push(() => s.close());
+  return s;
+}
+
+function attempt(url: string, extra: Partial<DeliveryAttempt> = {}): DeliveryAttempt {
+  return {
+    url,
+    mode: 'body',
+    eventType: 'messages',
+    method: 'post',
+    headers: {},
+    body: BODY,
+    webhookId: 'msg_01HZX',
+    timestampSeconds: Math.floor(Date.now() / 1000),
+    ...extra,
+  };
+}
+
+describe('delivery modes', () => {
+  it('posts the body to the URL itself in body mode', async () => {
+    const r = await receiver();
+    const result = await sender().send(attempt(`${r.origin}/hook?k=1`));
+    expect(result).toMatchObject({ ok: true, status: 200, gone: false });
+    expect(r.received).toMatchObject([{ method: 'POST', path: '/hook?k=1', body: BODY }]);
+  });
+
+  it('posts to url/<type>/<method> in path mode', async () => {
+    const r = await receiver();
+    await sender().send(attempt(`${r.origin}/hook/?k=1`, { mode: 'path', eventType: 'channel', method: 'patch' }));
+    expect(r.received).toMatchObject([{ method: 'POST', path: '/hook/channel/patch?k=1' }]);
+  });
+
+  it('uses the event method as the verb, to url/<type>, in method mode', async () => {
+    const r = await receiver();
+    await sender().send(attempt(`${r.origin}/hook`, { mode: 'method', eventType: 'users', method: 'delete' }));
+    expect(r.received).toMatchObject([{ method: 'DELETE', path: '/hook/users', body: BODY }]);
+  });
+
+  it('drops a URL fragment', () => {
+    expect(deliveryTarget('https://example.com/h#x', 'body', 'messages', 'post').url.href).toBe('https://example.com/h');
+  });
+});
+
+describe('delivery headers', () => {
+  it('sends content-type, a stable webhook-id and the timestamp on every attempt', async () => {
+    const r = await receiver((_req, res) => {
+      res.statusCode = r.received.length === 1 ? 500 : 200;
+      res.end();
+    });
+    const s = sender();
+    const first = await s.send(attempt(r.origin, { timestampSeconds: 1_700_000_000 }));
+    const second = await s.send(attempt(r.origin, { timestampSeconds: 1_700_000_003 }));
+    expect([first.ok, second.ok]).toEqual([false, true]);
+    expect(r.received.map((q) => q.headers['webhook-id'])).toEqual(['msg_01HZX', 'msg_01HZX']);
+    expect(r.received.map((q) => q.headers['webhook-timestamp'])).toEqual(['1700000000', '1700000003']);
+    expect(r.received[0]?.headers['content-type']).toBe('application/json');
+    expect(r.received[0]?.headers['webhook-signature']).toBeUndefined();
+  });
+
+  it('signs so that the standardwebhooks library verifies the received request', async () => {
+    const r = await receiver();
+    const secret = generateSecret();
+    await sender().send(attempt(r.origin, { secret }));
+    const got = r.received[0]!;
+    const headers = Object.fromEntries(Object.entries(got.headers).map(([k, v]) => [k, String(v)]));
+    expect(new Webhook(secret).verify(got.body, headers)).toEqual(JSON.parse(BODY));
+  });
+
+  it("sends the webhook's own headers but never lets them replace webhook-* or content-type", async () => {
+    const r = await receiver();
+    const secret = generateSecret();
+    const own = {
+      Authorization: 'Bearer abc',
+      'X-Tenant': 't1',
+      'Webhook-Id': 'forged',
+      'webhook-signature': 'v1,forged',
+      'Content-Type': 'text/plain',
+    };
+    await sender().send(attempt(r.origin, { secret, headers: own }));
+    const h = r.received[0]!.headers;
+    expect(h.authorization).toBe('Bearer abc');
+    expect(h['x-tenant']).toBe('t1');
+    expect(h['webhook-id']).toBe('msg_01HZX');
+    expect(h['webhook-signature']).not.toContain('forged');
+    expect(h['content-type']).toBe('application/json');
+  });
+});
+
+describe('receiver answers', () => {
+  it('treats a redirect as a failure and does not follow it', async () => {
+    const elsewhere = await receiver();
+    const r = await receiver((_req, res) => {
+      res.writeHead(302, { location: `${elsewhere.origin}/stolen` }).end();
+    });
+    const result = await sender().send(attempt(r.origin));
+    expect(result).toMatchObject({ ok: false, status: 302, gone: false, error: 'HTTP 302 (redirects are not followed)' });
+    expect(elsewhere.received).toHaveLength(0);
+  });
+
+  it('reports 410 Gone so the webhook can be disabled', async () => {
+    const r = await receiver((_req, res) => res.writeHead(410).end('gone'));
+    expect(await sender().send(attempt(r.origin))).toMatchObject({ ok: false, status: 410, gone: true });
+  });
+
+  it('retries a 503 after Retry-After seconds', async () => {
+    const r = await receiver((_req, res) => res.writeHead(503, { 'retry-after': '30' }).end());
+    expect(await sender().send(attempt(r.origin))).toMatchObject({ ok: false, status: 503, retryAfterMs: 30_000 });
+  });
+
+  it('retries a 429 after a Retry-After HTTP-date', async () => {
+    const when = new Date(Date.now() + 120_000).toUTCString();
+    const r = await receiver((_req, res) => res.writeHead(429, { 'retry-after': when }).end());
+    const result = await sender().send(attempt(r.origin));
+    expect(result).toMatchObject({ ok: false, status: 429, gone: false });
+    // The date has one-second resolution and a little time passes on the way.
+    expect(result.retryAfterMs).toBeGreaterThan(115_000);
+    expect(result.retryAfterMs).toBeLessThanOrEqual(120_000);
+  });
+
+  it('reads and discards a large response body, then reuses the connection', async () => {
+    const r = await receiver((_req, res) => res.end('x'.repeat(32 * 1024)));
+    const s = sender();
+    expect((await s.send(attempt(r.origin))).ok).toBe(true);
+    // undici hands the socket back to the pool on a later turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await s.send(attempt(r.origin))).ok).toBe(true);
+    expect(r.received[1]?.remotePort).toBe(r.received[0]?.remotePort);
+  });
+});
+
+describe('failures become results, not exceptions', () => {
+  it('times out a receiver that never answers', async () => {
+    const r = await receiver(() => undefined);
+    const result = await sender({ timeoutMs: 200 }).send(attempt(r.origin));
+    expect(result).toMatchObject({ ok: false, gone: false, error: 'timeout after 200 ms' });
+    expect(result.status).toBeUndefined();
+    expect(result.durationMs).toBeGreaterThanOrEqual(190);
+  });
+
+  it('times out a receiver that sends headers but never finishes the body', async () => {
+    const r = await receiver((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+    });
+    const result = await sender({ timeoutMs: 200 }).send(attempt(r.origin));
+    expect(result).toMatchObject({ ok: false, status: 200, error: 'timeout after 200 ms reading the HTTP 200 response body' });
+  });
+
+  it('reports a refused connection', async () => {
+    const r = await receiver();
+    const url = r.origin;
+    await r.close();
+    const result = await sender().send(attempt(url));
+    expect(result.ok).toBe(false);
+    expect(result.error).toContain('ECONNREFUSED');
+  });
+
+  it('reports a malformed URL', async () => {
+    const result = await sender().send(attempt('not a url'));
+    expect(result.ok).toBe(false);
+    expect(result.error).toContain('Invalid URL');
+  });
+});
+
+describe('SSRF guard on delivery', () => {
+  const dns = (table: Record<string, string>): LookupAll => async (hostname) => {
+    const address = table[hostname];
+    if (!address) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    return [{ address, family: address.includes(':') ? 6 : 4 }];
+  };
+
+  it('refuses a loopback receiver when private targets are denied', async () => {
+    const r = await receiver();
+    const result = await sender({ allowPrivate: false }).send(attempt(r.origin));
+    expect(result.ok).toBe(false);
+    expect(result.error).toContain('webhook url refused: 127.0.0.1 is loopback');
+    expect(r.received).toHaveLength(0);
+  });
+
+  it('delivers to a loopback receiver when private targets are allowed', async () => {
+    const r = await receiver();
+    expect((await sender({ allowPrivate: true }).send(attempt(r.origin))).ok).toBe(true);
+  });
+
+  it('refuses a literal link-local URL even when private targets are allowed', async () => {
+    const result = await sender({ allowPrivate: true }).send(attempt('http://169.254.169.254/latest/meta-data'));
+    expect(result).toMatchObject({ ok: false, error: 'webhook url refused: 169.254.169.254 is link-local (metadata)' });
+  });
+
+  it('refuses a hostname that resolves to a link-local address', async () => {
+    const s = sender({ allowPrivate: true, lookup: dns({ 'hooks.example': '169.254.169.254' }) });
+    const result = await s.send(attempt('http://hooks.example:8080/in'));
+    expect(result).toMatchObject({
+      ok: false,
+      error: 'webhook url refused: hooks.example resolves to 169.254.169.254, which is link-local (metadata)',
+    });
+  });
+
+  it('checks the address it connects to, so a hostname pointing at loopback is refused when denied', async () => {
+    const r = await receiver();
+    const s = sender({ allowPrivate: false, lookup: dns({ 'hooks.example': '127.0.0.1' }) });
+    const result = await s.send(attempt(`http://hooks.example:${r.port}/in`));
+    expect(result.error).toContain('hooks.example resolves to 127.0.0.1, which is loopback');
+    expect(r.received).toHaveLength(0);
+  });
+
+  it('connects through the guarded lookup to a permitted address', async () => {
+    const r = await receiver();
+    const s = sender({ allowPrivate: true, lookup: dns({ 'hooks.example': '127.0.0.1' }) });
+    expect((await s.send(attempt(`http://hooks.example:${r.port}/in`))).ok).toBe(true);
+    expect(r.received[0]?.headers.host).toBe(`hooks.example:${r.port}`);
+  });
+});
