@@ -10,7 +10,7 @@ import {
   type TimerName,
 } from './lifecycle.js';
 
-/** Test support: runs the pure lifecycle in virtual time. Not used by production code. */
+// Test support: runs the pure lifecycle in virtual time. Production code does not use it.
 
 /** The virtual epoch tests start at. */
 export const T0 = Date.UTC(2026, 0, 1);

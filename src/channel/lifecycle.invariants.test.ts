@@ -153,7 +153,6 @@ describe('lifecycle invariants over every reachable (status, input) pair', () =>
     }
     for (const timer of ['init', 'launch', 'reconnect']) expect([...pairs].some((p) => p.endsWith(`timer:${timer}`) && !p.includes('stale'))).toBe(true);
     expect(pairs.has('QR × close:qr_exhausted')).toBe(true);
-    console.log("WALK", steps, seen.size, pairs.size);
     expect(steps).toBeGreaterThan(1_000);
   });
 });

@@ -181,6 +181,16 @@ describe('reconnect policy', () => {
     expect(d.state).toMatchObject({ status: 'INIT', connecting: true });
   });
 
+  it('opens no second connection when a reconnect timer fires while an attempt is live', () => {
+    const d = driverIn('INIT_BACKOFF');
+    d.fire('reconnect');
+    const live = d.state;
+    expect(d.send({ type: 'timer', timer: 'reconnect', attempt: live.attempt })).toEqual([]);
+    d.launchAndOpen(ALICE);
+    expect(d.send({ type: 'timer', timer: 'reconnect', attempt: d.state.attempt })).toEqual([]);
+    expect(d.state.status).toBe('AUTH');
+  });
+
   it('gives up with ERROR reconnect_failed after maxFailures consecutive failed attempts', () => {
     const d = new LifecycleDriver({ config: withReconnect({ maxFailures: 4 }) });
     d.pair(ALICE);
@@ -274,6 +284,9 @@ describe('pairing rounds', () => {
     d.engine({ type: 'qr', text: 'awake', ttlMs: 60_000 });
     expect(path(d.engine({ type: 'open', user: ALICE }))).toEqual(['AUTH']);
   });
+
+  // A later round keeps the status QR, so neither watchdog acts if its engine hangs before a QR.
+  it.todo('rescues a later pairing round whose engine hangs before its first QR');
 
   it('starts a NOT_INIT channel on a wakeup', () => {
     const d = driverIn('NOT_INIT');
@@ -370,7 +383,7 @@ describe('the reconnecting flag (send hold)', () => {
   });
 
   it.each([
-    ['ERROR (gave up)', (d: LifecycleDriver) => { d.fire('reconnect'); d.advance(cfg.initTimeoutMs); }],
+    ['ERROR (init_timeout)', (d: LifecycleDriver) => { d.fire('reconnect'); d.advance(cfg.initTimeoutMs); }],
     ['ERROR (replaced)', (d: LifecycleDriver) => { d.fire('reconnect'); close(d, 'replaced'); }],
     ['STOP', (d: LifecycleDriver) => d.send({ type: 'stop', reason: 'operator' })],
     ['QR', (d: LifecycleDriver) => { d.fire('reconnect'); d.engine({ type: 'qr', text: 'again', ttlMs: 60_000 }); }],

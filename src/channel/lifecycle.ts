@@ -104,7 +104,7 @@ export function step(state: LifecycleState, input: LifecycleInput, now: number, 
       if (state.user) t.loggedOut('logout', 'logged out by the operator', true);
       break;
     case 'engine':
-      if (state.connecting) t.onSignal(input.signal);
+      if (input.attempt === state.attempt && state.connecting) t.onSignal(input.signal);
       break;
     case 'timer':
       if (input.attempt === state.attempt) t.onTimer(input.timer);

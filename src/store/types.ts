@@ -59,6 +59,68 @@ export interface OutboundEvent {
   /** The wire envelope (`{..., event: {type, event}, channel_id}`). */
   body: Record<string, unknown>;
   createdAt: number; // unix ms
+  /** The webhooks to deliver it to; one delivery row each, in the same transaction. */
+  targets?: DeliveryTarget[];
+}
+
+/** A webhook as its settings stood when the event was written (a delivery keeps its own copy). */
+export interface DeliveryTarget {
+  url: string;
+  mode: 'body' | 'path' | 'method';
+  headers: Record<string, string>;
+  secret: string | null;
+  /** Give up (status `failed`) this long after the delivery was created. */
+  maxAgeSeconds: number;
+  /** Deliveries of one queue go out one at a time, in order. */
+  ordered: boolean;
+  backoffDelayMs: number;
+  maxBackoffDelayMs: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event on its way to one webhook. */
+export interface Delivery {
+  id: number;
+  eventSeq: number;
+  channelId: string;
+  eventName: EventName;
+  target: DeliveryTarget;
+  /** `channelId` + webhook url + mode: deliveries of one queue keep their order. */
+  queueKey: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number; // unix ms
+  createdAt: number; // unix ms
+  updatedAt: number; // unix ms
+  deliveredAt: number | null;
+  lastStatus: number | null; // the last HTTP status, if an answer came
+  lastError: string | null;
+  /** The delivery this one replays, if it is a replay. */
+  replayOf: number | null;
+}
+
+/** A delivery with its event's wire body, exactly as stored. */
+export interface DueDelivery extends Delivery {
+  body: string;
+}
+
+/** The outcome of one attempt, as the dispatcher decided it. */
+export interface AttemptResult {
+  status: DeliveryStatus;
+  nextAttemptAt: number;
+  at: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+export interface DeliveryFilter {
+  channelId?: string;
+  status?: DeliveryStatus;
+  /** created_at >= since (unix ms) */
+  since?: number;
+  /** created_at < until (unix ms) */
+  until?: number;
 }
 
 /** An event as stored, with its global, increasing sequence number. */
@@ -121,6 +183,25 @@ export interface Store {
   /** Sets (string) or deletes (null) keys atomically. */
   setCredentials(channelId: string, entries: Record<string, string | null>): Promise<void>;
   wipeCredentials(channelId: string): Promise<void>;
+
+  /**
+   * Deliveries ready to go at `now`, oldest due first: every due delivery of an unordered
+   * queue, and of an ordered queue only its head (its lowest pending id) when the head is due.
+   */
+  dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
+  /** The earliest `nextAttemptAt` of any pending delivery, or null when none is pending. */
+  nextDeliveryDue(): Promise<number | null>;
+  /** Records an attempt's outcome: attempts + 1, the new status, due time and last result. */
+  recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  getDelivery(id: number): Promise<DueDelivery | null>;
+  /** Deliveries newest first, filtered and paged. */
+  listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
+  /** Queues a fresh pending copy of each delivery (same event and target), due at `now`. */
+  replayDeliveries(ids: number[], now: number): Promise<Delivery[]>;
+  /** Marks every pending delivery of a queue failed with `reason` (the webhook was disabled). */
+  failQueue(queueKey: string, reason: string, now: number): Promise<number>;
+  /** Pending deliveries and the creation time of the oldest (metrics). */
+  outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

@@ -93,6 +93,13 @@ describe('resolveAndCheck', () => {
     await expect(resolveAndCheck('http://[::ffff:a9fe:a9fe]/', allow)).rejects.toBeInstanceOf(WebhookAddressRefused);
   });
 
+  it.each(['http://2130706433/', 'http://0x7f.1/', 'http://[::ffff:127.0.0.1]/', 'http://[0:0:0:0:0:0:0:1]/'])(
+    'sees through the spelling of the literal loopback URL %s',
+    async (url) => {
+      await expect(resolveAndCheck(url, deny, fakeDns({}))).rejects.toThrow(/is loopback/);
+    },
+  );
+
   it('refuses a hostname that resolves to a link-local address', async () => {
     const lookup = fakeDns({ 'hooks.example': ['169.254.169.254'] });
     await expect(resolveAndCheck('https://hooks.example/in', allow, lookup)).rejects.toThrow(

@@ -81,16 +81,16 @@ export function createSender({ allowPrivate, timeoutMs = 15_000, lookup }: Sende
       status = response.statusCode;
       await response.body.dump({ limit: MAX_RESPONSE_BODY, signal: controller.signal });
       const verdict = classifyResponse(status, response.headers);
-      if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs: elapsed() };
-      if (verdict.kind === 'gone') return { ok: false, status, gone: true, error: 'HTTP 410 Gone', durationMs: elapsed() };
+      const durationMs = elapsed();
+      if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs };
+      if (verdict.kind === 'gone') return { ok: false, status, gone: true, error: 'HTTP 410 Gone', durationMs };
       const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
-      const result: DeliveryResult = { ok: false, status, gone: false, error: `HTTP ${status}${redirect}`, durationMs: elapsed() };
+      const result: DeliveryResult = { ok: false, status, gone: false, error: `HTTP ${status}${redirect}`, durationMs };
       if (verdict.retryAfterMs !== undefined) result.retryAfterMs = verdict.retryAfterMs;
       return result;
     } catch (err) {
-      const error = controller.signal.aborted
-        ? `timeout after ${timeoutMs} ms${status === undefined ? '' : ` reading the HTTP ${status} response body`}`
-        : describeError(err);
+      const during = status === undefined ? '' : ` reading the HTTP ${status} response body`;
+      const error = controller.signal.aborted ? `timeout after ${timeoutMs} ms${during}` : describeError(err);
       const result: DeliveryResult = { ok: false, gone: false, error, durationMs: elapsed() };
       if (status !== undefined) result.status = status;
       return result;
@@ -103,7 +103,12 @@ export function createSender({ allowPrivate, timeoutMs = 15_000, lookup }: Sende
 }
 
 /** Where and how an event is sent per mode: `body` POST url, `path` POST url/type/method, `method` VERB url/type. */
-export function deliveryTarget(url: string, mode: WebhookMode, eventType: string, method: string): { url: URL; verb: string } {
+export function deliveryTarget(
+  url: string,
+  mode: WebhookMode,
+  eventType: string,
+  method: string,
+): { url: URL; verb: string } {
   const target = new URL(url);
   target.hash = '';
   const base = target.pathname.replace(/\/+$/, '');

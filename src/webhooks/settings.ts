@@ -189,7 +189,10 @@ function structuralProblems(json: unknown): string[] {
 
 /** `/webhooks/0/events/1/type` → `webhooks[0].events[1].type`. */
 function dotted(pointer: string): string {
-  const parts = pointer.split('/').slice(1);
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (parts.length === 0) return 'settings';
   return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }

@@ -8,7 +8,8 @@ describe('signing', () => {
     const id = 'msg_2b6f3c';
     const timestamp = Math.floor(Date.now() / 1000);
     const body = JSON.stringify({ health: { status: { code: 4, text: 'AUTH' } }, channel_id: 'CH-1' });
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': sign({ secret, id, timestamp, body }) };
+    const signature = sign({ secret, id, timestamp, body });
+    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
   });
 

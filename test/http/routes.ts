@@ -1,0 +1,68 @@
+/**
+ * The gateway's route table as the HTTP tests see it, read from src/http/{gate,partner,ops}.
+ * `{id}` stands for a channel id, `{phone}` for a phone number.
+ */
+export type Guard = 'channel' | 'admin' | 'none';
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  guard: Guard;
+  /** Its body schema forbids fields it does not name. */
+  closedBody?: boolean;
+  /** A body with a wrong type, and the field the answer's details must name. */
+  wrongType?: { body?: unknown; query?: string; field: string };
+}
+
+export const GATE_ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/health', guard: 'channel', wrongType: { query: 'wakeup=maybe', field: 'querystring.wakeup' } },
+  { method: 'GET', path: '/health/history', guard: 'channel', wrongType: { query: 'count=many', field: 'querystring.count' } },
+  { method: 'GET', path: '/users/login', guard: 'channel', wrongType: { query: 'wakeup=2', field: 'querystring.wakeup' } },
+  { method: 'GET', path: '/users/login/rowdata', guard: 'channel', wrongType: { query: 'wakeup=[]', field: 'querystring.wakeup' } },
+  { method: 'GET', path: '/users/login/image', guard: 'channel', wrongType: { query: 'wakeup=yes!', field: 'querystring.wakeup' } },
+  { method: 'GET', path: '/users/login/{phone}', guard: 'channel', wrongType: { query: 'wakeup=nope', field: 'querystring.wakeup' } },
+  { method: 'POST', path: '/users/logout', guard: 'channel' },
+  { method: 'GET', path: '/users/profile', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/scan', guard: 'channel', closedBody: true, wrongType: { body: { user: { id: 61371989950 } }, field: 'body.user.id' } },
+  { method: 'POST', path: '/sandbox/blip', guard: 'channel', closedBody: true, wrongType: { body: { duration_ms: '2500' }, field: 'body.duration_ms' } },
+  { method: 'POST', path: '/sandbox/flap', guard: 'channel', closedBody: true, wrongType: { body: { times: 'three', interval_ms: 1000 }, field: 'body.times' } },
+  { method: 'POST', path: '/sandbox/unlink', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/sync_error', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/stuck', guard: 'channel', closedBody: true, wrongType: { body: { phase: 1 }, field: 'body.phase' } },
+  { method: 'POST', path: '/sandbox/fail', guard: 'channel', closedBody: true, wrongType: { body: { reason: ['replaced'] }, field: 'body.reason' } },
+];
+
+export const PARTNER_ROUTES: readonly Route[] = [
+  { method: 'PUT', path: '/partner/channels', guard: 'admin', closedBody: true, wrongType: { body: { name: 42 }, field: 'body.name' } },
+  { method: 'GET', path: '/partner/channels/list', guard: 'admin', wrongType: { query: 'offset=first', field: 'querystring.offset' } },
+  { method: 'GET', path: '/partner/channels/{id}', guard: 'admin' },
+  { method: 'DELETE', path: '/partner/channels/{id}', guard: 'admin' },
+  { method: 'POST', path: '/partner/channels/{id}/restart', guard: 'admin' },
+  { method: 'POST', path: '/partner/channels/{id}/stop', guard: 'admin' },
+  { method: 'POST', path: '/partner/channels/{id}/start', guard: 'admin' },
+  { method: 'POST', path: '/partner/channels/{id}/token', guard: 'admin' },
+];
+
+export const PROBE_ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/livez', guard: 'none' },
+  { method: 'GET', path: '/readyz', guard: 'none' },
+];
+
+export const ALL_ROUTES: readonly Route[] = [...GATE_ROUTES, ...PARTNER_ROUTES, ...PROBE_ROUTES];
+
+/** The methods a concrete path answers, as its Allow header must list them (HEAD comes with GET). */
+export function allowedMethods(concretePath: string): string[] {
+  const methods = new Set<string>();
+  for (const r of ALL_ROUTES) {
+    const pattern = new RegExp(`^${r.path.replace(/\{[a-z]+\}/g, '[^/]+')}$`);
+    if (!pattern.test(concretePath)) continue;
+    methods.add(r.method);
+    if (r.method === 'GET') methods.add('HEAD');
+  }
+  return [...methods].sort();
+}
+
+/** Fills `{id}` and `{phone}` in a route path. */
+export function concrete(path: string, fill: { id?: string; phone?: string } = {}): string {
+  return path.replace('{id}', fill.id ?? 'NOSUCH-CHANL').replace('{phone}', fill.phone ?? '61371989950');
+}
