@@ -285,8 +285,15 @@ describe('pairing rounds', () => {
     expect(path(d.engine({ type: 'open', user: ALICE }))).toEqual(['AUTH']);
   });
 
-  // A later round keeps the status QR, so neither watchdog acts if its engine hangs before a QR.
-  it.todo('rescues a later pairing round whose engine hangs before its first QR');
+  it('abandons and retries a later pairing round whose engine hangs before its first QR', () => {
+    const d = driverIn('QR_PARKED');
+    d.send({ type: 'wakeup' });
+    expect(d.state).toMatchObject({ status: 'QR', qr: null, connecting: true });
+    const effects = d.advance(45_000);
+    expect(alerts(effects).map((a) => a.kind)).toContain('stuck_init');
+    expect(path(effects)).toEqual(['INIT']);
+    expect(d.state).toMatchObject({ status: 'INIT', reason: 'connection_lost', connecting: false });
+  });
 
   it('starts a NOT_INIT channel on a wakeup', () => {
     const d = driverIn('NOT_INIT');
@@ -395,5 +402,17 @@ describe('the reconnecting flag (send hold)', () => {
     expect(d.state.reconnecting).toBe(true);
     act(d);
     expect(d.state.reconnecting).toBe(false);
+  });
+});
+
+describe('an operator logout on a channel that is not running', () => {
+  it.each(['STOP', 'ERROR'] as const)('wipes the account of a %s channel and leaves it as it is', (situation) => {
+    const d = driverIn(situation);
+    d.state = { ...d.state, user: ALICE };
+    const effects = d.send({ type: 'logout' });
+    expect(kinds(effects)).toContain('logout');
+    expect(connects(effects)).toHaveLength(0);
+    expect(d.state).toMatchObject({ status: situation, user: null, connecting: false });
+    expect(path(effects)).toEqual([]);
   });
 });

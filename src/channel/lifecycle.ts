@@ -101,7 +101,7 @@ export function step(state: LifecycleState, input: LifecycleInput, now: number, 
       else if (state.status === 'QR' && state.parked) t.newPairingRound('wakeup');
       break;
     case 'logout':
-      if (state.user) t.loggedOut('logout', 'logged out by the operator', true);
+      if (state.user) t.loggedOut('logout', 'logged out by the operator', true, !IDLE.has(state.status));
       break;
     case 'engine':
       if (input.attempt === state.attempt && state.connecting) t.onSignal(input.signal);
@@ -203,13 +203,20 @@ class Transition {
     this.connect();
   }
 
-  /** The account is gone: wipe, tell, and open a new pairing round. */
-  loggedOut(reason: string, detail: string, byOperator: boolean): void {
+  /**
+   * The account is gone: wipe, tell, and (for a running channel) open a new pairing round. A
+   * stopped, failed or never-started channel stays as it is, without its account.
+   */
+  loggedOut(reason: string, detail: string, byOperator: boolean, pairAgain = true): void {
     this.cancelAll();
     this.dropAttempt();
     this.effects.push({ kind: byOperator ? 'logout' : 'wipe_credentials' });
     if (this.state.user) this.effects.push({ kind: 'emit', event: { name: 'users.delete', payload: { user: this.state.user } } });
     Object.assign(this.state, { user: null, failures: 0, qrRound: 0, reconnecting: false });
+    if (!pairAgain) {
+      this.note(reason, detail);
+      return;
+    }
     this.moveTo('INIT', reason, detail);
     this.connect();
   }
@@ -270,6 +277,8 @@ class Transition {
         if (s.qrRound < this.config.qrMaxRounds) return this.newPairingRound('qr_round_ended');
         this.cancelAll();
         this.dropAttempt();
+        // An engine may end its refs before a QR was shown: park in QR all the same.
+        if (s.status !== 'QR') this.moveTo('QR', 'pairing', `pairing round ${s.qrRound}`);
         s.parked = true;
         s.qr = null;
         this.note('parked', `no scan after ${s.qrRound} pairing rounds; a wakeup starts a new one`);
@@ -326,6 +335,11 @@ class Transition {
     if (timer === 'init' && s.status === 'INIT' && s.connecting) {
       this.alert('stuck_init', `INIT lasted over ${this.config.initTimeoutMs} ms`);
       this.halt('ERROR', 'init_timeout', `INIT lasted over ${this.config.initTimeoutMs} ms`);
+    } else if (timer === 'init' && s.status === 'QR' && s.qr === null && !s.parked && s.connecting) {
+      // A later pairing round keeps the status QR; if its engine hangs before the first QR,
+      // the round is abandoned and retried like a stuck LAUNCH.
+      this.alert('stuck_init', `pairing round ${s.qrRound} showed no QR within ${this.config.initTimeoutMs} ms`);
+      this.onTransient('pairing_round_timeout', false);
     } else if (timer === 'launch' && s.status === 'LAUNCH' && s.connecting) {
       this.alert('stuck_launch', `LAUNCH lasted over ${this.config.launchTimeoutMs} ms`);
       this.onTransient('launch_timeout', false);
