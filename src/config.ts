@@ -13,6 +13,8 @@ export interface Config {
   defaultEngine: EngineKind;
   /** `allow` (default) or `deny`: whether webhooks may target private and loopback addresses. */
   webhookPrivate: 'allow' | 'deny';
+  /** One delivery attempt's budget, connect to last byte. */
+  webhookTimeoutMs: number;
   logLevel: string;
   bodyLimitBytes: number;
   lifecycle: LifecycleConfig;
@@ -31,6 +33,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: env.WAGATE_PUBLIC_URL || null,
     defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'sandbox'),
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
+    webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     lifecycle: {

@@ -11,6 +11,7 @@ import type { EngineKind, Store } from './store/types.js';
 import { applyPatch, defaultSettings, validateSettingsPatch } from './webhooks/settings.js';
 import { errors } from './protocol/index.js';
 import { VERSION } from './version.js';
+import { WebhookService } from './webhooks/service.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -18,6 +19,7 @@ export interface Gateway {
   app: FastifyInstance;
   store: Store;
   channels: ChannelService;
+  webhooks: WebhookService;
   /** The address the server listens on. */
   url: string;
   /** Set when this start generated the admin token: shown once, stored only as a hash. */
@@ -41,6 +43,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let ready = false;
   let url = '';
 
+  let webhooks: WebhookService | null = null;
   const channels = new ChannelService({
     store,
     clock,
@@ -49,13 +52,23 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     random: opts.random ?? Math.random,
     version: VERSION,
     defaultEngine: config.defaultEngine,
+    onCommitted: () => webhooks?.dispatcher.wake(),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
+  });
+  webhooks = new WebhookService({
+    store,
+    clock,
+    channels,
+    allowPrivate: config.webhookPrivate === 'allow',
+    timeoutMs: config.webhookTimeoutMs,
+    onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
   });
 
   const app = await buildServer(
     {
       store,
       channels,
+      webhooks,
       clock,
       version: VERSION,
       defaultEngine: config.defaultEngine,
@@ -72,6 +85,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   );
 
   await channels.boot();
+  webhooks.dispatcher.start();
   url = await app.listen({ host: config.host, port: config.port });
   ready = true;
   app.log.info({ url, store: store.kind, channels: channels.size }, 'wagate is listening');
@@ -81,6 +95,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     app,
     store,
     channels,
+    webhooks,
     url,
     generatedAdminToken: generated,
     close: () => {
@@ -88,6 +103,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         ready = false;
         await app.close();
         await channels.shutdown();
+        await webhooks.stop();
         await store.close();
       })();
       return closing;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { channelStatus, envelope, type ChannelEvent, type Health, type StatusText } from '../protocol/index.js';
 import type { Engine, EngineConnection } from '../engines/engine.js';
+import { withTargets } from '../webhooks/outbox.js';
 import type { ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
@@ -91,6 +92,23 @@ export class ChannelRuntime {
     });
   }
 
+  /**
+   * Writes events that did not come from the lifecycle (webhook alerts, messages) through the
+   * outbox, in order with the channel's own events.
+   */
+  publish(events: ChannelEvent[]): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.closed) return;
+      const now = this.deps.clock.now();
+      const outbound = events.map((event) => ({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now }));
+      const withDeliveries = withTargets(this.record.settings, outbound);
+      await this.deps.store.commitChange({ channelId: this.id, events: withDeliveries });
+      this.deps.onCommitted?.(this.id, withDeliveries);
+    });
+    this.queue = run.catch((err) => this.deps.onError?.(this.id, err));
+    return run;
+  }
+
   /** Stops timers and the engine without recording anything (gateway shutdown, delete). */
   async shutdown(): Promise<void> {
     await this.queue;
@@ -148,7 +166,7 @@ export class ChannelRuntime {
         user: s.user,
       },
       history,
-      events,
+      events: withTargets(this.record.settings, events),
       wipeCredentials: hasWipe(effects),
     });
     if (events.length > 0) this.deps.onCommitted?.(this.id, events);

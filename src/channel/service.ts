@@ -74,6 +74,11 @@ export class ChannelService {
     return runtime;
   }
 
+  /** The channel with this id, if it exists. */
+  find(id: string): ChannelRuntime | undefined {
+    return this.runtimes.get(id);
+  }
+
   /** The channel this token belongs to, if any. */
   byToken(token: string): ChannelRuntime | undefined {
     const id = this.byTokenHash.get(hashToken(token));
@@ -135,10 +140,11 @@ export class ChannelService {
     return { runtime, token };
   }
 
-  /** Saves new settings for a channel. */
+  /** Saves new settings for a channel (a new object: cached parses key on its identity). */
   async saveSettings(runtime: ChannelRuntime, settings: Record<string, unknown>): Promise<void> {
-    await this.deps.store.updateChannel(runtime.id, { settings });
-    runtime.record.settings = settings;
+    const copy = structuredClone(settings);
+    await this.deps.store.updateChannel(runtime.id, { settings: copy });
+    runtime.record.settings = copy;
   }
 
   /** Stops every engine; records nothing, so the next boot resumes the same channels. */

@@ -4,7 +4,10 @@ import type { ChannelService } from '../channel/service.js';
 import type { Store, EngineKind } from '../store/types.js';
 import { adminAuth, channelAuth } from './auth.js';
 import { registerErrorHandling } from './errors.js';
+import type { WebhookService } from '../webhooks/service.js';
+import { deliveryRoutes } from './gate/deliveries.js';
 import { healthRoutes } from './gate/health.js';
+import { settingsRoutes } from './gate/settings.js';
 import { sandboxRoutes } from './gate/sandbox.js';
 import { userRoutes } from './gate/users.js';
 import { probeRoutes } from './ops/probes.js';
@@ -15,6 +18,7 @@ import { validatorCompiler } from './validation.js';
 export interface GatewayContext {
   store: Store;
   channels: ChannelService;
+  webhooks: WebhookService;
   clock: Clock;
   version: string;
   defaultEngine: EngineKind;
@@ -67,6 +71,8 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await gate.register(healthRoutes);
     await gate.register(userRoutes);
     await gate.register(sandboxRoutes);
+    await gate.register(settingsRoutes);
+    await gate.register(deliveryRoutes);
   });
   await app.register(async (partner) => {
     partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));

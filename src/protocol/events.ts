@@ -35,6 +35,7 @@ export const Alert = Type.Object({
   kind: Type.Union(ALERT_KINDS.map((k) => Type.Literal(k))),
   detail: Type.String(),
   at: Type.Integer({ description: 'unix seconds' }),
+  webhook: Type.Optional(Type.String({ description: 'the webhook url, for webhook alerts' })),
 });
 export type Alert = Static<typeof Alert>;
 

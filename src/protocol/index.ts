@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './health.js';
 export * from './events.js';
 export * from './partner.js';
+export * from './deliveries.js';

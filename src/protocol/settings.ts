@@ -115,6 +115,7 @@ const webhookFields = {
     description: 'extension: Standard Webhooks signing key',
   }),
   ordered: Type.Boolean({ default: true, description: 'extension: deliver in event order' }),
+  disabled: Type.Boolean({ description: 'extension: set when the receiver answered 410 Gone; send false to enable again' }),
 };
 
 /** A webhook as accepted in `PATCH /settings`: only `url` is required. */
@@ -127,6 +128,7 @@ export const WebhookInput = Type.Object(
     webhook_max_age_seconds: Type.Optional(webhookFields.webhook_max_age_seconds),
     secret: Type.Optional(webhookFields.secret),
     ordered: Type.Optional(webhookFields.ordered),
+    disabled: Type.Optional(webhookFields.disabled),
   },
   { additionalProperties: false },
 );
@@ -142,6 +144,7 @@ export const Webhook = Type.Object(
     webhook_max_age_seconds: webhookFields.webhook_max_age_seconds,
     secret: Type.Optional(webhookFields.secret),
     ordered: webhookFields.ordered,
+    disabled: Type.Optional(webhookFields.disabled),
   },
   { additionalProperties: false },
 );

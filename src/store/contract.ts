@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import { changeContract } from './contract/changes.js';
 import { channelContract } from './contract/channels.js';
 import { credentialContract } from './contract/credentials.js';
+import { deliveryContract } from './contract/deliveries.js';
+import { deliveryAdminContract } from './contract/delivery-admin.js';
 import type { Store } from './types.js';
 
 /** A fresh, empty, not yet migrated store, and how to dispose of it afterwards. */
@@ -32,5 +34,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('channels', () => channelContract(store));
     describe('changes, history and events', () => changeContract(store));
     describe('credentials, meta and upkeep', () => credentialContract(store));
+    describe('webhook deliveries', () => deliveryContract(store));
+    describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));
   });
 }

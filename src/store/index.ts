@@ -5,6 +5,7 @@ import type { Store } from './types.js';
 
 export type * from './types.js';
 export { UnknownChannelError } from './errors.js';
+export { deliveryQueueKey } from './rows.js';
 
 export interface OpenStoreOptions {
   /** `postgres://...`: use PostgreSQL; absent: embedded SQLite in `dataDir`. */

@@ -1,5 +1,15 @@
-import type { HistoryEntry, StatusText, User } from '../protocol/index.js';
-import type { ChannelPatch, ChannelRecord, EngineKind, NewChannel, Page } from './types.js';
+import type { EventName, HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type {
+  ChannelPatch,
+  ChannelRecord,
+  Delivery,
+  DeliveryFilter,
+  DeliveryStatus,
+  DeliveryTarget,
+  EngineKind,
+  NewChannel,
+  Page,
+} from './types.js';
 
 /**
  * A `channels` row as both dialects select it. JSON columns arrive as text from SQLite and
@@ -111,4 +121,84 @@ export function historyFromRow(row: HistoryRow): HistoryEntry {
 /** LIMIT and OFFSET from a page; negative values would mean "no limit" in SQLite. */
 export function limitOffset(page: Page): [limit: number, offset: number] {
   return [Math.max(0, Math.floor(page.count)), Math.max(0, Math.floor(page.offset))];
+}
+
+/**
+ * The queue a delivery belongs to: one channel, one webhook (its url and mode). Deliveries of
+ * one ordered queue go out one at a time, lowest id first. The dispatcher may compute it too.
+ */
+export function deliveryQueueKey(channelId: string, target: Pick<DeliveryTarget, 'mode' | 'url'>): string {
+  return `${channelId} ${target.mode} ${target.url}`;
+}
+
+/** A `deliveries` row as both dialects select it (`body` only where the event is joined). */
+export interface DeliveryRow {
+  id: number;
+  event_seq: number;
+  channel_id: string;
+  event_name: string;
+  target: unknown;
+  queue_key: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  replay_of: number | null;
+}
+
+const DELIVERY_COLUMN_NAMES = [
+  ...['id', 'event_seq', 'channel_id', 'event_name', 'target', 'queue_key', 'status', 'attempts'],
+  ...['next_attempt_at', 'created_at', 'updated_at', 'delivered_at', 'last_status', 'last_error', 'replay_of'],
+];
+
+/** The delivery columns, in `DeliveryRow` order, qualified with `alias` if given (joins need it). */
+export function deliveryColumns(alias?: string): string {
+  return DELIVERY_COLUMN_NAMES.map((column) => (alias ? `${alias}.${column}` : column)).join(', ');
+}
+
+/** Maps a `deliveries` row; `json` parses the target as `channelFromRow`'s does. */
+export function deliveryFromRow(row: DeliveryRow, json: (value: unknown) => unknown): Delivery {
+  return {
+    id: row.id,
+    eventSeq: row.event_seq,
+    channelId: row.channel_id,
+    eventName: row.event_name as EventName,
+    target: json(row.target) as DeliveryTarget,
+    queueKey: row.queue_key,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deliveredAt: row.delivered_at,
+    lastStatus: row.last_status,
+    lastError: row.last_error,
+    replayOf: row.replay_of,
+  };
+}
+
+/**
+ * The WHERE clause of a delivery listing (empty without filters) and its values in order;
+ * `param(n)` writes the dialect's placeholder for the n-th value, counting from 1.
+ */
+export function deliveryWhere(
+  filter: DeliveryFilter,
+  param: (n: number) => string,
+): { sql: string; values: Array<string | number> } {
+  const clauses: string[] = [];
+  const values: Array<string | number> = [];
+  const add = (condition: string, value: string | number | undefined): void => {
+    if (value === undefined) return;
+    values.push(value);
+    clauses.push(`${condition} ${param(values.length)}`);
+  };
+  add('channel_id =', filter.channelId);
+  add('status =', filter.status);
+  add('created_at >=', filter.since);
+  add('created_at <', filter.until);
+  return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, values };
 }

@@ -74,7 +74,7 @@ export function settingsFromStored(stored: unknown): Settings {
  */
 export function matchingWebhooks(settings: Settings, eventName: EventName): Webhook[] {
   const { type, method } = splitEventName(eventName);
-  return settings.webhooks.filter((w) => w.events.some((e) => e.type === type && e.method === method));
+  return settings.webhooks.filter((w) => !w.disabled && w.events.some((e) => e.type === type && e.method === method));
 }
 
 /** Resolves an accepted event type spelling (`channels`, `ack`, ...) to the stored one. */
@@ -102,6 +102,7 @@ function normaliseWebhook(input: WebhookInput): Webhook {
     ordered: input.ordered ?? WEBHOOK_DEFAULTS.ordered,
   };
   if (input.secret !== undefined) webhook.secret = input.secret;
+  if (input.disabled) webhook.disabled = true;
   return webhook;
 }
 

@@ -15,7 +15,7 @@ export interface RawRequest {
   path: string;
   token?: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | AsyncIterable<Uint8Array>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '../../protocol/index.js';
-import type { NewChannel, OutboundEvent } from '../types.js';
+import type { DeliveryTarget, NewChannel, OutboundEvent } from '../types.js';
 
 /** A unix-ms time above 2^32: a 32-bit column or a bigint returned as a string would show. */
 export const T0 = 1_713_774_883_123;
@@ -56,3 +56,18 @@ export const TRICKY_JSON: Record<string, unknown> = {
   yes: true,
   list: [],
 };
+
+/** A webhook target (ordered by default); `overrides` replace any field. */
+export function target(url: string, overrides: Partial<DeliveryTarget> = {}): DeliveryTarget {
+  return {
+    url,
+    mode: 'body',
+    headers: { 'X-Api-Key': 'k', authorization: 'Bearer t' },
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    maxAgeSeconds: 172_800,
+    ordered: true,
+    backoffDelayMs: 3000,
+    maxBackoffDelayMs: 600_000,
+    ...overrides,
+  };
+}

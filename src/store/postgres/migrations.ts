@@ -63,4 +63,41 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'webhook deliveries',
+    sql: `
+      -- The outbox's second half: one row per event and webhook, written with the event.
+      CREATE TABLE deliveries (
+        id bigserial PRIMARY KEY,
+        event_seq bigint NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        event_name text NOT NULL,
+        target jsonb NOT NULL,
+        queue_key text NOT NULL,
+        ordered boolean NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        delivered_at bigint,
+        last_status integer,
+        last_error text,
+        replay_of bigint
+      );
+      -- The queues with pending deliveries, and each one's head (its lowest pending id).
+      CREATE INDEX deliveries_queue_pending ON deliveries (queue_key, id) WHERE status = 'pending';
+      -- Unordered deliveries due, earliest first: never behind a head, so scanned apart.
+      CREATE INDEX deliveries_due_unordered ON deliveries (next_attempt_at, id)
+        WHERE status = 'pending' AND NOT ordered;
+      -- The earliest due time of all (nextDeliveryDue).
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+      -- Listings by channel or status over a time range; the channel index serves the cascade.
+      CREATE INDEX deliveries_channel_created ON deliveries (channel_id, created_at);
+      CREATE INDEX deliveries_status_created ON deliveries (status, created_at);
+      -- The cascade from events looks rows up by event.
+      CREATE INDEX deliveries_event ON deliveries (event_seq);
+    `,
+  },
 ];

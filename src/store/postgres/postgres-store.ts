@@ -12,40 +12,27 @@ import {
   type ChannelRow,
   type HistoryRow,
 } from '../rows.js';
-import type {
-  ChannelChange,
-  ChannelPatch,
-  ChannelRecord,
-  NewChannel,
-  OutboundEvent,
-  Page,
-  Store,
-  StoredEvent,
-} from '../types.js';
+import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
+import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import { applyPostgresMigrations } from './migrate.js';
+import { PostgresOutbox } from './outbox.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
 export type { PostgresStoreOptions } from './pool.js';
 
 type Db = pg.Pool | pg.PoolClient;
 
-interface EventRow {
-  seq: number;
-  channel_id: string;
-  name: string;
-  body: Record<string, unknown>;
-  created_at: number;
-}
-
 /** The PostgreSQL store: a connection pool; every multi-statement write is one transaction. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly schema: string | undefined;
+  private readonly outbox: PostgresOutbox;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
     this.schema = opts.schema;
+    this.outbox = new PostgresOutbox(this.pool);
   }
 
   async migrate(): Promise<void> {
@@ -125,7 +112,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events and credentials go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries and credentials go by ON DELETE CASCADE, in the same statement.
     const result = await this.pool.query('DELETE FROM channels WHERE id = $1', [id]);
     return (result.rowCount ?? 0) > 0;
   }
@@ -157,9 +144,8 @@ export class PostgresStore implements Store {
         );
       }
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
-      await this.insertEvents(c, channelId, change.events ?? []);
-      // Outbox seam: the deliveries migration inserts one row per (event seq x matching
-      // webhook) right here, inside this same transaction.
+      // The outbox: each event with its deliveries, in order, inside this same transaction.
+      await this.outbox.insertEvents(c, channelId, change.events ?? []);
     });
   }
 
@@ -187,21 +173,7 @@ export class PostgresStore implements Store {
   }
 
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const [count] = limitOffset({ count: limit, offset: 0 });
-    // Seqs come from a sequence, so a transaction still in flight can commit a lower seq after a
-    // higher one is visible: this is a listing, not a gap-free cursor (the deliveries are).
-    const { rows } = await this.pool.query<EventRow>(
-      `SELECT seq, channel_id, name, body, created_at FROM events
-       WHERE ($1::text IS NULL OR channel_id = $1) AND seq > $2 ORDER BY seq LIMIT $3`,
-      [channelId, afterSeq, count],
-    );
-    return rows.map((row) => ({
-      seq: row.seq,
-      channelId: row.channel_id,
-      name: row.name as StoredEvent['name'],
-      body: row.body,
-      createdAt: row.created_at,
-    }));
+    return this.outbox.listEvents(channelId, afterSeq, limit);
   }
 
   async getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>> {
@@ -242,6 +214,38 @@ export class PostgresStore implements Store {
     });
   }
 
+  async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
+    return this.outbox.due(now, limit);
+  }
+
+  async nextDeliveryDue(): Promise<number | null> {
+    return this.outbox.nextDue();
+  }
+
+  async recordAttempt(id: number, result: AttemptResult): Promise<void> {
+    await this.outbox.recordAttempt(id, result);
+  }
+
+  async getDelivery(id: number): Promise<DueDelivery | null> {
+    return this.outbox.get(id);
+  }
+
+  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+    return this.outbox.list(filter, page);
+  }
+
+  async replayDeliveries(ids: number[], now: number): Promise<Delivery[]> {
+    return this.outbox.replay(ids, now);
+  }
+
+  async failQueue(queueKey: string, reason: string, now: number): Promise<number> {
+    return this.outbox.failQueue(queueKey, reason, now);
+  }
+
+  async outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }> {
+    return this.outbox.depth();
+  }
+
   async getMeta(key: string): Promise<string | null> {
     const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]);
     return rows[0]?.value ?? null;
@@ -252,19 +256,6 @@ export class PostgresStore implements Store {
       'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
       [key, value],
     );
-  }
-
-  /** Inserts a change's events in order and answers their seqs (the deliveries will need them). */
-  private async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[]): Promise<number[]> {
-    const seqs: number[] = [];
-    for (const event of events) {
-      const { rows } = await c.query<{ seq: number }>(
-        'INSERT INTO events (channel_id, name, body, created_at) VALUES ($1, $2, $3::json, $4) RETURNING seq',
-        [channelId, event.name, JSON.stringify(event.body), event.createdAt],
-      );
-      seqs.push((rows[0] as { seq: number }).seq);
-    }
-    return seqs;
   }
 
   /**

@@ -64,4 +64,42 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'webhook deliveries',
+    sql: `
+      -- The outbox's second half: one row per event and webhook, written with the event.
+      -- AUTOINCREMENT: an id orders its queue and names the delivery in the API; never reused.
+      CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        event_name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        queue_key TEXT NOT NULL,
+        ordered INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        replay_of INTEGER
+      ) STRICT;
+      -- The queues with pending deliveries, and each one's head (its lowest pending id).
+      CREATE INDEX deliveries_queue_pending ON deliveries (queue_key, id) WHERE status = 'pending';
+      -- Unordered deliveries due, earliest first: never behind a head, so scanned apart.
+      CREATE INDEX deliveries_due_unordered ON deliveries (next_attempt_at, id)
+        WHERE status = 'pending' AND ordered = 0;
+      -- The earliest due time of all (nextDeliveryDue).
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+      -- Listings by channel or status over a time range; the channel index serves the cascade.
+      CREATE INDEX deliveries_channel_created ON deliveries (channel_id, created_at);
+      CREATE INDEX deliveries_status_created ON deliveries (status, created_at);
+      -- The cascade from events looks rows up by event.
+      CREATE INDEX deliveries_event ON deliveries (event_seq);
+    `,
+  },
 ];

@@ -15,29 +15,25 @@ import {
   type HistoryRow,
 } from '../rows.js';
 import type {
+  AttemptResult,
   ChannelChange,
   ChannelPatch,
   ChannelRecord,
+  Delivery,
+  DeliveryFilter,
+  DueDelivery,
   NewChannel,
-  OutboundEvent,
   Page,
   Store,
   StoredEvent,
 } from '../types.js';
+import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
 
 /** How long a write waits for another process's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
 const parseJson = (value: unknown): unknown => JSON.parse(value as string);
-
-interface EventRow {
-  seq: number;
-  channel_id: string;
-  name: string;
-  body: string;
-  created_at: number;
-}
 
 /**
  * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
@@ -48,6 +44,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly outbox: SqliteOutbox;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
   constructor(readonly path: string) {
@@ -60,6 +57,7 @@ export class SqliteStore implements Store {
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Off by default in SQLite; the cascades and the outbox's references depend on it.
     this.db.pragma('foreign_keys = ON');
+    this.outbox = new SqliteOutbox(this.db, (sql, pluck) => this.stmt(sql, pluck));
   }
 
   async migrate(): Promise<void> {
@@ -126,7 +124,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events and credentials go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries and credentials go by ON DELETE CASCADE, in the same statement.
     return this.stmt('DELETE FROM channels WHERE id = ?').run(id).changes > 0;
   }
 
@@ -150,9 +148,8 @@ export class SqliteStore implements Store {
       }
       for (const entry of change.history ?? []) this.insertHistory(channelId, entry);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
-      this.insertEvents(channelId, change.events ?? []);
-      // Outbox seam: the deliveries migration inserts one row per (event seq x matching
-      // webhook) right here, inside this same transaction.
+      // The outbox: each event with its deliveries, in order, inside this same transaction.
+      this.outbox.insertEvents(channelId, change.events ?? []);
     })();
   }
 
@@ -172,24 +169,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    const columns = 'seq, channel_id, name, body, created_at';
-    const [count] = limitOffset({ count: limit, offset: 0 });
-    const rows = (
-      channelId === null
-        ? this.stmt(`SELECT ${columns} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, count)
-        : this.stmt(`SELECT ${columns} FROM events WHERE channel_id = ? AND seq > ? ORDER BY seq LIMIT ?`).all(
-            channelId,
-            afterSeq,
-            count,
-          )
-    ) as EventRow[];
-    return rows.map((row) => ({
-      seq: row.seq,
-      channelId: row.channel_id,
-      name: row.name as StoredEvent['name'],
-      body: JSON.parse(row.body) as Record<string, unknown>,
-      createdAt: row.created_at,
-    }));
+    return this.outbox.listEvents(channelId, afterSeq, limit);
   }
 
   async getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>> {
@@ -220,6 +200,38 @@ export class SqliteStore implements Store {
     this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
   }
 
+  async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
+    return this.outbox.due(now, limit);
+  }
+
+  async nextDeliveryDue(): Promise<number | null> {
+    return this.outbox.nextDue();
+  }
+
+  async recordAttempt(id: number, result: AttemptResult): Promise<void> {
+    this.outbox.recordAttempt(id, result);
+  }
+
+  async getDelivery(id: number): Promise<DueDelivery | null> {
+    return this.outbox.get(id);
+  }
+
+  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+    return this.outbox.list(filter, page);
+  }
+
+  async replayDeliveries(ids: number[], now: number): Promise<Delivery[]> {
+    return this.outbox.replay(ids, now);
+  }
+
+  async failQueue(queueKey: string, reason: string, now: number): Promise<number> {
+    return this.outbox.failQueue(queueKey, reason, now);
+  }
+
+  async outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }> {
+    return this.outbox.depth();
+  }
+
   async getMeta(key: string): Promise<string | null> {
     const value = this.stmt('SELECT value FROM meta WHERE key = ?', true).get(key) as string | undefined;
     return value ?? null;
@@ -229,17 +241,6 @@ export class SqliteStore implements Store {
     this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
       key,
       value,
-    );
-  }
-
-  /** Inserts a change's events in order and answers their seqs (the deliveries will need them). */
-  private insertEvents(channelId: string, events: OutboundEvent[]): number[] {
-    const insert = this.stmt(
-      'INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
-      true,
-    );
-    return events.map(
-      (event) => insert.get(channelId, event.name, JSON.stringify(event.body), event.createdAt) as number,
     );
   }
 

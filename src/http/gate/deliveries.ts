@@ -1,0 +1,94 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { DELIVERY_STATUSES, DeliveryList, DeliveryView, ErrorBody, ReplayRange, splitEventName } from '../../protocol/index.js';
+import type { Delivery } from '../../store/types.js';
+import { webhookId } from '../../webhooks/dispatcher.js';
+
+const tags = ['Webhooks'];
+const MAX_RANGE_REPLAY = 10_000;
+
+/** The wire form of a delivery. */
+export function deliveryView(d: Delivery): DeliveryView {
+  const { type, method } = splitEventName(d.eventName);
+  return {
+    id: d.id,
+    webhook_id: webhookId(d),
+    event: { type, event: method },
+    channel_id: d.channelId,
+    url: d.target.url,
+    mode: d.target.mode,
+    status: d.status,
+    attempts: d.attempts,
+    next_attempt_at: d.nextAttemptAt,
+    created_at: d.createdAt,
+    delivered_at: d.deliveredAt,
+    last_status: d.lastStatus,
+    last_error: d.lastError,
+    replay_of: d.replayOf,
+  };
+}
+
+/** The delivery log and replay (extension): `/webhooks/deliveries*`. */
+export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
+  const { webhooks } = app.wagate;
+
+  app.get(
+    '/webhooks/deliveries',
+    {
+      schema: {
+        tags,
+        summary: 'The delivery log, newest first',
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+          since: Type.Optional(Type.Integer({ minimum: 0 })),
+          until: Type.Optional(Type.Integer({ minimum: 0 })),
+          count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+          offset: Type.Integer({ minimum: 0, default: 0 }),
+          token: Type.Optional(Type.String()),
+        }),
+        response: { 200: DeliveryList, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (req) => {
+      const q = req.query as { status?: Delivery['status']; since?: number; until?: number; count: number; offset: number };
+      const { deliveries, total } = await webhooks.deliveries(
+        { channelId: req.channel.id, status: q.status, since: q.since, until: q.until },
+        { count: q.count, offset: q.offset },
+      );
+      return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: q.offset };
+    },
+  );
+
+  app.post(
+    '/webhooks/deliveries/:id/replay',
+    {
+      schema: {
+        tags,
+        summary: 'Send a delivery again (a fresh copy, queued behind newer events)',
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        response: { 200: DeliveryView, 401: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (req) => {
+      const [copy] = await webhooks.replay(req.channel, [(req.params as { id: number }).id]);
+      return deliveryView(copy as Delivery);
+    },
+  );
+
+  app.post(
+    '/webhooks/deliveries/replay',
+    {
+      schema: {
+        tags,
+        summary: 'Send again every delivery created in a time range',
+        body: ReplayRange,
+        response: { 200: Type.Object({ replayed: Type.Integer(), deliveries: Type.Array(DeliveryView) }), 400: ErrorBody, 401: ErrorBody },
+      },
+    },
+    async (req) => {
+      const body = req.body as ReplayRange;
+      const copies = await webhooks.replayRange(req.channel, { since: body.since, until: body.until, status: body.status }, MAX_RANGE_REPLAY);
+      return { replayed: copies.length, deliveries: copies.map(deliveryView) };
+    },
+  );
+}

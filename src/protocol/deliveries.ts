@@ -1,0 +1,39 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+/** One delivery in the log (extension, `GET /webhooks/deliveries`). Times are unix milliseconds. */
+export const DeliveryView = Type.Object({
+  id: Type.Integer(),
+  webhook_id: Type.String({ description: 'the webhook-id header: stable across retries and replays' }),
+  event: Type.Object({ type: Type.String(), event: Type.String() }),
+  channel_id: Type.String(),
+  url: Type.String(),
+  mode: Type.String(),
+  status: Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s))),
+  attempts: Type.Integer(),
+  next_attempt_at: Type.Integer(),
+  created_at: Type.Integer(),
+  delivered_at: Type.Union([Type.Integer(), Type.Null()]),
+  last_status: Type.Union([Type.Integer(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  replay_of: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type DeliveryView = Static<typeof DeliveryView>;
+
+export const DeliveryList = Type.Object({
+  deliveries: Type.Array(DeliveryView),
+  total: Type.Integer(),
+  count: Type.Integer(),
+  offset: Type.Integer(),
+});
+
+export const ReplayRange = Type.Object(
+  {
+    since: Type.Integer({ minimum: 0, description: 'unix ms, inclusive' }),
+    until: Type.Integer({ minimum: 0, description: 'unix ms, exclusive' }),
+    status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+  },
+  { additionalProperties: false },
+);
+export type ReplayRange = Static<typeof ReplayRange>;

@@ -1,0 +1,108 @@
+import { expect, it } from 'vitest';
+import type { Delivery, Store } from '../types.js';
+import { NOW, deliveryHelpers, outcome } from './deliveries.js';
+import { T0, newChannel, target } from './fixtures.js';
+
+/** What an operator does with deliveries: list them, replay them, give up a queue, count them. */
+export function deliveryAdminContract(store: () => Store): void {
+  const { emit, ofChannel, dueIds } = deliveryHelpers(store);
+
+  it('replays deliveries as fresh pending copies, in the order asked, skipping unknown ids', async () => {
+    const a = await store().createChannel(newChannel());
+    await emit(a.id, [target('https://one.test/hook')], T0 + 1, T0 + 2);
+    const [d1, d2] = (await ofChannel(a.id)) as [Delivery, Delivery];
+    await store().recordAttempt(d1.id, outcome('delivered', T0 + 10));
+    await store().recordAttempt(d2.id, outcome('failed', T0 + 20, { lastError: 'gone' }));
+
+    expect(await store().replayDeliveries([], NOW)).toEqual([]);
+    const copies = await store().replayDeliveries([d2.id, d2.id + 1000, d1.id], NOW);
+    const fresh = { status: 'pending', attempts: 0, nextAttemptAt: NOW, createdAt: NOW, updatedAt: NOW };
+    const cleared = { deliveredAt: null, lastStatus: null, lastError: null };
+    expect(copies.map(({ id: _id, ...rest }) => rest)).toStrictEqual(
+      [d2, d1].map(({ id, ...rest }) => ({ ...rest, ...fresh, ...cleared, replayOf: id })),
+    );
+    const [c2, c1] = copies as [Delivery, Delivery];
+    expect(c2.id).toBeGreaterThan(d2.id);
+    expect(c1.id).toBeGreaterThan(c2.id);
+    expect(await store().getDelivery(c1.id)).toStrictEqual({ ...c1, body: (await store().getDelivery(d1.id))?.body });
+
+    // The copies queue up like new events, in the order they were replayed; the originals stay.
+    expect(await dueIds()).toEqual([c2.id]);
+    await store().recordAttempt(c2.id, outcome('delivered', NOW));
+    expect(await dueIds()).toEqual([c1.id]);
+    expect((await store().getDelivery(d2.id))?.status).toBe('failed');
+  });
+
+  it('fails every pending delivery of one queue, and nothing else', async () => {
+    const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    const [w1, w2] = [target('https://one.test/hook'), target('https://two.test/hook')];
+    await emit(a.id, [w1, w2], T0 + 1, T0 + 2, T0 + 3);
+    await emit(b.id, [w1], T0 + 4);
+    const rows = await ofChannel(a.id);
+    const [first, ofW2] = [rows[0] as Delivery, rows[1] as Delivery];
+    await store().recordAttempt(first.id, outcome('delivered', T0 + 10));
+
+    expect(await store().failQueue(first.queueKey, 'webhook disabled: 410 Gone', NOW)).toBe(2);
+    expect(await store().failQueue(first.queueKey, 'again', NOW + 1)).toBe(0);
+    expect(await store().failQueue('no such queue', 'none', NOW)).toBe(0);
+
+    const after = await ofChannel(a.id);
+    const ofW1 = after.filter((d) => d.queueKey === first.queueKey);
+    expect(ofW1.map((d) => [d.status, d.lastError, d.updatedAt])).toEqual([
+      ['delivered', null, T0 + 10],
+      ['failed', 'webhook disabled: 410 Gone', NOW],
+      ['failed', 'webhook disabled: 410 Gone', NOW],
+    ]);
+    expect(after.filter((d) => d.queueKey === ofW2.queueKey).map((d) => d.status)).toEqual(['pending', 'pending', 'pending']);
+    expect((await ofChannel(b.id)).map((d) => d.status)).toEqual(['pending']);
+    expect(await dueIds()).toEqual([ofW2.id, (await ofChannel(b.id))[0]?.id]);
+  });
+
+  it('lists deliveries newest first, filtered by channel, status and creation time, paged, with the total', async () => {
+    const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    const w = [target('https://one.test/hook', { ordered: false })];
+    await emit(a.id, w, T0 + 1, T0 + 2, T0 + 3);
+    await emit(b.id, w, T0 + 4);
+    await emit(a.id, w, T0 + 5);
+    const all = (await store().listDeliveries({}, { count: 100, offset: 0 })).deliveries;
+    const ids = all.map((d) => d.id);
+    expect([...ids].sort((x, y) => y - x)).toEqual(ids);
+    expect(all.map((d) => d.createdAt)).toEqual([5, 4, 3, 2, 1].map((n) => T0 + n));
+    const [a5, , a3, a2, a1] = all as [Delivery, Delivery, Delivery, Delivery, Delivery];
+    await store().recordAttempt(a1.id, outcome('delivered', NOW));
+    await store().recordAttempt(a3.id, outcome('failed', NOW));
+
+    const list = async (filter: Parameters<Store['listDeliveries']>[0], count = 100, offset = 0) => {
+      const { deliveries, total } = await store().listDeliveries(filter, { count, offset });
+      return { ids: deliveries.map((d) => d.id), total };
+    };
+    expect(await list({ channelId: a.id })).toEqual({ ids: [a5.id, a3.id, a2.id, a1.id], total: 4 });
+    expect(await list({ channelId: a.id }, 2, 1)).toEqual({ ids: [a3.id, a2.id], total: 4 });
+    expect(await list({ channelId: a.id }, 2, 10)).toEqual({ ids: [], total: 4 });
+    expect(await list({ status: 'pending' })).toEqual({ ids: [a5.id, all[1]?.id, a2.id], total: 3 });
+    expect(await list({ status: 'failed' })).toEqual({ ids: [a3.id], total: 1 });
+    expect(await list({ channelId: b.id, status: 'delivered' })).toEqual({ ids: [], total: 0 });
+    expect(await list({ since: T0 + 2, until: T0 + 4 })).toEqual({ ids: [a3.id, a2.id], total: 2 });
+    expect(await list({ channelId: a.id, status: 'pending', since: T0 + 2 }, 1)).toEqual({ ids: [a5.id], total: 2 });
+    expect(await list({ channelId: 'NOPE-00000' })).toEqual({ ids: [], total: 0 });
+  });
+
+  it('answers the outbox depth and the earliest due time of what is pending', async () => {
+    expect(await store().outboxDepth()).toStrictEqual({ pending: 0, oldestCreatedAt: null });
+    expect(await store().nextDeliveryDue()).toBeNull();
+    const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    await emit(a.id, [target('https://one.test/hook')], T0 + 5, T0 + 6);
+    await emit(b.id, [target('https://one.test/hook', { ordered: false })], T0 + 7);
+    expect(await store().outboxDepth()).toStrictEqual({ pending: 3, oldestCreatedAt: T0 + 5 });
+    expect(await store().nextDeliveryDue()).toBe(T0 + 5);
+
+    const [d1, d2] = (await ofChannel(a.id)) as [Delivery, Delivery];
+    const [d3] = (await ofChannel(b.id)) as [Delivery];
+    await store().recordAttempt(d1.id, outcome('delivered', T0 + 100));
+    await store().recordAttempt(d3.id, outcome('pending', T0 + 100, { nextAttemptAt: NOW + 9 }));
+    expect(await store().outboxDepth()).toStrictEqual({ pending: 2, oldestCreatedAt: T0 + 6 });
+    await store().recordAttempt(d2.id, outcome('failed', T0 + 200));
+    expect(await store().outboxDepth()).toStrictEqual({ pending: 1, oldestCreatedAt: T0 + 7 });
+    expect(await store().nextDeliveryDue()).toBe(NOW + 9);
+  });
+}

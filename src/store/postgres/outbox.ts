@@ -1,0 +1,200 @@
+import type pg from 'pg';
+import {
+  deliveryColumns,
+  deliveryFromRow,
+  deliveryQueueKey,
+  deliveryWhere,
+  limitOffset,
+  type DeliveryRow,
+} from '../rows.js';
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryFilter,
+  DueDelivery,
+  OutboundEvent,
+  Page,
+  StoredEvent,
+} from '../types.js';
+import { withTransaction } from './pool.js';
+
+interface EventRow {
+  seq: number;
+  channel_id: string;
+  name: string;
+  body: Record<string, unknown>;
+  created_at: number;
+}
+
+type DueRow = DeliveryRow & { body: string };
+
+const asIs = (value: unknown): unknown => value;
+
+const COLUMNS = deliveryColumns('d');
+
+/** A delivery with its event's body joined in, as the exact text stored (json keeps it). */
+const WITH_BODY = `SELECT ${COLUMNS}, e.body::text AS body FROM deliveries d JOIN events e ON e.seq = d.event_seq`;
+
+const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, asIs), body: row.body });
+
+/**
+ * What is due ($1: now, $2: limit): every due unordered delivery, and every queue's head (its
+ * lowest pending id) when it is due. The heads come from a walk over the distinct queues, one
+ * index seek per queue, so a long backlog behind a head waiting for its retry is never scanned.
+ */
+const DUE_SQL = `
+  WITH RECURSIVE queues(key) AS (
+    SELECT (SELECT queue_key FROM deliveries WHERE status = 'pending' ORDER BY queue_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT queue_key FROM deliveries WHERE status = 'pending' AND queue_key > queues.key
+            ORDER BY queue_key LIMIT 1)
+    FROM queues WHERE queues.key IS NOT NULL
+  ),
+  candidates(id) AS (
+    SELECT id FROM (SELECT id FROM deliveries WHERE status = 'pending' AND NOT ordered AND next_attempt_at <= $1
+                    ORDER BY next_attempt_at, id LIMIT $2) AS unordered
+    UNION
+    SELECT (SELECT id FROM deliveries WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
+    FROM queues WHERE queues.key IS NOT NULL
+  )
+  ${WITH_BODY} JOIN candidates c ON c.id = d.id
+  WHERE d.next_attempt_at <= $1
+  ORDER BY d.next_attempt_at, d.id LIMIT $2`;
+
+/**
+ * The outbox in PostgreSQL: events, and their deliveries to webhooks. Ids come from a sequence,
+ * so a queue's ids are committed in order only because every write to a channel's queues holds
+ * that channel's row lock (commitChange, replay): a lower id never appears after a higher one.
+ */
+export class PostgresOutbox {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Inserts a change's events in order, each followed by one pending delivery per target, so
+   * delivery ids follow event order. Runs on the change's transaction, which holds the channel lock.
+   */
+  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[]): Promise<void> {
+    for (const event of events) {
+      const { rows } = await c.query<{ seq: number }>(
+        'INSERT INTO events (channel_id, name, body, created_at) VALUES ($1, $2, $3::json, $4) RETURNING seq',
+        [channelId, event.name, JSON.stringify(event.body), event.createdAt],
+      );
+      const targets = event.targets ?? [];
+      if (targets.length === 0) continue;
+      await c.query(
+        `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+           next_attempt_at, created_at, updated_at)
+         SELECT $1, $2, $3, t.target::jsonb, t.queue_key, t.ordered, 'pending', 0, $4, $4, $4
+         FROM unnest($5::text[], $6::text[], $7::boolean[]) WITH ORDINALITY AS t(target, queue_key, ordered, n)
+         ORDER BY t.n`,
+        [
+          (rows[0] as { seq: number }).seq,
+          channelId,
+          event.name,
+          event.createdAt,
+          targets.map((target) => JSON.stringify(target)),
+          targets.map((target) => deliveryQueueKey(channelId, target)),
+          targets.map((target) => target.ordered),
+        ],
+      );
+    }
+  }
+
+  async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    const [count] = limitOffset({ count: limit, offset: 0 });
+    // Seqs come from a sequence, so a transaction still in flight can commit a lower seq after a
+    // higher one is visible: this is a listing, not a gap-free cursor (the delivery queues are).
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT seq, channel_id, name, body, created_at FROM events
+       WHERE ($1::text IS NULL OR channel_id = $1) AND seq > $2 ORDER BY seq LIMIT $3`,
+      [channelId, afterSeq, count],
+    );
+    return rows.map((row) => ({
+      seq: row.seq,
+      channelId: row.channel_id,
+      name: row.name as StoredEvent['name'],
+      body: row.body,
+      createdAt: row.created_at,
+    }));
+  }
+
+  async due(now: number, limit: number): Promise<DueDelivery[]> {
+    const { rows } = await this.pool.query<DueRow>(DUE_SQL, [now, limitOffset({ count: limit, offset: 0 })[0]]);
+    return rows.map(dueFromRow);
+  }
+
+  async nextDue(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ next: number | null }>(
+      "SELECT min(next_attempt_at) AS next FROM deliveries WHERE status = 'pending'",
+    );
+    return rows[0]?.next ?? null;
+  }
+
+  async recordAttempt(id: number, result: AttemptResult): Promise<void> {
+    await this.pool.query(
+      `UPDATE deliveries SET attempts = attempts + 1, status = $2, next_attempt_at = $3, updated_at = $4,
+         delivered_at = CASE WHEN $2::text = 'delivered' THEN $4 ELSE delivered_at END, last_status = $5,
+         last_error = $6
+       WHERE id = $1`,
+      [id, result.status, result.nextAttemptAt, result.at, result.lastStatus, result.lastError],
+    );
+  }
+
+  async get(id: number): Promise<DueDelivery | null> {
+    const { rows } = await this.pool.query<DueRow>(`${WITH_BODY} WHERE d.id = $1`, [id]);
+    return rows[0] ? dueFromRow(rows[0]) : null;
+  }
+
+  async list(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+    const where = deliveryWhere(filter, (n) => `$${n}`);
+    const n = where.values.length;
+    const [list, count] = await Promise.all([
+      this.pool.query<DeliveryRow>(
+        `SELECT ${COLUMNS} FROM deliveries d ${where.sql} ORDER BY d.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...where.values, ...limitOffset(page)],
+      ),
+      this.pool.query<{ total: number }>(`SELECT count(*) AS total FROM deliveries ${where.sql}`, where.values),
+    ]);
+    return { deliveries: list.rows.map((row) => deliveryFromRow(row, asIs)), total: count.rows[0]?.total ?? 0 };
+  }
+
+  async replay(ids: number[], now: number): Promise<Delivery[]> {
+    if (ids.length === 0) return [];
+    return withTransaction(this.pool, async (c) => {
+      // The channels' locks, in id order as commitChange takes them: no copy can get an id
+      // below a delivery of its queue that a change in flight has yet to commit.
+      await c.query(
+        `SELECT 1 FROM channels WHERE id IN (SELECT channel_id FROM deliveries WHERE id = ANY($1::bigint[]))
+         ORDER BY id FOR NO KEY UPDATE`,
+        [ids],
+      );
+      const { rows } = await c.query<DeliveryRow>(
+        `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+           next_attempt_at, created_at, updated_at, replay_of)
+         SELECT d.event_seq, d.channel_id, d.event_name, d.target, d.queue_key, d.ordered, 'pending', 0, $2, $2, $2, d.id
+         FROM unnest($1::bigint[]) WITH ORDINALITY AS r(id, n) JOIN deliveries d ON d.id = r.id
+         ORDER BY r.n
+         RETURNING ${deliveryColumns()}`,
+        [ids, now],
+      );
+      // Ids were drawn in the order of `ids`; RETURNING's own order is not promised.
+      return rows.sort((a, b) => a.id - b.id).map((row) => deliveryFromRow(row, asIs));
+    });
+  }
+
+  async failQueue(queueKey: string, reason: string, now: number): Promise<number> {
+    const result = await this.pool.query(
+      `UPDATE deliveries SET status = 'failed', last_error = $2, updated_at = $3
+       WHERE queue_key = $1 AND status = 'pending'`,
+      [queueKey, reason, now],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async depth(): Promise<{ pending: number; oldestCreatedAt: number | null }> {
+    const { rows } = await this.pool.query<{ pending: number; oldest: number | null }>(
+      "SELECT count(*) AS pending, min(created_at) AS oldest FROM deliveries WHERE status = 'pending'",
+    );
+    return { pending: rows[0]?.pending ?? 0, oldestCreatedAt: rows[0]?.oldest ?? null };
+  }
+}

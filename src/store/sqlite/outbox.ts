@@ -1,0 +1,204 @@
+import type Database from 'better-sqlite3';
+import {
+  deliveryColumns,
+  deliveryFromRow,
+  deliveryQueueKey,
+  deliveryWhere,
+  limitOffset,
+  type DeliveryRow,
+} from '../rows.js';
+import type {
+  AttemptResult,
+  Delivery,
+  DeliveryFilter,
+  DueDelivery,
+  OutboundEvent,
+  Page,
+  StoredEvent,
+} from '../types.js';
+
+/** The store's prepared-statement cache (`pluck`: answer the first column's value). */
+export type Prepare = (sql: string, pluck?: boolean) => Database.Statement;
+
+const parseJson = (value: unknown): unknown => JSON.parse(value as string);
+
+const COLUMNS = deliveryColumns('d');
+
+/** A delivery with its event's body joined in, exactly as stored. */
+const WITH_BODY = `SELECT ${COLUMNS}, e.body AS body FROM deliveries d JOIN events e ON e.seq = d.event_seq`;
+
+interface EventRow {
+  seq: number;
+  channel_id: string;
+  name: string;
+  body: string;
+  created_at: number;
+}
+
+type DueRow = DeliveryRow & { body: string };
+
+const PENDING_BY_QUEUE = 'deliveries INDEXED BY deliveries_queue_pending';
+
+const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, parseJson), body: row.body });
+
+/**
+ * What is due: every due unordered delivery, and every queue's head (its lowest pending id)
+ * when it is due. The heads come from a walk over the distinct queues, one index seek per
+ * queue, so a long backlog behind a head waiting for its retry is never scanned. INDEXED BY:
+ * without statistics SQLite would rather take (status, created_at) and sort every pending row.
+ */
+const DUE_SQL = `
+  WITH RECURSIVE queues(key) AS (
+    SELECT (SELECT queue_key FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' ORDER BY queue_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT queue_key FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key > queues.key
+            ORDER BY queue_key LIMIT 1)
+    FROM queues WHERE queues.key IS NOT NULL
+  ),
+  candidates(id) AS (
+    SELECT id FROM (SELECT id FROM deliveries INDEXED BY deliveries_due_unordered
+                    WHERE status = 'pending' AND ordered = 0 AND next_attempt_at <= @now
+                    ORDER BY next_attempt_at, id LIMIT @limit)
+    UNION
+    SELECT (SELECT id FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
+    FROM queues WHERE queues.key IS NOT NULL
+  )
+  ${WITH_BODY} JOIN candidates c ON c.id = d.id
+  WHERE d.next_attempt_at <= @now
+  ORDER BY d.next_attempt_at, d.id LIMIT @limit`;
+
+/**
+ * The outbox in SQLite: events, and their deliveries to webhooks. It shares the store's
+ * connection and statement cache; SQLite has one writer at a time, so a queue's ids are always
+ * committed in order.
+ */
+export class SqliteOutbox {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly stmt: Prepare,
+  ) {}
+
+  /**
+   * Inserts a change's events in order, each followed by one pending delivery per target, so
+   * delivery ids follow event order. The caller runs it inside the change's transaction.
+   */
+  insertEvents(channelId: string, events: OutboundEvent[]): void {
+    const insert = this.stmt(
+      'INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
+      true,
+    );
+    for (const event of events) {
+      const seq = insert.get(channelId, event.name, JSON.stringify(event.body), event.createdAt) as number;
+      this.insertDeliveries(channelId, seq, event);
+    }
+  }
+
+  listEvents(channelId: string | null, afterSeq: number, limit: number): StoredEvent[] {
+    const columns = 'seq, channel_id, name, body, created_at';
+    const [count] = limitOffset({ count: limit, offset: 0 });
+    const rows = (
+      channelId === null
+        ? this.stmt(`SELECT ${columns} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`).all(afterSeq, count)
+        : this.stmt(`SELECT ${columns} FROM events WHERE channel_id = ? AND seq > ? ORDER BY seq LIMIT ?`).all(
+            channelId,
+            afterSeq,
+            count,
+          )
+    ) as EventRow[];
+    return rows.map((row) => ({
+      seq: row.seq,
+      channelId: row.channel_id,
+      name: row.name as StoredEvent['name'],
+      body: JSON.parse(row.body) as Record<string, unknown>,
+      createdAt: row.created_at,
+    }));
+  }
+
+  private insertDeliveries(channelId: string, seq: number, event: OutboundEvent): void {
+    const insert = this.stmt(
+      `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+         next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+    );
+    for (const target of event.targets ?? []) {
+      const at = event.createdAt;
+      const key = deliveryQueueKey(channelId, target);
+      insert.run(seq, channelId, event.name, JSON.stringify(target), key, target.ordered ? 1 : 0, at, at, at);
+    }
+  }
+
+  due(now: number, limit: number): DueDelivery[] {
+    const rows = this.stmt(DUE_SQL).all({ now, limit: limitOffset({ count: limit, offset: 0 })[0] }) as DueRow[];
+    return rows.map(dueFromRow);
+  }
+
+  nextDue(): number | null {
+    const next = this.stmt(
+      "SELECT min(next_attempt_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'",
+      true,
+    ).get();
+    return (next as number | null) ?? null;
+  }
+
+  recordAttempt(id: number, result: AttemptResult): void {
+    this.stmt(
+      `UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ?,
+         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, last_status = ?, last_error = ?
+       WHERE id = ?`,
+    ).run(
+      result.status,
+      result.nextAttemptAt,
+      result.at,
+      result.status,
+      result.at,
+      result.lastStatus,
+      result.lastError,
+      id,
+    );
+  }
+
+  get(id: number): DueDelivery | null {
+    const row = this.stmt(`${WITH_BODY} WHERE d.id = ?`).get(id) as DueRow | undefined;
+    return row ? dueFromRow(row) : null;
+  }
+
+  list(filter: DeliveryFilter, page: Page): { deliveries: Delivery[]; total: number } {
+    const where = deliveryWhere(filter, () => '?');
+    const rows = this.stmt(`SELECT ${COLUMNS} FROM deliveries d ${where.sql} ORDER BY d.id DESC LIMIT ? OFFSET ?`).all(
+      ...where.values,
+      ...limitOffset(page),
+    ) as DeliveryRow[];
+    const total = this.stmt(`SELECT count(*) FROM deliveries ${where.sql}`, true).get(...where.values) as number;
+    return { deliveries: rows.map((row) => deliveryFromRow(row, parseJson)), total };
+  }
+
+  replay(ids: number[], now: number): Delivery[] {
+    const copy = this.stmt(
+      `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+         next_attempt_at, created_at, updated_at, replay_of)
+       SELECT event_seq, channel_id, event_name, target, queue_key, ordered, 'pending', 0, ?, ?, ?, id
+       FROM deliveries WHERE id = ?
+       RETURNING ${deliveryColumns()}`,
+    );
+    return this.db.transaction(() =>
+      ids.flatMap((id) => {
+        const row = copy.get(now, now, now, id) as DeliveryRow | undefined;
+        return row ? [deliveryFromRow(row, parseJson)] : [];
+      }),
+    )();
+  }
+
+  failQueue(queueKey: string, reason: string, now: number): number {
+    return this.stmt(
+      `UPDATE ${PENDING_BY_QUEUE} SET status = 'failed', last_error = ?, updated_at = ?
+       WHERE queue_key = ? AND status = 'pending'`,
+    ).run(reason, now, queueKey).changes;
+  }
+
+  depth(): { pending: number; oldestCreatedAt: number | null } {
+    const row = this.stmt(
+      "SELECT count(*) AS pending, min(created_at) AS oldest FROM deliveries WHERE status = 'pending'",
+    ).get() as { pending: number; oldest: number | null };
+    return { pending: row.pending, oldestCreatedAt: row.oldest };
+  }
+}

@@ -1,0 +1,211 @@
+import type { Clock, TimerHandle } from '../channel/clock.js';
+import { splitEventName, type Alert } from '../protocol/events.js';
+import type { DueDelivery, Store } from '../store/types.js';
+import { isExpired, planRetry } from './policy.js';
+import type { DeliveryResult, Sender } from './sender.js';
+
+/** After this many failed attempts of one delivery, the channel hears that its webhook fails. */
+export const FAILING_ALERT_AFTER = 5;
+/** One `webhook_failing` alert per queue in this window, however many deliveries fail. */
+const FAILING_ALERT_QUIET_MS = 10 * 60_000;
+
+export interface DispatcherDeps {
+  store: Store;
+  clock: Clock;
+  sender: Sender;
+  /** Raises an alert on a channel (through its outbox). */
+  alert(channelId: string, alert: Alert): Promise<void>;
+  /** The receiver answered 410 Gone: mark the webhook disabled in the channel's settings. */
+  disableWebhook(channelId: string, url: string, mode: string): Promise<void>;
+  /** Observes every attempt (metrics). */
+  observe?(delivery: DueDelivery, result: DeliveryResult, outcome: 'delivered' | 'retry' | 'failed'): void;
+  /** Attempts in flight at once, across all queues. */
+  concurrency?: number;
+  /** The longest the dispatcher sleeps before looking at the outbox again. */
+  idleMs?: number;
+  onError?(err: unknown): void;
+}
+
+/** The webhook-id of a delivery: the event's, so a receiver can dedupe retries and replays. */
+export function webhookId(delivery: { eventSeq: number }): string {
+  return `msg_${delivery.eventSeq}`;
+}
+
+/**
+ * Sends what the outbox holds. Each queue (one channel's deliveries to one webhook) has at most
+ * one attempt in flight when ordered, so a slow or dead receiver holds back only its own queue.
+ * Every outcome is written before the next delivery of that queue is read.
+ */
+export class Dispatcher {
+  private inFlight = new Map<number, Promise<void>>();
+  private busyQueues = new Set<string>();
+  private pumping = false;
+  private again = false;
+  private stopped = false;
+  private timer: TimerHandle | null = null;
+  private lastFailingAlert = new Map<string, number>();
+  private readonly concurrency: number;
+  private readonly idleMs: number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.concurrency = deps.concurrency ?? 64;
+    this.idleMs = deps.idleMs ?? 5_000;
+  }
+
+  /** Starts sending; pending deliveries left by an earlier run go first. */
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Looks at the outbox again soon (new events were committed, or an attempt ended). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    setImmediate(() => void this.pump());
+  }
+
+  /** Stops taking new deliveries and waits for the attempts in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Deliveries in flight now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        if (this.stopped) return;
+        const free = this.concurrency - this.inFlight.size;
+        if (free <= 0) break;
+        const due = await this.deps.store.dueDeliveries(this.deps.clock.now(), free + this.inFlight.size);
+        for (const delivery of due) {
+          if (this.inFlight.size >= this.concurrency) break;
+          if (this.inFlight.has(delivery.id)) continue;
+          if (delivery.target.ordered && this.busyQueues.has(delivery.queueKey)) continue;
+          this.launch(delivery);
+        }
+      } while (this.again);
+      await this.sleepUntilDue();
+    } catch (err) {
+      this.deps.onError?.(err);
+      this.sleep(this.idleMs);
+    } finally {
+      this.pumping = false;
+      if (this.again) this.wake();
+    }
+  }
+
+  private async sleepUntilDue(): Promise<void> {
+    const next = await this.deps.store.nextDeliveryDue();
+    const wait = next === null ? this.idleMs : Math.min(this.idleMs, Math.max(0, next - this.deps.clock.now()));
+    // An in-flight attempt wakes the pump when it ends; a due time in the past with nothing
+    // launchable means a queue is busy, so wait for that instead of spinning.
+    this.sleep(wait === 0 && this.inFlight.size > 0 ? this.idleMs : Math.max(wait, 10));
+  }
+
+  private sleep(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = null;
+      this.wake();
+    }, ms);
+  }
+
+  private launch(delivery: DueDelivery): void {
+    this.busyQueues.add(delivery.queueKey);
+    const run = this.attempt(delivery)
+      .catch((err: unknown) => this.deps.onError?.(err))
+      .finally(() => {
+        this.inFlight.delete(delivery.id);
+        this.busyQueues.delete(delivery.queueKey);
+        this.wake();
+      });
+    this.inFlight.set(delivery.id, run);
+  }
+
+  /** One attempt of one delivery, and its outcome written to the store. */
+  private async attempt(d: DueDelivery): Promise<void> {
+    const { store, clock, sender } = this.deps;
+    if (isExpired(d.createdAt, clock.now(), d.target.maxAgeSeconds)) {
+      await this.giveUp(d, `gave up: older than webhook_max_age_seconds (${d.target.maxAgeSeconds} s)`, null);
+      return;
+    }
+    const { type, method } = splitEventName(d.eventName);
+    const result = await sender.send({
+      url: d.target.url,
+      mode: d.target.mode,
+      eventType: type,
+      method,
+      headers: d.target.headers,
+      body: d.body,
+      webhookId: webhookId(d),
+      timestampSeconds: Math.floor(clock.now() / 1000),
+      secret: d.target.secret ?? undefined,
+    });
+    const now = clock.now();
+    const lastStatus = result.status ?? null;
+    if (result.ok) {
+      await store.recordAttempt(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null });
+      this.deps.observe?.(d, result, 'delivered');
+      return;
+    }
+    const error = result.error ?? `HTTP ${lastStatus}`;
+    if (result.gone) {
+      const reason = `${error}: the receiver asked to stop; webhook disabled`;
+      await store.recordAttempt(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+      await store.failQueue(d.queueKey, reason, now);
+      await this.deps.disableWebhook(d.channelId, d.target.url, d.target.mode);
+      await this.deps.alert(d.channelId, { kind: 'webhook_disabled', detail: `${d.target.url} answered 410 Gone`, at: Math.floor(now / 1000), webhook: d.target.url });
+      this.deps.observe?.(d, result, 'failed');
+      return;
+    }
+    const attempts = d.attempts + 1;
+    const plan = planRetry({
+      attempt: attempts,
+      backoffDelayMs: d.target.backoffDelayMs,
+      maxBackoffDelayMs: d.target.maxBackoffDelayMs,
+      retryAfterMs: result.retryAfterMs,
+      createdAt: d.createdAt,
+      now,
+      maxAgeSeconds: d.target.maxAgeSeconds,
+    });
+    if (plan.kind === 'give_up') {
+      await this.giveUp(d, `${error}; gave up: ${plan.reason}`, lastStatus);
+      this.deps.observe?.(d, result, 'failed');
+      return;
+    }
+    await store.recordAttempt(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error });
+    this.deps.observe?.(d, result, 'retry');
+    if (attempts === FAILING_ALERT_AFTER) {
+      await this.failing(d, `${attempts} attempts failed (last: ${error}); retrying until webhook_max_age_seconds`);
+    }
+  }
+
+  /** Raises `webhook_failing` for a queue, at most once per quiet window. */
+  private async failing(d: DueDelivery, detail: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const last = this.lastFailingAlert.get(d.queueKey);
+    if (last !== undefined && now - last < FAILING_ALERT_QUIET_MS) return;
+    this.lastFailingAlert.set(d.queueKey, now);
+    await this.deps.alert(d.channelId, { kind: 'webhook_failing', detail: `${d.target.url}: ${detail}`, at: Math.floor(now / 1000), webhook: d.target.url });
+  }
+
+  private async giveUp(d: DueDelivery, reason: string, lastStatus: number | null): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.recordAttempt(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+    await this.failing(d, `delivery ${d.id} failed for good (${reason}); replay it from /webhooks/deliveries`);
+  }
+}
