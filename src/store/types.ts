@@ -140,6 +140,63 @@ export interface ChannelChange {
   history?: HistoryEntry[];
   events?: OutboundEvent[];
   wipeCredentials?: boolean;
+  /** Messages to insert, or to replace when one with the same id exists (a status moved on). */
+  messages?: StoredMessage[];
+  /** Chats whose last message changed (insert, or update: a null name keeps the old one). */
+  chats?: ChatUpsert[];
+  /** The answer to a send made with an Idempotency-Key, kept with the message it sent. */
+  idempotency?: IdempotencyRecord;
+}
+
+/** A message as kept: Whapi's `Message` object, plus the columns it is found by. */
+export interface StoredMessage {
+  id: string;
+  chatId: string;
+  fromMe: boolean;
+  /** unix seconds, as in the Message */
+  timestamp: number;
+  /** the Message object, exactly as answered */
+  message: Record<string, unknown>;
+}
+
+/** A chat's new last message. `unreadDelta` adds to its unread count (inbound messages). */
+export interface ChatUpsert {
+  chatId: string;
+  type: 'contact' | 'group' | 'broadcast' | 'newsletter' | 'unknown';
+  name: string | null;
+  timestamp: number; // unix seconds
+  /** The id of a message in the same change (or already stored). */
+  lastMessageId: string;
+  unreadDelta: number;
+}
+
+export interface ChatRecord {
+  id: string;
+  type: ChatUpsert['type'];
+  name: string | null;
+  timestamp: number;
+  unread: number;
+  /** The last message as it stands now (read from the messages table). */
+  lastMessage: Record<string, unknown> | null;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  /** A hash of the request, so a key reused for another request is told apart. */
+  requestHash: string;
+  /** The HTTP status and JSON body answered the first time. */
+  status: number;
+  response: Record<string, unknown>;
+  createdAt: number; // unix ms
+}
+
+export interface MessageFilter {
+  chatId?: string;
+  fromMe?: boolean;
+  /** unix seconds, inclusive */
+  timeFrom?: number;
+  /** unix seconds, inclusive */
+  timeTo?: number;
 }
 
 export interface Page {
@@ -202,6 +259,17 @@ export interface Store {
   failQueue(queueKey: string, reason: string, now: number): Promise<number>;
   /** Pending deliveries and the creation time of the oldest (metrics). */
   outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
+
+  /** Messages newest first (timestamp, then insertion), filtered and paged. */
+  listMessages(channelId: string, filter: MessageFilter, page: Page): Promise<{ messages: StoredMessage[]; total: number }>;
+  getMessage(channelId: string, id: string): Promise<StoredMessage | null>;
+  /** Chats by latest activity first. */
+  listChats(channelId: string, page: Page): Promise<{ chats: ChatRecord[]; total: number }>;
+  getChat(channelId: string, chatId: string): Promise<ChatRecord | null>;
+  /** The first answer given for this key, if it was made at or after `since` (unix ms). */
+  getIdempotency(channelId: string, key: string, since: number): Promise<IdempotencyRecord | null>;
+  /** Deletes idempotency records older than `before` (unix ms); answers how many. */
+  pruneIdempotency(before: number): Promise<number>;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

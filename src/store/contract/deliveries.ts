@@ -146,6 +146,7 @@ export function deliveryContract(store: () => Store): void {
     const [b1, b2] = (await ofChannel(b.id)).map((d) => d.id) as number[];
 
     expect(await dueIds()).toEqual([a1w1, a1w2, b1]);
+    expect(await dueIds(NOW, 2)).toEqual([a1w1, a1w2]);
     // A dead receiver on w1 for channel a delays neither w2 nor channel b.
     await store().recordAttempt(a1w1 as number, outcome('pending', T0 + 10, { nextAttemptAt: NOW + 1000 }));
     await store().recordAttempt(a1w2 as number, outcome('delivered', T0 + 10));
