@@ -12,6 +12,7 @@ import { applyPatch, defaultSettings, validateSettingsPatch } from './webhooks/s
 import { errors } from './protocol/index.js';
 import { VERSION } from './version.js';
 import { WebhookService } from './webhooks/service.js';
+import { MessageService } from './messages/service.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -44,6 +45,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let url = '';
 
   let webhooks: WebhookService | null = null;
+  const messages = new MessageService({ store, clock });
   const channels = new ChannelService({
     store,
     clock,
@@ -53,6 +55,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     version: VERSION,
     defaultEngine: config.defaultEngine,
     onCommitted: () => webhooks?.dispatcher.wake(),
+    onData: (runtime, data) => void messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
   });
   webhooks = new WebhookService({
@@ -69,6 +72,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       store,
       channels,
       webhooks,
+      messages,
       clock,
       version: VERSION,
       defaultEngine: config.defaultEngine,

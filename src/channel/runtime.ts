@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { channelStatus, envelope, type ChannelEvent, type Health, type StatusText } from '../protocol/index.js';
-import type { Engine, EngineConnection } from '../engines/engine.js';
+import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { withTargets } from '../webhooks/outbox.js';
-import type { ChannelRecord, OutboundEvent, Store } from '../store/types.js';
+import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
 
@@ -15,7 +15,14 @@ export interface RuntimeDeps {
   onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
   /** Logs an engine failure (never a token or a message body). */
   onError?: (channelId: string, err: unknown) => void;
+  /** Messages and receipts from the live connection. */
+  onData?: (runtime: ChannelRuntime, data: EngineData) => void;
 }
+
+/** A change that did not come from the lifecycle: messages, receipts, alerts. */
+export type SideChange = Omit<ChannelChange, 'channelId' | 'snapshot' | 'history' | 'events' | 'wipeCredentials'> & {
+  events?: ChannelEvent[];
+};
 
 /**
  * One channel at run time: it feeds inputs to the pure lifecycle one at a time, writes each
@@ -97,15 +104,28 @@ export class ChannelRuntime {
    * outbox, in order with the channel's own events.
    */
   publish(events: ChannelEvent[]): Promise<void> {
+    return this.commitSide(() => ({ events })).then(() => undefined);
+  }
+
+  /**
+   * Runs `build` in this channel's queue and commits what it answers (messages, chats, events,
+   * an idempotency record) in one transaction. `build` sees every earlier change committed.
+   */
+  commitSide<T extends SideChange | null>(build: () => Promise<T> | T): Promise<T> {
     const run = this.queue.then(async () => {
-      if (this.closed) return;
+      const change = await build();
+      if (this.closed || !change) return change;
       const now = this.deps.clock.now();
-      const outbound = events.map((event) => ({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now }));
-      const withDeliveries = withTargets(this.record.settings, outbound);
-      await this.deps.store.commitChange({ channelId: this.id, events: withDeliveries });
-      this.deps.onCommitted?.(this.id, withDeliveries);
+      const outbound = (change.events ?? []).map((event) => ({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now }));
+      const events = withTargets(this.record.settings, outbound);
+      await this.deps.store.commitChange({ ...change, channelId: this.id, events });
+      if (events.length > 0) this.deps.onCommitted?.(this.id, events);
+      return change;
     });
-    this.queue = run.catch((err) => this.deps.onError?.(this.id, err));
+    this.queue = run.then(
+      () => undefined,
+      (err) => this.deps.onError?.(this.id, err),
+    );
     return run;
   }
 
@@ -177,7 +197,14 @@ export class ChannelRuntime {
       case 'connect': {
         const attempt = effect.attempt;
         void this.connection?.close().catch(() => undefined);
-        this.connection = this.engine.connect((signal) => void this.send({ type: 'engine', attempt, signal }));
+        this.connection = this.engine.connect((event) => {
+          if (event.type === 'message' || event.type === 'receipt') {
+            // Data from an attempt that is no longer the live one is stale.
+            if (attempt === this.state.attempt) this.deps.onData?.(this, event);
+          } else {
+            void this.send({ type: 'engine', attempt, signal: event });
+          }
+        });
         return;
       }
       case 'disconnect': {

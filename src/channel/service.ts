@@ -4,7 +4,7 @@ import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../s
 import type { Clock } from './clock.js';
 import type { LifecycleConfig } from './config.js';
 import { initialState, type LifecycleState } from './lifecycle.js';
-import { ChannelRuntime } from './runtime.js';
+import { ChannelRuntime, type RuntimeDeps } from './runtime.js';
 import { hashToken, newChannelId, newToken } from './tokens.js';
 
 export interface ChannelServiceDeps {
@@ -17,6 +17,7 @@ export interface ChannelServiceDeps {
   defaultEngine: EngineKind;
   onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
   onError?: (channelId: string, err: unknown) => void;
+  onData?: RuntimeDeps['onData'];
 }
 
 export interface CreateChannelInput {
@@ -173,6 +174,7 @@ export class ChannelService {
       version: this.deps.version,
       onCommitted: this.deps.onCommitted,
       onError: this.deps.onError,
+      onData: this.deps.onData,
     });
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);

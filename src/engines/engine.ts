@@ -19,6 +19,50 @@ export interface EngineContext {
   options: Record<string, unknown>;
 }
 
+/** A text message the engine saw arrive (or sent from the phone itself, `fromMe`). */
+export interface InboundText {
+  id: string;
+  chatId: string;
+  /** The sender's phone number (digits). */
+  from: string;
+  fromName?: string;
+  fromMe: boolean;
+  body: string;
+  /** unix seconds */
+  timestamp: number;
+}
+
+/** What a connection reports besides its status: messages and receipts. */
+export type EngineData =
+  | { type: 'message'; message: InboundText; /** arrived while offline (history catch-up) */ offline: boolean }
+  | { type: 'receipt'; id: string; chatId: string; status: 'delivered' | 'read' | 'played'; timestamp: number };
+
+export type EngineEmit = (event: EngineSignal | EngineData) => void;
+
+/** The connection closed before the message left: nothing was sent, a retry is safe. */
+export class EngineClosedError extends Error {
+  constructor(detail = 'the connection closed before the message was sent') {
+    super(detail);
+    this.name = 'EngineClosedError';
+  }
+}
+
+/** WhatsApp (or the simulated network) refused the message. */
+export class EngineSendError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'EngineSendError';
+  }
+}
+
+export interface OutgoingText {
+  chatId: string;
+  body: string;
+  quoted?: string;
+  mentions?: string[];
+  linkPreview: boolean;
+}
+
 /** One connection attempt. Its events go to the `emit` passed to `Engine.connect`. */
 export interface EngineConnection {
   /** Ends the connection without logging out; no further events are emitted. */
@@ -29,6 +73,8 @@ export interface EngineConnection {
   requestPairingCode(phone: string): Promise<string>;
   /** The linked account's profile. */
   profile(): Promise<Profile>;
+  /** Sends a text; throws EngineClosedError when nothing left, EngineSendError when refused. */
+  sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }>;
 }
 
 /**
@@ -38,7 +84,7 @@ export interface EngineConnection {
 export interface Engine {
   readonly kind: EngineKind;
   /** Starts one connection attempt. */
-  connect(emit: (signal: EngineSignal) => void): EngineConnection;
+  connect(emit: EngineEmit): EngineConnection;
   /** Releases everything the engine holds (the channel is deleted or the gateway stops). */
   dispose(): Promise<void>;
 }

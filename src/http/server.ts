@@ -7,6 +7,8 @@ import { registerErrorHandling } from './errors.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { deliveryRoutes } from './gate/deliveries.js';
 import { healthRoutes } from './gate/health.js';
+import { messageRoutes } from './gate/messages.js';
+import type { MessageService } from '../messages/service.js';
 import { settingsRoutes } from './gate/settings.js';
 import { sandboxRoutes } from './gate/sandbox.js';
 import { userRoutes } from './gate/users.js';
@@ -19,6 +21,7 @@ export interface GatewayContext {
   store: Store;
   channels: ChannelService;
   webhooks: WebhookService;
+  messages: MessageService;
   clock: Clock;
   version: string;
   defaultEngine: EngineKind;
@@ -73,6 +76,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await gate.register(sandboxRoutes);
     await gate.register(settingsRoutes);
     await gate.register(deliveryRoutes);
+    await gate.register(messageRoutes);
   });
   await app.register(async (partner) => {
     partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));

@@ -4,3 +4,4 @@ export * from './health.js';
 export * from './events.js';
 export * from './partner.js';
 export * from './deliveries.js';
+export * from './messages.js';

@@ -20,6 +20,7 @@ interface FuzzRequest {
   method: string;
   id: string;
   phone: string;
+  delivery: string;
   suffix: string;
   query: Array<[string, string]>;
   rawQuery: string;
@@ -65,7 +66,7 @@ const garbageValue = fc.oneof(
   fc.string({ maxLength: 30 }),
 );
 
-const queryPair = fc.tuple(fc.oneof(fc.constantFrom('wakeup', 'count', 'offset', 'token', 'wakeup[]', 'count[a]', '__proto__', 'constructor'), fc.string({ maxLength: 12 })), garbageValue);
+const queryPair = fc.tuple(fc.oneof(fc.constantFrom('wakeup', 'count', 'offset', 'since', 'until', 'status', 'token', 'wakeup[]', 'count[a]', '__proto__', 'constructor'), fc.string({ maxLength: 12 })), garbageValue);
 
 const bogusId = fc.oneof(
   fc.stringMatching(/^[A-Z]{1,10}-[A-Z0-9]{5}$/),
@@ -77,6 +78,12 @@ const bogusId = fc.oneof(
 const notAPhone = fc
   .oneof(fc.string({ maxLength: 20 }).map(encodeURIComponent), fc.stringMatching(/^\+?[0-9 -]{0,20}$/).map(encodeURIComponent), fc.stringMatching(/^[0-9]{16,30}$/))
   .filter((p) => !/^\d{7,15}$/.test(p) && p !== 'image' && p !== 'rowdata');
+
+const deliveryId = fc.oneof(
+  fc.integer().map(String),
+  fc.constantFrom('0', '-1', '1.5', '1e400', 'Infinity', 'NaN', '99999999999999999999999', '0x10'),
+  fc.string({ maxLength: 12 }).map(encodeURIComponent),
+);
 
 const suffix = fc.oneof(
   { arbitrary: fc.constant(''), weight: 6 },
@@ -147,6 +154,7 @@ const request: fc.Arbitrary<FuzzRequest> = fc
       method: fc.oneof({ arbitrary: fc.constant(route.method as string), weight: 3 }, { arbitrary: fc.constantFrom(...METHODS), weight: 2 }),
       id: bogusId,
       phone: notAPhone,
+      delivery: deliveryId,
       suffix,
       query: fc.array(queryPair, { maxLength: 4 }),
       rawQuery: fc.oneof({ arbitrary: fc.constant(''), weight: 5 }, { arbitrary: fc.constantFrom('%ZZ', 'a=%', '&&&', '=', 'wakeup', 'count=%FF%FE'), weight: 1 }),
@@ -203,7 +211,7 @@ describe('malformed requests on every route', () => {
     };
     // Never a real channel id: the fuzz must not stop, restart or delete the channel under test.
     const id = r.id === channel.id ? 'NOSUCH-CHANL' : r.id;
-    const path = r.route.path.replace('{id}', id).replace('{phone}', r.phone) + r.suffix;
+    const path = r.route.path.replace('{id}', id).replace('{phone}', r.phone).replace('{delivery}', r.delivery) + r.suffix;
     const query = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
     if (r.rawQuery) query.push(r.rawQuery);
     const token = tokens[r.credential];

@@ -162,16 +162,6 @@ describe('GET /health/history', () => {
     expect(beyond).toMatchObject({ history: [], total: 4, count: 0, offset: 4 });
   });
 
-  it.each(['1e20', '9223372036854775808', 'Infinity', '1e400'])(
-    'answers an offset of %s past every row with an empty page or 400, never 500',
-    async (offset) => {
-      const res = await ch.gate('GET', `/health/history?offset=${offset}`);
-      expect(res.status).toBeLessThan(500);
-      if (res.status === 200) expect(res.body.history).toEqual([]);
-      else expect(res.body.error.code).toBe(400);
-    },
-  );
-
   it('refuses counts and offsets out of range with 400', async () => {
     for (const q of ['count=0', 'count=501', 'offset=-1', 'count=ten']) {
       const res = await ch.gate('GET', `/health/history?${q}`);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import { whapiValidator } from '../support/whapi.js';
@@ -15,7 +16,7 @@ export interface RawRequest {
   path: string;
   token?: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  body?: string | Uint8Array | Readable;
 }
 
 /**

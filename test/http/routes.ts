@@ -1,11 +1,11 @@
 /**
  * The gateway's route table as the HTTP tests see it, read from src/http/{gate,partner,ops}.
- * `{id}` stands for a channel id, `{phone}` for a phone number.
+ * `{id}` stands for a channel id, `{phone}` for a phone number, `{delivery}` for a delivery id.
  */
 export type Guard = 'channel' | 'admin' | 'none';
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   guard: Guard;
   /** Its body schema forbids fields it does not name. */
@@ -30,6 +30,32 @@ export const GATE_ROUTES: readonly Route[] = [
   { method: 'POST', path: '/sandbox/sync_error', guard: 'channel' },
   { method: 'POST', path: '/sandbox/stuck', guard: 'channel', closedBody: true, wrongType: { body: { phase: 1 }, field: 'body.phase' } },
   { method: 'POST', path: '/sandbox/fail', guard: 'channel', closedBody: true, wrongType: { body: { reason: ['replaced'] }, field: 'body.reason' } },
+  { method: 'GET', path: '/settings', guard: 'channel' },
+  {
+    method: 'PATCH',
+    path: '/settings',
+    guard: 'channel',
+    closedBody: true,
+    wrongType: { body: { callback_backoff_delay_ms: '3000' }, field: 'body.callback_backoff_delay_ms' },
+  },
+  { method: 'DELETE', path: '/settings', guard: 'channel' },
+  { method: 'GET', path: '/settings/events', guard: 'channel' },
+  {
+    method: 'POST',
+    path: '/settings/webhook_test',
+    guard: 'channel',
+    closedBody: true,
+    wrongType: { body: { url: 5, type: 'messages', mode: 'body' }, field: 'body.url' },
+  },
+  { method: 'GET', path: '/webhooks/deliveries', guard: 'channel', wrongType: { query: 'status=sent', field: 'querystring.status' } },
+  { method: 'POST', path: '/webhooks/deliveries/{delivery}/replay', guard: 'channel' },
+  {
+    method: 'POST',
+    path: '/webhooks/deliveries/replay',
+    guard: 'channel',
+    closedBody: true,
+    wrongType: { body: { since: 'yesterday', until: 1 }, field: 'body.since' },
+  },
 ];
 
 export const PARTNER_ROUTES: readonly Route[] = [
@@ -62,7 +88,10 @@ export function allowedMethods(concretePath: string): string[] {
   return [...methods].sort();
 }
 
-/** Fills `{id}` and `{phone}` in a route path. */
-export function concrete(path: string, fill: { id?: string; phone?: string } = {}): string {
-  return path.replace('{id}', fill.id ?? 'NOSUCH-CHANL').replace('{phone}', fill.phone ?? '61371989950');
+/** Fills `{id}`, `{phone}` and `{delivery}` in a route path. */
+export function concrete(path: string, fill: { id?: string; phone?: string; delivery?: string } = {}): string {
+  return path
+    .replace('{id}', fill.id ?? 'NOSUCH-CHANL')
+    .replace('{phone}', fill.phone ?? '61371989950')
+    .replace('{delivery}', fill.delivery ?? '424242');
 }

@@ -1,8 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
-import { errors, type DisconnectClass, type Profile, type User } from '../../protocol/index.js';
-import type { CredentialStore, Engine, EngineConnection, EngineContext } from '../engine.js';
+import { errors, normaliseChatId, type DisconnectClass, type Profile, type User } from '../../protocol/index.js';
+import {
+  EngineClosedError,
+  EngineSendError,
+  type CredentialStore,
+  type Engine,
+  type EngineConnection,
+  type EngineContext,
+  type EngineData,
+  type EngineEmit,
+  type OutgoingText,
+} from '../engine.js';
+import { newMessageId, SandboxMessaging } from './messaging.js';
 import { sandboxTimings, type SandboxTimings } from './options.js';
 
 const CREDS_KEY = 'sandbox.account';
@@ -21,9 +32,12 @@ export class SandboxEngine implements Engine {
   /** While the simulated network is down, connections wait in LAUNCH. */
   private downUntil = 0;
   private flapTimers: TimerHandle[] = [];
+  readonly messaging: SandboxMessaging;
+  private heldData: EngineData[] = [];
 
   constructor(private readonly ctx: EngineContext) {
     this.timings = sandboxTimings(ctx.options);
+    this.messaging = new SandboxMessaging(ctx.clock, { deliveredMs: this.timings.receiptDeliveredMs, readMs: this.timings.receiptReadMs });
   }
 
   get clock(): Clock {
@@ -34,7 +48,7 @@ export class SandboxEngine implements Engine {
     return this.ctx.credentials;
   }
 
-  connect(emit: (signal: EngineSignal) => void): EngineConnection {
+  connect(emit: EngineEmit): EngineConnection {
     const stuck = this.stuckNext;
     this.stuckNext = null;
     this.live = new SandboxConnection(this, emit, stuck);
@@ -43,7 +57,36 @@ export class SandboxEngine implements Engine {
 
   async dispose(): Promise<void> {
     this.stopFlapping();
+    this.messaging.dispose();
     await this.live?.close();
+  }
+
+  /** Hands data to the open connection; while offline it waits for the next one (as WhatsApp holds receipts). */
+  deliverData(data: EngineData): void {
+    if (this.live?.phase === 'open') this.live.data(data);
+    else this.heldData.push(data);
+  }
+
+  /** Data held while no connection was open, taken by a connection that opens. */
+  takeHeldData(): EngineData[] {
+    return this.heldData.splice(0);
+  }
+
+  /** A text message arrives from `from` (a phone number). */
+  inbound(from: string, body: string, fromName?: string): string {
+    const conn = this.requirePhase('open', 'the channel is not connected');
+    const id = newMessageId();
+    const timestamp = Math.floor(this.ctx.clock.now() / 1000);
+    conn.data({ type: 'message', offline: false, message: { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp } });
+    return id;
+  }
+
+  /** The recipient's phone reports `status` for a sent message. */
+  receipt(messageId: string, status: 'delivered' | 'read' | 'played'): void {
+    const conn = this.requirePhase('open', 'the channel is not connected');
+    const sent = this.messaging.sent.find((m) => m.id === messageId);
+    if (!sent) throw errors.notFound(`the sandbox network never carried message ${messageId}`);
+    conn.data(this.messaging.receipt(messageId, sent.chatId, status));
   }
 
   /** The milliseconds left until the simulated network is back. */
@@ -135,7 +178,7 @@ class SandboxConnection implements EngineConnection {
 
   constructor(
     private readonly engine: SandboxEngine,
-    private readonly emit: (signal: EngineSignal) => void,
+    private readonly emit: EngineEmit,
     private readonly stuck: 'INIT' | 'LAUNCH' | null,
   ) {
     if (stuck !== 'INIT') this.after(engine.timings.initMs, () => this.launch());
@@ -151,6 +194,16 @@ class SandboxConnection implements EngineConnection {
 
   signal(signal: EngineSignal): void {
     if (this.phase !== 'closed') this.emit(signal);
+  }
+
+  data(data: EngineData): void {
+    if (this.phase === 'open') this.emit(data);
+  }
+
+  async sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }> {
+    if (this.phase !== 'open') throw new EngineClosedError();
+    if (this.engine.messaging.takeRefusal()) throw new EngineSendError('sandbox: the network refused the message');
+    return this.engine.messaging.accept(message, (d) => this.engine.deliverData(d));
   }
 
   private launch(): void {
@@ -187,6 +240,7 @@ class SandboxConnection implements EngineConnection {
     this.phase = 'open';
     this.user = user;
     this.signal({ type: 'open', user });
+    for (const data of this.engine.takeHeldData()) this.data(data);
   }
 
   drop(reason: DisconnectClass, detail: string): void {

@@ -8,6 +8,8 @@ export const SandboxOptions = Type.Object(
     qr_first_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
     qr_next_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
     qr_per_round: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    receipt_delivered_ms: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()])),
+    receipt_read_ms: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -19,6 +21,8 @@ export interface SandboxTimings {
   qrFirstMs: number;
   qrNextMs: number;
   qrPerRound: number;
+  receiptDeliveredMs: number | null;
+  receiptReadMs: number | null;
 }
 
 /** The timings of a sandbox channel: the spec's defaults, overridden by its options. */
@@ -31,5 +35,8 @@ export function sandboxTimings(options: Record<string, unknown>): SandboxTimings
     qrNextMs: o.qr_next_ms ?? 20_000,
     // WhatsApp Web hands out six refs per pairing round.
     qrPerRound: o.qr_per_round ?? 6,
+    // The recipient's phone acknowledges within a second and reads a few seconds later.
+    receiptDeliveredMs: o.receipt_delivered_ms === undefined ? 1_000 : o.receipt_delivered_ms,
+    receiptReadMs: o.receipt_read_ms === undefined ? 3_000 : o.receipt_read_ms,
   };
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SandboxEngine } from '../../engines/sandbox/engine.js';
-import { DISCONNECT_CLASSES, ErrorBody, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
+import { DISCONNECT_CLASSES, ErrorBody, MAX_TEXT_BODY, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
 
 function sandboxOf(req: FastifyRequest): SandboxEngine {
   const engine = req.channel.engine;
@@ -99,6 +99,105 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       sandboxOf(req).stick((req.body as { phase: 'INIT' | 'LAUNCH' }).phase);
       return { success: true };
+    },
+  );
+
+  app.post(
+    '/sandbox/inbound',
+    {
+      schema: {
+        tags,
+        summary: 'A text message arrives',
+        body: Type.Object(
+          { from: Type.String({ pattern: '^\\d{7,15}$' }), body: Type.String({ minLength: 1, maxLength: MAX_TEXT_BODY }), name: Type.Optional(Type.String({ maxLength: 100 })) },
+          { additionalProperties: false },
+        ),
+        response: { ...responses, 200: Type.Object({ success: Type.Boolean(), message_id: Type.String() }) },
+      },
+    },
+    async (req) => {
+      const body = req.body as { from: string; body: string; name?: string };
+      return { success: true, message_id: sandboxOf(req).inbound(body.from, body.body, body.name) };
+    },
+  );
+
+  app.post(
+    '/sandbox/receipt',
+    {
+      schema: {
+        tags,
+        summary: 'The recipient reports a sent message delivered, read or played',
+        body: Type.Object(
+          { message_id: Type.String({ pattern: MESSAGE_ID_PATTERN }), status: Type.Union([Type.Literal('delivered'), Type.Literal('read'), Type.Literal('played')]) },
+          { additionalProperties: false },
+        ),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const body = req.body as { message_id: string; status: 'delivered' | 'read' | 'played' };
+      sandboxOf(req).receipt(body.message_id, body.status);
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/sandbox/receipts',
+    {
+      schema: {
+        tags,
+        summary: 'Delays of the automatic receipts (null: never)',
+        body: Type.Object(
+          {
+            delivered_ms: Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()]),
+            read_ms: Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()]),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses,
+      },
+    },
+    async (req) => {
+      const body = req.body as { delivered_ms: number | null; read_ms: number | null };
+      sandboxOf(req).messaging.receipts = { deliveredMs: body.delivered_ms, readMs: body.read_ms };
+      return { success: true };
+    },
+  );
+
+  app.post(
+    '/sandbox/refuse',
+    {
+      schema: {
+        tags,
+        summary: 'The simulated network refuses the next `count` sends',
+        body: Type.Object({ count: Type.Integer({ minimum: 0, maximum: 10_000 }) }, { additionalProperties: false }),
+        response: responses,
+      },
+    },
+    async (req) => {
+      sandboxOf(req).messaging.refuse((req.body as { count: number }).count);
+      return { success: true };
+    },
+  );
+
+  app.get(
+    '/sandbox/sent',
+    {
+      schema: {
+        tags,
+        summary: 'Every message the simulated network carried, oldest first',
+        response: {
+          ...responses,
+          200: Type.Object({
+            messages: Type.Array(Type.Object({ id: Type.String(), chat_id: Type.String(), body: Type.String(), at: Type.Integer() })),
+            total: Type.Integer(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const sent = sandboxOf(req).messaging.sent;
+      return { messages: sent.map((m) => ({ id: m.id, chat_id: m.chatId, body: m.body, at: m.at })), total: sent.length };
     },
   );
 

@@ -100,4 +100,52 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_event ON deliveries (event_seq);
     `,
   },
+  {
+    version: 3,
+    name: 'messages, chats, idempotency keys',
+    sql: `
+      -- Whapi's Message objects as answered: json, not jsonb, keeps the object's text (key order)
+      -- exactly. inserted_seq orders messages of the same second; an upsert keeps it.
+      CREATE TABLE messages (
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        id text NOT NULL,
+        chat_id text NOT NULL,
+        from_me boolean NOT NULL,
+        timestamp bigint NOT NULL,
+        message json NOT NULL,
+        inserted_seq bigserial NOT NULL,
+        PRIMARY KEY (channel_id, id)
+      );
+      CREATE INDEX messages_chat_time ON messages (channel_id, chat_id, timestamp DESC, inserted_seq DESC);
+      CREATE INDEX messages_time ON messages (channel_id, timestamp DESC, inserted_seq DESC);
+
+      CREATE TABLE chats (
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        chat_id text NOT NULL,
+        type text NOT NULL,
+        name text,
+        timestamp bigint NOT NULL,
+        unread integer NOT NULL,
+        last_message_id text NOT NULL,
+        PRIMARY KEY (channel_id, chat_id)
+      );
+      CREATE INDEX chats_time ON chats (channel_id, timestamp DESC, chat_id);
+
+      -- The first answer to a send made with an Idempotency-Key (SPEC §6: valid 24 h).
+      CREATE TABLE idempotency (
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        status integer NOT NULL,
+        response json NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (channel_id, key)
+      );
+      CREATE INDEX idempotency_created ON idempotency (created_at);
+
+      -- nextDeliveryDue now walks the queue heads (deliveries_queue_pending) and takes the
+      -- earliest unordered row (deliveries_due_unordered); nothing reads this index any more.
+      DROP INDEX deliveries_due;
+    `,
+  },
 ];

@@ -14,6 +14,8 @@ import {
 } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
+import type { ChatRecord, IdempotencyRecord, MessageFilter, StoredMessage } from '../types.js';
+import { PostgresMessages } from './messages.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
@@ -28,11 +30,13 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly schema: string | undefined;
   private readonly outbox: PostgresOutbox;
+  private readonly messages: PostgresMessages;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
     this.schema = opts.schema;
     this.outbox = new PostgresOutbox(this.pool);
+    this.messages = new PostgresMessages(this.pool);
   }
 
   async migrate(): Promise<void> {
@@ -112,7 +116,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events, deliveries and credentials go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries, credentials, messages, chats and idempotency keys go by ON DELETE CASCADE, in the same statement.
     const result = await this.pool.query('DELETE FROM channels WHERE id = $1', [id]);
     return (result.rowCount ?? 0) > 0;
   }
@@ -144,6 +148,7 @@ export class PostgresStore implements Store {
         );
       }
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
+      await this.messages.write(c, channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
       await this.outbox.insertEvents(c, channelId, change.events ?? []);
     });
@@ -244,6 +249,34 @@ export class PostgresStore implements Store {
 
   async outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }> {
     return this.outbox.depth();
+  }
+
+  async listMessages(
+    channelId: string,
+    filter: MessageFilter,
+    page: Page,
+  ): Promise<{ messages: StoredMessage[]; total: number }> {
+    return this.messages.list(channelId, filter, page);
+  }
+
+  async getMessage(channelId: string, id: string): Promise<StoredMessage | null> {
+    return this.messages.get(channelId, id);
+  }
+
+  async listChats(channelId: string, page: Page): Promise<{ chats: ChatRecord[]; total: number }> {
+    return this.messages.listChats(channelId, page);
+  }
+
+  async getChat(channelId: string, chatId: string): Promise<ChatRecord | null> {
+    return this.messages.getChat(channelId, chatId);
+  }
+
+  async getIdempotency(channelId: string, key: string, since: number): Promise<IdempotencyRecord | null> {
+    return this.messages.getIdempotency(channelId, key, since);
+  }
+
+  async pruneIdempotency(before: number): Promise<number> {
+    return this.messages.pruneIdempotency(before);
   }
 
   async getMeta(key: string): Promise<string | null> {

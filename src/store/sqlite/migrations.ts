@@ -102,4 +102,54 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_event ON deliveries (event_seq);
     `,
   },
+  {
+    version: 3,
+    name: 'messages, chats, idempotency keys',
+    sql: `
+      -- Whapi's Message objects as answered (JSON text, kept exactly). SQLite's AUTOINCREMENT
+      -- exists only on the INTEGER PRIMARY KEY, so inserted_seq is the rowid and (channel_id, id)
+      -- the unique key upserts go by; an upsert keeps the rowid, so a replaced message keeps its
+      -- place among messages of the same second.
+      CREATE TABLE messages (
+        inserted_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        from_me INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        UNIQUE (channel_id, id)
+      ) STRICT;
+      CREATE INDEX messages_chat_time ON messages (channel_id, chat_id, timestamp DESC, inserted_seq DESC);
+      CREATE INDEX messages_time ON messages (channel_id, timestamp DESC, inserted_seq DESC);
+
+      CREATE TABLE chats (
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        chat_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        name TEXT,
+        timestamp INTEGER NOT NULL,
+        unread INTEGER NOT NULL,
+        last_message_id TEXT NOT NULL,
+        PRIMARY KEY (channel_id, chat_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX chats_time ON chats (channel_id, timestamp DESC, chat_id);
+
+      -- The first answer to a send made with an Idempotency-Key (SPEC §6: valid 24 h).
+      CREATE TABLE idempotency (
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (channel_id, key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX idempotency_created ON idempotency (created_at);
+
+      -- nextDeliveryDue now walks the queue heads (deliveries_queue_pending) and takes the
+      -- earliest unordered row (deliveries_due_unordered); nothing reads this index any more.
+      DROP INDEX deliveries_due;
+    `,
+  },
 ];

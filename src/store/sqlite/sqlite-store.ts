@@ -19,14 +19,19 @@ import type {
   ChannelChange,
   ChannelPatch,
   ChannelRecord,
+  ChatRecord,
   Delivery,
   DeliveryFilter,
   DueDelivery,
+  IdempotencyRecord,
+  MessageFilter,
   NewChannel,
   Page,
   Store,
   StoredEvent,
+  StoredMessage,
 } from '../types.js';
+import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
 
@@ -45,6 +50,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly outbox: SqliteOutbox;
+  private readonly messages: SqliteMessages;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
   constructor(readonly path: string) {
@@ -58,6 +64,7 @@ export class SqliteStore implements Store {
     // Off by default in SQLite; the cascades and the outbox's references depend on it.
     this.db.pragma('foreign_keys = ON');
     this.outbox = new SqliteOutbox(this.db, (sql, pluck) => this.stmt(sql, pluck));
+    this.messages = new SqliteMessages((sql, pluck) => this.stmt(sql, pluck));
   }
 
   async migrate(): Promise<void> {
@@ -124,7 +131,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events, deliveries and credentials go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries, credentials, messages, chats and idempotency keys go by ON DELETE CASCADE, in the same statement.
     return this.stmt('DELETE FROM channels WHERE id = ?').run(id).changes > 0;
   }
 
@@ -148,6 +155,7 @@ export class SqliteStore implements Store {
       }
       for (const entry of change.history ?? []) this.insertHistory(channelId, entry);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
+      this.messages.write(channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
       this.outbox.insertEvents(channelId, change.events ?? []);
     })();
@@ -230,6 +238,34 @@ export class SqliteStore implements Store {
 
   async outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }> {
     return this.outbox.depth();
+  }
+
+  async listMessages(
+    channelId: string,
+    filter: MessageFilter,
+    page: Page,
+  ): Promise<{ messages: StoredMessage[]; total: number }> {
+    return this.messages.list(channelId, filter, page);
+  }
+
+  async getMessage(channelId: string, id: string): Promise<StoredMessage | null> {
+    return this.messages.get(channelId, id);
+  }
+
+  async listChats(channelId: string, page: Page): Promise<{ chats: ChatRecord[]; total: number }> {
+    return this.messages.listChats(channelId, page);
+  }
+
+  async getChat(channelId: string, chatId: string): Promise<ChatRecord | null> {
+    return this.messages.getChat(channelId, chatId);
+  }
+
+  async getIdempotency(channelId: string, key: string, since: number): Promise<IdempotencyRecord | null> {
+    return this.messages.getIdempotency(channelId, key, since);
+  }
+
+  async pruneIdempotency(before: number): Promise<number> {
+    return this.messages.pruneIdempotency(before);
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../channel/clock.js';
+import type { EngineData, OutgoingText } from '../engine.js';
+
+/** A message the simulated network accepted. */
+export interface SandboxSent {
+  id: string;
+  chatId: string;
+  body: string;
+  at: number; // unix ms
+}
+
+export interface ReceiptDelays {
+  /** Delay before the simulated recipient's phone acknowledges delivery; null: never. */
+  deliveredMs: number | null;
+  /** Delay before the recipient reads it; null: never. */
+  readMs: number | null;
+}
+
+/** A message id in Whapi's shape: `<16>-<8>` characters. */
+export function newMessageId(): string {
+  const raw = randomBytes(18).toString('base64url').replace(/[-_]/g, 'x');
+  return `${raw.slice(0, 16)}-${raw.slice(16, 24)}`;
+}
+
+/**
+ * The sandbox's side of messaging: what the simulated network accepted (each send recorded
+ * once, so tests can count), refusals on demand, and automatic receipts.
+ */
+export class SandboxMessaging {
+  readonly sent: SandboxSent[] = [];
+  private refusals = 0;
+  private receiptTimers = new Set<TimerHandle>();
+
+  constructor(
+    private readonly clock: Clock,
+    public receipts: ReceiptDelays,
+  ) {}
+
+  /** The next `count` sends are refused by the simulated network. */
+  refuse(count: number): void {
+    this.refusals = count;
+  }
+
+  /** Takes one refusal if any is pending. */
+  takeRefusal(): boolean {
+    if (this.refusals <= 0) return false;
+    this.refusals -= 1;
+    return true;
+  }
+
+  /** Accepts a message and schedules its receipts on `emit`. */
+  accept(message: OutgoingText, emit: (data: EngineData) => void): { id: string; timestamp: number } {
+    const at = this.clock.now();
+    const id = newMessageId();
+    this.sent.push({ id, chatId: message.chatId, body: message.body, at });
+    const { deliveredMs, readMs } = this.receipts;
+    if (deliveredMs !== null) this.later(deliveredMs, () => emit(this.receipt(id, message.chatId, 'delivered')));
+    if (readMs !== null) this.later(Math.max(readMs, deliveredMs ?? 0), () => emit(this.receipt(id, message.chatId, 'read')));
+    return { id, timestamp: Math.floor(at / 1000) };
+  }
+
+  /** A receipt for a sent message, now. */
+  receipt(id: string, chatId: string, status: 'delivered' | 'read' | 'played'): EngineData {
+    return { type: 'receipt', id, chatId, status, timestamp: Math.floor(this.clock.now() / 1000) };
+  }
+
+  dispose(): void {
+    for (const t of this.receiptTimers) this.clock.clearTimeout(t);
+    this.receiptTimers.clear();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = this.clock.setTimeout(() => {
+      this.receiptTimers.delete(timer);
+      fn();
+    }, ms);
+    this.receiptTimers.add(timer);
+  }
+}

@@ -1,0 +1,138 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { requireReadable } from '../../messages/gate.js';
+import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '../../protocol/index.js';
+import type { ChatRecord, StoredMessage } from '../../store/types.js';
+
+const tags = ['Messages'];
+const Paging = {
+  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+  token: Type.Optional(Type.String()),
+};
+const MessageFilters = {
+  ...Paging,
+  time_from: Type.Optional(Type.Integer({ minimum: 0 })),
+  time_to: Type.Optional(Type.Integer({ minimum: 0 })),
+  from_me: Type.Optional(Type.Boolean()),
+};
+const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
+
+function chatView(c: ChatRecord): Chat {
+  const chat: Chat = { id: c.id, type: c.type, timestamp: c.timestamp, unread: c.unread };
+  if (c.name) chat.name = c.name;
+  if (c.lastMessage) chat.last_message = c.lastMessage as unknown as Message;
+  return chat;
+}
+
+const messageOf = (m: StoredMessage): Message => m.message as unknown as Message;
+
+/** `POST /messages/text` and the message and chat reads (SPEC §6). */
+export async function messageRoutes(app: FastifyInstance): Promise<void> {
+  const { messages, store } = app.wagate;
+
+  app.post(
+    '/messages/text',
+    {
+      schema: {
+        tags,
+        summary: 'Send a text message',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        body: SendText,
+        response: { 200: SentMessage, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 502: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'] as string | undefined;
+      const answer = await messages.sendText(req.channel, req.body as SendText, key);
+      if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.status(answer.status as 200).send(answer.body);
+    },
+  );
+
+  const list = async (channelId: string, q: { count: number; offset: number; time_from?: number; time_to?: number; from_me?: boolean }, chatId?: string) => {
+    const { messages: rows, total } = await store.listMessages(
+      channelId,
+      { chatId, fromMe: q.from_me, timeFrom: q.time_from, timeTo: q.time_to },
+      { count: q.count, offset: q.offset },
+    );
+    return { messages: rows.map(messageOf), count: rows.length, total, offset: q.offset, first: q.offset };
+  };
+
+  app.get(
+    '/messages/list',
+    { schema: { tags, summary: 'Messages, newest first', querystring: Type.Object(MessageFilters), response: { 200: MessagesList, ...readErrors } } },
+    async (req) => {
+      requireReadable(req.channel);
+      return list(req.channel.id, req.query as never);
+    },
+  );
+
+  app.get(
+    '/messages/list/:ChatID',
+    {
+      schema: {
+        tags,
+        summary: 'Messages of one chat, newest first',
+        params: Type.Object({ ChatID: Type.String({ pattern: CHAT_ID_PATTERN }) }),
+        querystring: Type.Object(MessageFilters),
+        response: { 200: MessagesList, ...readErrors },
+      },
+    },
+    async (req) => {
+      requireReadable(req.channel);
+      const { ChatID } = req.params as { ChatID: string };
+      if (!(await store.getChat(req.channel.id, ChatID))) throw errors.notFound(`chat ${ChatID} does not exist`);
+      return list(req.channel.id, req.query as never, ChatID);
+    },
+  );
+
+  app.get(
+    '/messages/:MessageID',
+    {
+      schema: {
+        tags,
+        summary: 'One message',
+        params: Type.Object({ MessageID: Type.String({ pattern: MESSAGE_ID_PATTERN }) }),
+        response: { 200: Message, ...readErrors },
+      },
+    },
+    async (req) => {
+      requireReadable(req.channel);
+      const { MessageID } = req.params as { MessageID: string };
+      const found = await store.getMessage(req.channel.id, MessageID);
+      if (!found) throw errors.notFound(`message ${MessageID} does not exist`);
+      return messageOf(found);
+    },
+  );
+
+  app.get(
+    '/chats',
+    { schema: { tags: ['Chats'], summary: 'Chats, latest activity first', querystring: Type.Object(Paging), response: { 200: ChatsList, ...readErrors } } },
+    async (req) => {
+      requireReadable(req.channel);
+      const { count, offset } = req.query as { count: number; offset: number };
+      const { chats, total } = await store.listChats(req.channel.id, { count, offset });
+      return { chats: chats.map(chatView), count: chats.length, total, offset };
+    },
+  );
+
+  app.get(
+    '/chats/:ChatID',
+    {
+      schema: {
+        tags: ['Chats'],
+        summary: 'One chat',
+        params: Type.Object({ ChatID: Type.String({ pattern: CHAT_ID_PATTERN }) }),
+        response: { 200: Chat, ...readErrors },
+      },
+    },
+    async (req) => {
+      requireReadable(req.channel);
+      const { ChatID } = req.params as { ChatID: string };
+      const chat = await store.getChat(req.channel.id, ChatID);
+      if (!chat) throw errors.notFound(`chat ${ChatID} does not exist`);
+      return chatView(chat);
+    },
+  );
+}

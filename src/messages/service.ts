@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../channel/clock.js';
+import type { ChannelRuntime } from '../channel/runtime.js';
+import { EngineClosedError, EngineSendError, type EngineData, type InboundText } from '../engines/engine.js';
+import {
+  ApiError,
+  MESSAGE_STATUS,
+  chatType,
+  errors,
+  normaliseChatId,
+  type Message,
+  type MessageStatus,
+  type SendText,
+  type SentMessage,
+  type StatusUpdate,
+} from '../protocol/index.js';
+import type { IdempotencyRecord, Store, StoredMessage } from '../store/types.js';
+import { channelSettings } from '../webhooks/outbox.js';
+import { refuseSend, sendHoldOutcome } from './gate.js';
+
+/** How long an Idempotency-Key answers with its first answer. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
+/** An idempotency record written before the send; if it survives a crash, the outcome is unknown. */
+const IN_PROGRESS = 0;
+
+export interface MessageServiceDeps {
+  store: Store;
+  clock: Clock;
+  /** Observes each send-hold wait (metrics). */
+  onHold?: (outcome: 'sent' | 'expired', waitedMs: number) => void;
+}
+
+export interface SendAnswer {
+  status: number;
+  body: SentMessage | Record<string, unknown>;
+  replayed: boolean;
+}
+
+/** Sending and receiving text messages: send hold, idempotency, events, receipts (SPEC §6). */
+export class MessageService {
+  private inFlight = new Map<string, { hash: string; run: Promise<SendAnswer> }>();
+
+  constructor(private readonly deps: MessageServiceDeps) {}
+
+  /** `POST /messages/text`, at most once per Idempotency-Key within 24 h. */
+  async sendText(channel: ChannelRuntime, input: SendText, idempotencyKey?: string): Promise<SendAnswer> {
+    if (!idempotencyKey) return this.sendOnce(channel, input, null);
+    const hash = requestHash(input);
+    const slot = `${channel.id}\u0000${idempotencyKey}`;
+    const running = this.inFlight.get(slot);
+    if (running) {
+      // The same key while its first request is still running: share that request's answer.
+      if (running.hash !== hash) throw reusedKey();
+      return { ...(await running.run), replayed: true };
+    }
+    const run = this.sendIdempotent(channel, input, idempotencyKey, hash).finally(() => this.inFlight.delete(slot));
+    this.inFlight.set(slot, { hash, run });
+    return run;
+  }
+
+  private async sendIdempotent(channel: ChannelRuntime, input: SendText, key: string, hash: string): Promise<SendAnswer> {
+    const since = this.deps.clock.now() - IDEMPOTENCY_WINDOW_MS;
+    const earlier = await this.deps.store.getIdempotency(channel.id, key, since);
+    if (earlier) {
+      if (earlier.requestHash !== hash) throw reusedKey();
+      if (earlier.status === IN_PROGRESS) {
+        throw errors.conflict(
+          'send outcome unknown',
+          'a send with this Idempotency-Key was interrupted by a gateway restart; check GET /messages/list before sending again with a new key',
+        );
+      }
+      return { status: earlier.status, body: earlier.response, replayed: true };
+    }
+    const record: IdempotencyRecord = { key, requestHash: hash, status: IN_PROGRESS, response: {}, createdAt: this.deps.clock.now() };
+    await channel.commitSide(() => ({ idempotency: record }));
+    try {
+      return await this.sendOnce(channel, input, record);
+    } catch (err) {
+      // Nothing was sent: release the key (an expired record reads as absent) so a retry may send.
+      await channel.commitSide(() => ({ idempotency: { ...record, createdAt: 0 } }));
+      throw err;
+    }
+  }
+
+  /** One send: wait out a reconnect within the hold, send, and commit the message with its events. */
+  private async sendOnce(channel: ChannelRuntime, input: SendText, record: IdempotencyRecord | null): Promise<SendAnswer> {
+    const holdMs = channelSettings(channel.record.settings).send_hold_ms;
+    const deadline = this.deps.clock.now() + holdMs;
+    const chatId = normaliseChatId(input.to);
+    for (;;) {
+      await this.waitForSendable(channel, deadline, holdMs);
+      const conn = channel.liveConnection;
+      try {
+        if (!conn) throw new EngineClosedError();
+        const sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
+        const message = this.outbound(channel, chatId, input, sent);
+        const body: SentMessage = { sent: true, message };
+        const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;
+        await channel.commitSide(() => ({
+          messages: [stored(message)],
+          chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
+          idempotency,
+          events: [
+            { name: 'messages.post', payload: { messages: [message] } },
+            { name: 'statuses.post', payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } },
+          ],
+        }));
+        return { status: 200, body, replayed: false };
+      } catch (err) {
+        // Nothing left: the connection dropped under us; wait for the reconnect, within the hold.
+        if (err instanceof EngineClosedError && this.deps.clock.now() < deadline) continue;
+        if (err instanceof EngineClosedError) throw errors.needAuthorization(`the connection dropped and did not come back within send_hold_ms (${holdMs} ms)`);
+        if (err instanceof EngineSendError) throw new ApiError(502, 'send failed', err.message);
+        throw err;
+      }
+    }
+  }
+
+  /** Resolves when the channel can send; throws 401 when it cannot within the hold. */
+  private async waitForSendable(channel: ChannelRuntime, deadline: number, holdMs: number): Promise<void> {
+    const started = this.deps.clock.now();
+    const outcome = await sendHoldOutcome(channel, deadline - started);
+    if (outcome === 'now') return;
+    if (outcome !== 'refused') this.deps.onHold?.(outcome === 'held' ? 'sent' : 'expired', this.deps.clock.now() - started);
+    if (outcome !== 'held') refuseSend(channel, outcome, holdMs);
+  }
+
+  /** Messages and receipts from a channel's live connection. */
+  async onData(channel: ChannelRuntime, data: EngineData): Promise<void> {
+    if (data.type === 'message') await this.onInbound(channel, data.message);
+    else await this.onReceipt(channel, data.id, data.chatId, data.status, data.timestamp);
+  }
+
+  private async onInbound(channel: ChannelRuntime, m: InboundText): Promise<void> {
+    await channel.commitSide(async () => {
+      // The same message can arrive twice (live, then again in an offline catch-up).
+      if (await this.deps.store.getMessage(channel.id, m.id)) return null;
+      const message: Message = {
+        id: m.id,
+        type: 'text',
+        chat_id: m.chatId,
+        from: m.from,
+        from_me: m.fromMe,
+        source: m.fromMe ? 'mobile' : 'web',
+        timestamp: m.timestamp,
+        status: m.fromMe ? 'sent' : 'delivered',
+        text: { body: m.body },
+      };
+      if (m.fromName) message.from_name = m.fromName;
+      return {
+        messages: [stored(message)],
+        chats: [{ chatId: m.chatId, type: chatType(m.chatId), name: m.fromName ?? null, timestamp: m.timestamp, lastMessageId: m.id, unreadDelta: m.fromMe ? 0 : 1 }],
+        events: [{ name: 'messages.post', payload: { messages: [message] } }],
+      };
+    });
+  }
+
+  private async onReceipt(channel: ChannelRuntime, id: string, chatId: string, status: MessageStatus, timestamp: number): Promise<void> {
+    await channel.commitSide(async () => {
+      const existing = await this.deps.store.getMessage(channel.id, id);
+      if (!existing) return null;
+      const message = existing.message as Message;
+      // Receipts can arrive out of order; a status only moves forward.
+      const current = (message.status ?? 'sent') as MessageStatus;
+      if (MESSAGE_STATUS[status] <= MESSAGE_STATUS[current]) return null;
+      const updated: Message = { ...message, status };
+      return {
+        messages: [stored(updated)],
+        events: [{ name: 'statuses.post', payload: { statuses: [statusUpdate(id, chatId, status, timestamp)] } }],
+      };
+    });
+  }
+
+  private outbound(channel: ChannelRuntime, chatId: string, input: SendText, sent: { id: string; timestamp: number }): Message {
+    const message: Message = {
+      id: sent.id,
+      type: 'text',
+      chat_id: chatId,
+      from: channel.state.user?.id,
+      from_me: true,
+      source: 'api',
+      timestamp: sent.timestamp,
+      status: 'sent',
+      text: { body: input.body },
+    };
+    if (!message.from) delete message.from;
+    if (input.quoted || input.mentions) message.context = { quoted_id: input.quoted, mentions: input.mentions };
+    return message;
+  }
+}
+
+function stored(message: Message): StoredMessage {
+  return { id: message.id, chatId: message.chat_id, fromMe: message.from_me, timestamp: message.timestamp, message: message as unknown as Record<string, unknown> };
+}
+
+/** Whapi's `Status` for a message. */
+export function statusUpdate(id: string, chatId: string, status: MessageStatus, timestamp: number): StatusUpdate {
+  return { id, code: MESSAGE_STATUS[status], status, recipient_id: chatId, timestamp: String(timestamp) };
+}
+
+function reusedKey(): ApiError {
+  return errors.conflict('Idempotency-Key reused', 'this key was used for a different request in the last 24 hours');
+}
+
+/** A stable hash of a send request, so a reused key with another body is told apart. */
+function requestHash(input: SendText): string {
+  const canonical = JSON.stringify(Object.keys(input).sort().map((k) => [k, input[k as keyof SendText]]));
+  return createHash('sha256').update(canonical).digest('hex');
+}

@@ -1,0 +1,43 @@
+import type pg from 'pg';
+import type { HistoryEntry } from '../../protocol/index.js';
+import { HISTORY_COLUMNS, historyFromRow, limitOffset, type HistoryRow } from '../rows.js';
+import type { Page } from '../types.js';
+
+/** A channel's status history in PostgreSQL. */
+export class PostgresHistory {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Appends history rows, in order, on the change's transaction. */
+  async insert(c: pg.PoolClient, channelId: string, entries: HistoryEntry[]): Promise<void> {
+    for (const entry of entries) {
+      await c.query(
+        `INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
+        [channelId, entry.at, entry.from, entry.to, entry.reason, entry.detail ?? null],
+      );
+    }
+  }
+
+  async list(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
+    const [limit, offset] = limitOffset(page);
+    const [list, count] = await Promise.all([
+      this.pool.query<HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = $1
+         ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3`,
+        [channelId, limit, offset],
+      ),
+      this.pool.query<{ total: number }>('SELECT count(*) AS total FROM status_history WHERE channel_id = $1', [
+        channelId,
+      ]),
+    ]);
+    return { history: list.rows.map(historyFromRow), total: count.rows[0]?.total ?? 0 };
+  }
+
+  async since(channelId: string, since: number): Promise<HistoryEntry[]> {
+    const { rows } = await this.pool.query<HistoryRow>(
+      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = $1 AND at >= $2 ORDER BY at, id`,
+      [channelId, since],
+    );
+    return rows.map(historyFromRow);
+  }
+}
