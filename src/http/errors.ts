@@ -7,7 +7,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   const patterns: Array<{ method: string; regex: RegExp }> = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`);
+    const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
     for (const method of methods) patterns.push({ method: method.toUpperCase(), regex });
   });
 

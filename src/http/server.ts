@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Clock } from '../channel/clock.js';
 import type { ChannelService } from '../channel/service.js';
 import type { Store, EngineKind } from '../store/types.js';
@@ -15,6 +15,17 @@ import { userRoutes } from './gate/users.js';
 import { probeRoutes } from './ops/probes.js';
 import { partnerChannelRoutes } from './partner/channels.js';
 import { validatorCompiler } from './validation.js';
+import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+
+/** Requests too broken for Fastify to route (bad method, oversized headers) still answer in Whapi's shape. */
+function rawClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify(new ApiError(status, status === 431 ? 'request header fields too large' : ERROR_MESSAGES.badRequest, `malformed HTTP request (${err.code ?? 'client error'})`).toBody());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+}
 
 /** What routes reach through `app.wagate`. */
 export interface GatewayContext {
@@ -58,6 +69,12 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     // One line per request is noise at info level; debug and trace keep them.
     logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace' }),
     ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: (error, _req, reply) => {
+      const body = new ApiError(400, ERROR_MESSAGES.badRequest, `malformed URL: ${error.message}`).toBody();
+      void (reply as unknown as FastifyReply).status(400).type('application/json').send(body);
+    },
+    clientErrorHandler: rawClientError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('wagate', ctx);

@@ -30,8 +30,8 @@ export const DeliveryList = Type.Object({
 
 export const ReplayRange = Type.Object(
   {
-    since: Type.Integer({ minimum: 0, description: 'unix ms, inclusive' }),
-    until: Type.Integer({ minimum: 0, description: 'unix ms, exclusive' }),
+    since: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'unix ms, inclusive' }),
+    until: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'unix ms, exclusive' }),
     status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
   },
   { additionalProperties: false },

@@ -4,6 +4,7 @@ import { channelContract } from './contract/channels.js';
 import { credentialContract } from './contract/credentials.js';
 import { deliveryContract } from './contract/deliveries.js';
 import { deliveryAdminContract } from './contract/delivery-admin.js';
+import { messageContract } from './contract/messages.js';
 import type { Store } from './types.js';
 
 /** A fresh, empty, not yet migrated store, and how to dispose of it afterwards. */
@@ -36,5 +37,6 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('credentials, meta and upkeep', () => credentialContract(store));
     describe('webhook deliveries', () => deliveryContract(store));
     describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));
+    describe('messages, chats and idempotency keys', () => messageContract(store));
   });
 }

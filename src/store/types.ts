@@ -246,7 +246,11 @@ export interface Store {
    * queue, and of an ordered queue only its head (its lowest pending id) when the head is due.
    */
   dueDeliveries(now: number, limit: number): Promise<DueDelivery[]>;
-  /** The earliest `nextAttemptAt` of any pending delivery, or null when none is pending. */
+  /**
+   * The earliest `nextAttemptAt` among the deliveries that could go, as `dueDeliveries` picks
+   * them: every pending delivery of an unordered queue, and each ordered queue's head (its
+   * lowest pending id). Rows waiting behind a head do not count. null only when nothing is pending.
+   */
   nextDeliveryDue(): Promise<number | null>;
   /** Records an attempt's outcome: attempts + 1, the new status, due time and last result. */
   recordAttempt(id: number, result: AttemptResult): Promise<void>;

@@ -200,6 +200,7 @@ describe('malformed requests on every route', () => {
     await gw?.close();
   });
 
+  /** The request as it goes on the wire, with the credential placed where the case says. */
   function toWire(r: FuzzRequest): { method: string; path: string; token?: string; headers: Record<string, string>; body?: string | Uint8Array } {
     const tokens: Record<Credential, string | undefined> = {
       channel: channel.token,

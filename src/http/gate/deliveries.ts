@@ -40,10 +40,10 @@ export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
         summary: 'The delivery log, newest first',
         querystring: Type.Object({
           status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
-          since: Type.Optional(Type.Integer({ minimum: 0 })),
-          until: Type.Optional(Type.Integer({ minimum: 0 })),
+          since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+          until: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
           count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
           token: Type.Optional(Type.String()),
         }),
         response: { 200: DeliveryList, 400: ErrorBody, 401: ErrorBody },

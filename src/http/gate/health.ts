@@ -42,7 +42,7 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Status history, newest first (extension)',
         querystring: Type.Object({
           count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
           token: Type.Optional(Type.String()),
         }),
         response: { 200: HistoryPage, 401: ErrorBody },

@@ -7,13 +7,13 @@ import type { ChatRecord, StoredMessage } from '../../store/types.js';
 const tags = ['Messages'];
 const Paging = {
   count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
   token: Type.Optional(Type.String()),
 };
 const MessageFilters = {
   ...Paging,
-  time_from: Type.Optional(Type.Integer({ minimum: 0 })),
-  time_to: Type.Optional(Type.Integer({ minimum: 0 })),
+  time_from: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  time_to: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   from_me: Type.Optional(Type.Boolean()),
 };
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };

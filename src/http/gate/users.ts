@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { qrPayload } from '../../channel/lifecycle.js';
 import { qrDataUrl, qrPng } from '../../channel/qr-image.js';
 import type { ChannelRuntime } from '../../channel/runtime.js';
-import { ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '../../protocol/index.js';
+import { ApiError, ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '../../protocol/index.js';
 import { WakeupQuery, wakeUp } from './health.js';
 
 /** How long a pairing-code request waits for a woken channel to reach QR. */
@@ -56,7 +56,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const { phone } = req.params as { phone: string };
-      if (!/^\d{7,15}$/.test(phone)) throw errors.badRequest(`${ERROR_MESSAGES.invalidPhone}: use 7-15 digits, no "+" or spaces`);
+      if (!/^\d{7,15}$/.test(phone)) throw new ApiError(400, ERROR_MESSAGES.invalidPhone, `"${phone.slice(0, 40)}": use 7-15 digits, no "+" or spaces`);
       const channel = req.channel;
       refuseWhenAuthorized(channel);
       await wakeUp(channel, (req.query as { wakeup: boolean }).wakeup);

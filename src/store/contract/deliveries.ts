@@ -122,6 +122,28 @@ export function deliveryContract(store: () => Store): void {
     expect(await dueIds(NOW + 5000)).toEqual([d2]);
   });
 
+  it('answers as next due time a head waiting for its retry, not the due rows behind it', async () => {
+    const a = await store().createChannel(newChannel());
+    await emit(a.id, [target('https://one.test/hook')], T0 + 1, T0 + 2, T0 + 3);
+    const [d1] = (await ofChannel(a.id)).map((d) => d.id) as [number, number, number];
+    await store().recordAttempt(d1, outcome('pending', NOW, { nextAttemptAt: NOW + 10_000 }));
+    // d2 and d3 are due by their own time, but nothing can go before the head.
+    expect(await store().nextDeliveryDue()).toBe(NOW + 10_000);
+    expect(await dueIds(NOW + 9_999)).toEqual([]);
+
+    // An unordered row and another queue's head count, each by its own time.
+    await emit(a.id, [target('https://two.test/hook', { ordered: false })], T0 + 4, T0 + 5);
+    const [u1, u2] = (await ofChannel(a.id)).slice(3).map((d) => d.id) as [number, number];
+    await store().recordAttempt(u1, outcome('pending', NOW, { nextAttemptAt: NOW + 7_000 }));
+    await store().recordAttempt(u2, outcome('pending', NOW, { nextAttemptAt: NOW + 8_000 }));
+    expect(await store().nextDeliveryDue()).toBe(NOW + 7_000);
+    await store().recordAttempt(u1, outcome('delivered', NOW + 7_000));
+    expect(await store().nextDeliveryDue()).toBe(NOW + 8_000);
+    await emit(a.id, [target('https://three.test/hook')], T0 + 6);
+    expect(await store().nextDeliveryDue()).toBe(T0 + 6);
+    expect(await dueIds(T0 + 6)).toHaveLength(1);
+  });
+
   it('lets every due delivery of an unordered queue go at once, oldest due first', async () => {
     const a = await store().createChannel(newChannel());
     await emit(a.id, [target('https://one.test/hook', { ordered: false })], T0 + 1, T0 + 2, T0 + 3);

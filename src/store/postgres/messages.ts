@@ -74,7 +74,11 @@ export class PostgresMessages {
     }
   }
 
-  async list(channelId: string, filter: MessageFilter, page: Page): Promise<{ messages: StoredMessage[]; total: number }> {
+  async list(
+    channelId: string,
+    filter: MessageFilter,
+    page: Page,
+  ): Promise<{ messages: StoredMessage[]; total: number }> {
     const where = messageWhere(channelId, filter, (n) => `$${n}`);
     const n = where.values.length;
     const [list, count] = await Promise.all([

@@ -119,9 +119,11 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_chat_time ON messages (channel_id, chat_id, timestamp DESC, inserted_seq DESC);
       CREATE INDEX messages_time ON messages (channel_id, timestamp DESC, inserted_seq DESC);
 
+      -- chat_id in byte order ("C"), as SQLite compares: chats of the same second list alike
+      -- in both dialects whatever the database's collation.
       CREATE TABLE chats (
         channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
-        chat_id text NOT NULL,
+        chat_id text COLLATE "C" NOT NULL,
         type text NOT NULL,
         name text,
         timestamp bigint NOT NULL,

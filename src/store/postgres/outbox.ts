@@ -38,28 +38,47 @@ const WITH_BODY = `SELECT ${COLUMNS}, e.body::text AS body FROM deliveries d JOI
 const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, asIs), body: row.body });
 
 /**
- * What is due ($1: now, $2: limit): every due unordered delivery, and every queue's head (its
- * lowest pending id) when it is due. The heads come from a walk over the distinct queues, one
- * index seek per queue, so a long backlog behind a head waiting for its retry is never scanned.
+ * The distinct queues with a pending delivery, walked one index seek per queue, so a long
+ * backlog behind a head waiting for its retry is never scanned.
  */
-const DUE_SQL = `
-  WITH RECURSIVE queues(key) AS (
+const QUEUES_CTE = `
+  queues(key) AS (
     SELECT (SELECT queue_key FROM deliveries WHERE status = 'pending' ORDER BY queue_key LIMIT 1)
     UNION ALL
     SELECT (SELECT queue_key FROM deliveries WHERE status = 'pending' AND queue_key > queues.key
             ORDER BY queue_key LIMIT 1)
     FROM queues WHERE queues.key IS NOT NULL
-  ),
+  )`;
+
+/** A queue's head: its lowest pending id (`column` of it), for each row of `queues`. */
+const headOf = (column: string): string =>
+  `SELECT (SELECT ${column} FROM deliveries WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
+   FROM queues WHERE queues.key IS NOT NULL`;
+
+/** What is due ($1: now, $2: limit): every due unordered delivery, and every queue's head when it is due. */
+const DUE_SQL = `
+  WITH RECURSIVE ${QUEUES_CTE},
   candidates(id) AS (
     SELECT id FROM (SELECT id FROM deliveries WHERE status = 'pending' AND NOT ordered AND next_attempt_at <= $1
                     ORDER BY next_attempt_at, id LIMIT $2) AS unordered
     UNION
-    SELECT (SELECT id FROM deliveries WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
-    FROM queues WHERE queues.key IS NOT NULL
+    ${headOf('id')}
   )
   ${WITH_BODY} JOIN candidates c ON c.id = d.id
   WHERE d.next_attempt_at <= $1
   ORDER BY d.next_attempt_at, d.id LIMIT $2`;
+
+/**
+ * When the next delivery could go: the earliest due time among the rows DUE_SQL can pick,
+ * every pending unordered delivery and every queue's head, never a row waiting behind a head.
+ */
+const NEXT_DUE_SQL = `
+  WITH RECURSIVE ${QUEUES_CTE}
+  SELECT min(at) AS next FROM (
+    SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND NOT ordered
+    UNION ALL
+    ${headOf('next_attempt_at')}
+  ) AS candidates`;
 
 /**
  * The outbox in PostgreSQL: events, and their deliveries to webhooks. Ids come from a sequence,
@@ -124,9 +143,7 @@ export class PostgresOutbox {
   }
 
   async nextDue(): Promise<number | null> {
-    const { rows } = await this.pool.query<{ next: number | null }>(
-      "SELECT min(next_attempt_at) AS next FROM deliveries WHERE status = 'pending'",
-    );
+    const { rows } = await this.pool.query<{ next: number | null }>(NEXT_DUE_SQL);
     return rows[0]?.next ?? null;
   }
 

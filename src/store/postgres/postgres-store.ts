@@ -1,20 +1,11 @@
 import type pg from 'pg';
 import type { HistoryEntry } from '../../protocol/index.js';
 import { UnknownChannelError } from '../errors.js';
-import {
-  CHANNEL_COLUMNS,
-  HISTORY_COLUMNS,
-  channelFromRow,
-  historyFromRow,
-  initialRecord,
-  limitOffset,
-  patchColumns,
-  type ChannelRow,
-  type HistoryRow,
-} from '../rows.js';
+import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import type { ChatRecord, IdempotencyRecord, MessageFilter, StoredMessage } from '../types.js';
+import { PostgresHistory } from './history.js';
 import { PostgresMessages } from './messages.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
@@ -30,12 +21,14 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly schema: string | undefined;
   private readonly outbox: PostgresOutbox;
+  private readonly history: PostgresHistory;
   private readonly messages: PostgresMessages;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
     this.schema = opts.schema;
     this.outbox = new PostgresOutbox(this.pool);
+    this.history = new PostgresHistory(this.pool);
     this.messages = new PostgresMessages(this.pool);
   }
 
@@ -116,7 +109,8 @@ export class PostgresStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events, deliveries, credentials, messages, chats and idempotency keys go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries, credentials, messages, chats and idempotency keys go by
+    // ON DELETE CASCADE, in the same statement.
     const result = await this.pool.query('DELETE FROM channels WHERE id = $1', [id]);
     return (result.rowCount ?? 0) > 0;
   }
@@ -140,13 +134,7 @@ export class PostgresStore implements Store {
           ],
         );
       }
-      for (const entry of change.history ?? []) {
-        await c.query(
-          `INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail)
-           VALUES ($1, $2, $3, $4, $5, $6)`,
-          [channelId, entry.at, entry.from, entry.to, entry.reason, entry.detail ?? null],
-        );
-      }
+      await this.history.insert(c, channelId, change.history ?? []);
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
       await this.messages.write(c, channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
@@ -155,26 +143,11 @@ export class PostgresStore implements Store {
   }
 
   async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
-    const [limit, offset] = limitOffset(page);
-    const [list, count] = await Promise.all([
-      this.pool.query<HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = $1
-         ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3`,
-        [channelId, limit, offset],
-      ),
-      this.pool.query<{ total: number }>('SELECT count(*) AS total FROM status_history WHERE channel_id = $1', [
-        channelId,
-      ]),
-    ]);
-    return { history: list.rows.map(historyFromRow), total: count.rows[0]?.total ?? 0 };
+    return this.history.list(channelId, page);
   }
 
   async historySince(channelId: string, since: number): Promise<HistoryEntry[]> {
-    const { rows } = await this.pool.query<HistoryRow>(
-      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = $1 AND at >= $2 ORDER BY at, id`,
-      [channelId, since],
-    );
-    return rows.map(historyFromRow);
+    return this.history.since(channelId, since);
   }
 
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {

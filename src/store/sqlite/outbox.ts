@@ -42,30 +42,51 @@ const PENDING_BY_QUEUE = 'deliveries INDEXED BY deliveries_queue_pending';
 const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, parseJson), body: row.body });
 
 /**
- * What is due: every due unordered delivery, and every queue's head (its lowest pending id)
- * when it is due. The heads come from a walk over the distinct queues, one index seek per
- * queue, so a long backlog behind a head waiting for its retry is never scanned. INDEXED BY:
- * without statistics SQLite would rather take (status, created_at) and sort every pending row.
+ * The distinct queues with a pending delivery, walked one index seek per queue, so a long
+ * backlog behind a head waiting for its retry is never scanned. INDEXED BY: without statistics
+ * SQLite would rather take (status, created_at) and sort every pending row.
  */
-const DUE_SQL = `
-  WITH RECURSIVE queues(key) AS (
+const QUEUES_CTE = `
+  queues(key) AS (
     SELECT (SELECT queue_key FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' ORDER BY queue_key LIMIT 1)
     UNION ALL
     SELECT (SELECT queue_key FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key > queues.key
             ORDER BY queue_key LIMIT 1)
     FROM queues WHERE queues.key IS NOT NULL
-  ),
+  )`;
+
+/** A queue's head: its lowest pending id (`column` of it), for each row of `queues`. */
+const headOf = (column: string): string =>
+  `SELECT (SELECT ${column} FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key = queues.key
+           ORDER BY id LIMIT 1)
+   FROM queues WHERE queues.key IS NOT NULL`;
+
+/** What is due: every due unordered delivery, and every queue's head when it is due. */
+const DUE_SQL = `
+  WITH RECURSIVE ${QUEUES_CTE},
   candidates(id) AS (
     SELECT id FROM (SELECT id FROM deliveries INDEXED BY deliveries_due_unordered
                     WHERE status = 'pending' AND ordered = 0 AND next_attempt_at <= @now
                     ORDER BY next_attempt_at, id LIMIT @limit)
     UNION
-    SELECT (SELECT id FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
-    FROM queues WHERE queues.key IS NOT NULL
+    ${headOf('id')}
   )
   ${WITH_BODY} JOIN candidates c ON c.id = d.id
   WHERE d.next_attempt_at <= @now
   ORDER BY d.next_attempt_at, d.id LIMIT @limit`;
+
+/**
+ * When the next delivery could go: the earliest due time among the rows DUE_SQL can pick,
+ * every pending unordered delivery and every queue's head, never a row waiting behind a head.
+ */
+const NEXT_DUE_SQL = `
+  WITH RECURSIVE ${QUEUES_CTE}
+  SELECT min(at) FROM (
+    SELECT min(next_attempt_at) AS at FROM deliveries INDEXED BY deliveries_due_unordered
+    WHERE status = 'pending' AND ordered = 0
+    UNION ALL
+    ${headOf('next_attempt_at')}
+  )`;
 
 /**
  * The outbox in SQLite: events, and their deliveries to webhooks. It shares the store's
@@ -133,11 +154,8 @@ export class SqliteOutbox {
   }
 
   nextDue(): number | null {
-    const next = this.stmt(
-      "SELECT min(next_attempt_at) FROM deliveries INDEXED BY deliveries_due WHERE status = 'pending'",
-      true,
-    ).get();
-    return (next as number | null) ?? null;
+    const next = this.stmt(NEXT_DUE_SQL, true).get() as number | null | undefined;
+    return next ?? null;
   }
 
   recordAttempt(id: number, result: AttemptResult): void {

@@ -3,34 +3,11 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { HistoryEntry } from '../../protocol/index.js';
 import { UnknownChannelError } from '../errors.js';
-import {
-  CHANNEL_COLUMNS,
-  HISTORY_COLUMNS,
-  channelFromRow,
-  historyFromRow,
-  initialRecord,
-  limitOffset,
-  patchColumns,
-  type ChannelRow,
-  type HistoryRow,
-} from '../rows.js';
-import type {
-  AttemptResult,
-  ChannelChange,
-  ChannelPatch,
-  ChannelRecord,
-  ChatRecord,
-  Delivery,
-  DeliveryFilter,
-  DueDelivery,
-  IdempotencyRecord,
-  MessageFilter,
-  NewChannel,
-  Page,
-  Store,
-  StoredEvent,
-  StoredMessage,
-} from '../types.js';
+import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
+import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
+import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
+import type { Store, StoredEvent, StoredMessage } from '../types.js';
+import { SqliteHistory } from './history.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
@@ -50,6 +27,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly outbox: SqliteOutbox;
+  private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
@@ -63,8 +41,10 @@ export class SqliteStore implements Store {
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Off by default in SQLite; the cascades and the outbox's references depend on it.
     this.db.pragma('foreign_keys = ON');
-    this.outbox = new SqliteOutbox(this.db, (sql, pluck) => this.stmt(sql, pluck));
-    this.messages = new SqliteMessages((sql, pluck) => this.stmt(sql, pluck));
+    const prepare = (sql: string, pluck?: boolean): Database.Statement => this.stmt(sql, pluck);
+    this.outbox = new SqliteOutbox(this.db, prepare);
+    this.history = new SqliteHistory(prepare);
+    this.messages = new SqliteMessages(prepare);
   }
 
   async migrate(): Promise<void> {
@@ -131,7 +111,8 @@ export class SqliteStore implements Store {
   }
 
   async deleteChannel(id: string): Promise<boolean> {
-    // History, events, deliveries, credentials, messages, chats and idempotency keys go by ON DELETE CASCADE, in the same statement.
+    // History, events, deliveries, credentials, messages, chats and idempotency keys go by
+    // ON DELETE CASCADE, in the same statement.
     return this.stmt('DELETE FROM channels WHERE id = ?').run(id).changes > 0;
   }
 
@@ -153,7 +134,7 @@ export class SqliteStore implements Store {
           channelId,
         );
       }
-      for (const entry of change.history ?? []) this.insertHistory(channelId, entry);
+      this.history.insert(channelId, change.history ?? []);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
       this.messages.write(channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
@@ -162,18 +143,11 @@ export class SqliteStore implements Store {
   }
 
   async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
-    const rows = this.stmt(
-      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`,
-    ).all(channelId, ...limitOffset(page)) as HistoryRow[];
-    const total = this.stmt('SELECT count(*) FROM status_history WHERE channel_id = ?', true).get(channelId) as number;
-    return { history: rows.map(historyFromRow), total };
+    return this.history.list(channelId, page);
   }
 
   async historySince(channelId: string, since: number): Promise<HistoryEntry[]> {
-    const rows = this.stmt(
-      `SELECT ${HISTORY_COLUMNS} FROM status_history WHERE channel_id = ? AND at >= ? ORDER BY at, id`,
-    ).all(channelId, since) as HistoryRow[];
-    return rows.map(historyFromRow);
+    return this.history.since(channelId, since);
   }
 
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
@@ -278,12 +252,6 @@ export class SqliteStore implements Store {
       key,
       value,
     );
-  }
-
-  private insertHistory(channelId: string, entry: HistoryEntry): void {
-    this.stmt(
-      'INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(channelId, entry.at, entry.from, entry.to, entry.reason, entry.detail ?? null);
   }
 
   private channelWhere(column: 'id' | 'token_hash', value: string): ChannelRecord | null {
