@@ -1,4 +1,5 @@
 import type { EngineFactory } from '../engines/engine.js';
+import { channelSettings } from '../webhooks/outbox.js';
 import { errors } from '../protocol/index.js';
 import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
@@ -161,6 +162,7 @@ export class ChannelService {
       channelId: record.id,
       clock: this.deps.clock,
       options: record.engineOptions,
+      proxy: () => channelSettings(record.settings).proxy,
       credentials: {
         get: (keys) => store.getCredentials(record.id, keys),
         set: (entries) => store.setCredentials(record.id, entries),

@@ -17,6 +17,8 @@ export interface EngineContext {
   credentials: CredentialStore;
   /** Options given at channel creation (engine-specific, already validated). */
   options: Record<string, unknown>;
+  /** The channel's `proxy` setting as it stands now (a socks5 URL, or empty). */
+  proxy(): string;
 }
 
 /** A text message the engine saw arrive (or sent from the phone itself, `fromMe`). */
