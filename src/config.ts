@@ -9,6 +9,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | null;
   adminToken: string | null;
+  /** A token that may read /metrics only. */
+  metricsToken: string | null;
   publicUrl: string | null;
   defaultEngine: EngineKind;
   /** `allow` (default) or `deny`: whether webhooks may target private and loopback addresses. */
@@ -30,6 +32,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.WAGATE_DATA_DIR ?? './data'),
     databaseUrl: env.WAGATE_DATABASE_URL || null,
     adminToken: env.WAGATE_ADMIN_TOKEN || null,
+    metricsToken: env.WAGATE_METRICS_TOKEN || null,
     publicUrl: env.WAGATE_PUBLIC_URL || null,
     defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'sandbox'),
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),

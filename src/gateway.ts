@@ -13,6 +13,7 @@ import { errors } from './protocol/index.js';
 import { VERSION } from './version.js';
 import { WebhookService } from './webhooks/service.js';
 import { MessageService } from './messages/service.js';
+import { Metrics } from './metrics/registry.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -45,7 +46,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let url = '';
 
   let webhooks: WebhookService | null = null;
-  const messages = new MessageService({ store, clock });
+  // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
+  const metrics = new Metrics({ channels: () => channels, store });
+  const messages = new MessageService({ store, clock, onHold: (outcome, waitedMs) => metrics.hold(outcome, waitedMs) });
   const channels = new ChannelService({
     store,
     clock,
@@ -55,6 +58,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     version: VERSION,
     defaultEngine: config.defaultEngine,
     onCommitted: () => webhooks?.dispatcher.wake(),
+    onStep: (_channelId, effects) => metrics.step(effects),
     onData: (runtime, data) => void messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
   });
@@ -64,6 +68,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     channels,
     allowPrivate: config.webhookPrivate === 'allow',
     timeoutMs: config.webhookTimeoutMs,
+    observe: (delivery, _result, outcome) => metrics.delivery(delivery, outcome, clock.now()),
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
   });
 
@@ -73,6 +78,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       channels,
       webhooks,
       messages,
+      metrics,
+      metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,
       version: VERSION,
       defaultEngine: config.defaultEngine,

@@ -17,6 +17,8 @@ export interface RuntimeDeps {
   onError?: (channelId: string, err: unknown) => void;
   /** Messages and receipts from the live connection. */
   onData?: (runtime: ChannelRuntime, data: EngineData) => void;
+  /** Sees every committed lifecycle step's effects (metrics). */
+  onStep?: (channelId: string, effects: Effect[]) => void;
 }
 
 /** A change that did not come from the lifecycle: messages, receipts, alerts. */
@@ -152,6 +154,7 @@ export class ChannelRuntime {
     // Readers see the new state only once it is durable: /health never runs ahead of the history.
     await this.commit(prev, state, effects);
     this.state = state;
+    this.deps.onStep?.(this.id, effects);
     for (const effect of effects) this.carryOut(effect);
     if (prev.status !== state.status) this.changes.emit('status', state.status);
   }

@@ -19,6 +19,7 @@ export interface ChannelServiceDeps {
   onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
   onError?: (channelId: string, err: unknown) => void;
   onData?: RuntimeDeps['onData'];
+  onStep?: RuntimeDeps['onStep'];
 }
 
 export interface CreateChannelInput {
@@ -177,6 +178,7 @@ export class ChannelService {
       onCommitted: this.deps.onCommitted,
       onError: this.deps.onError,
       onData: this.deps.onData,
+      onStep: this.deps.onStep,
     });
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);

@@ -9,6 +9,10 @@ import { deliveryRoutes } from './gate/deliveries.js';
 import { healthRoutes } from './gate/health.js';
 import { messageRoutes } from './gate/messages.js';
 import type { MessageService } from '../messages/service.js';
+import type { Metrics } from '../metrics/registry.js';
+import { metricsRoutes } from './ops/metrics.js';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { settingsRoutes } from './gate/settings.js';
 import { sandboxRoutes } from './gate/sandbox.js';
 import { userRoutes } from './gate/users.js';
@@ -33,6 +37,9 @@ export interface GatewayContext {
   channels: ChannelService;
   webhooks: WebhookService;
   messages: MessageService;
+  metrics: Metrics;
+  /** WAGATE_METRICS_TOKEN's hash, if set. */
+  metricsTokenHash: string | null;
   clock: Clock;
   version: string;
   defaultEngine: EngineKind;
@@ -85,7 +92,22 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     if (req.body === undefined) req.body = {};
   });
 
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'wagate', description: "Whapi.Cloud-compatible gate API, wagate's partner API and operations", version: ctx.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
   await app.register(probeRoutes);
+  await app.register(metricsRoutes);
   await app.register(async (gate) => {
     gate.addHook('onRequest', channelAuth(ctx.channels));
     await gate.register(healthRoutes);

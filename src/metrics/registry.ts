@@ -1,0 +1,106 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ChannelService } from '../channel/service.js';
+import type { Effect } from '../channel/lifecycle.js';
+import { STATUS_TEXTS } from '../protocol/index.js';
+import type { DueDelivery, Store } from '../store/types.js';
+
+/** Every metric wagate exports at `/metrics`, and the hooks that move them. */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly transitions: Counter<'from' | 'to'>;
+  private readonly flaps: Counter<string>;
+  private readonly reconnects: Counter<'kind'>;
+  private readonly deliveries: Counter<'result'>;
+  private readonly deliveryLatency: Histogram<string>;
+  private readonly holdWaits: Counter<'outcome'>;
+  private readonly holdSeconds: Histogram<'outcome'>;
+  private readonly requests: Counter<'method' | 'route' | 'code'>;
+
+  constructor(deps: { channels: () => ChannelService; store: Store }) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r, prefix: 'wagate_process_' });
+    new Gauge({
+      name: 'wagate_channels',
+      help: 'Channels by status',
+      labelNames: ['status'],
+      registers: [r],
+      collect() {
+        const counts = new Map(STATUS_TEXTS.map((s) => [s, 0]));
+        const channels = deps.channels();
+        for (const c of channels.list({ count: channels.size, offset: 0 }).channels) counts.set(c.state.status, (counts.get(c.state.status) ?? 0) + 1);
+        for (const [status, n] of counts) this.set({ status }, n);
+      },
+    });
+    this.transitions = new Counter({ name: 'wagate_status_transitions_total', help: 'Status changes', labelNames: ['from', 'to'], registers: [r] });
+    this.flaps = new Counter({ name: 'wagate_flaps_total', help: 'Flapping alerts raised', registers: [r] });
+    this.reconnects = new Counter({
+      name: 'wagate_reconnect_attempts_total',
+      help: 'Reconnects scheduled after a drop (backoff) or started at once (restart required)',
+      labelNames: ['kind'],
+      registers: [r],
+    });
+    this.deliveries = new Counter({ name: 'wagate_webhook_deliveries_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers: [r] });
+    this.deliveryLatency = new Histogram({
+      name: 'wagate_webhook_delivery_latency_seconds',
+      help: 'From the event being written to its successful delivery',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+      registers: [r],
+    });
+    new Gauge({
+      name: 'wagate_outbox_pending',
+      help: 'Webhook deliveries waiting to be sent',
+      registers: [r],
+      async collect() {
+        this.set((await deps.store.outboxDepth()).pending);
+      },
+    });
+    new Gauge({
+      name: 'wagate_outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest pending delivery (0 when none)',
+      registers: [r],
+      async collect() {
+        const { oldestCreatedAt } = await deps.store.outboxDepth();
+        this.set(oldestCreatedAt === null ? 0 : Math.max(0, (Date.now() - oldestCreatedAt) / 1000));
+      },
+    });
+    this.holdWaits = new Counter({ name: 'wagate_send_hold_waits_total', help: 'Sends that waited for a reconnect, by outcome', labelNames: ['outcome'], registers: [r] });
+    this.holdSeconds = new Histogram({
+      name: 'wagate_send_hold_wait_seconds',
+      help: 'How long held sends waited',
+      labelNames: ['outcome'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60],
+      registers: [r],
+    });
+    this.requests = new Counter({ name: 'wagate_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['method', 'route', 'code'], registers: [r] });
+  }
+
+  /** A lifecycle step's effects (transitions, flaps, reconnects). */
+  step(effects: Effect[]): void {
+    for (const e of effects) {
+      if (e.kind === 'record' && e.entry.from !== e.entry.to) {
+        this.transitions.inc({ from: e.entry.from, to: e.entry.to });
+        if (e.entry.to === 'INIT' && e.entry.reason === 'restart_required') this.reconnects.inc({ kind: 'immediate' });
+      } else if (e.kind === 'record' && e.entry.reason === 'flapping') {
+        this.flaps.inc();
+      } else if (e.kind === 'schedule' && e.timer === 'reconnect') {
+        this.reconnects.inc({ kind: 'backoff' });
+      }
+    }
+  }
+
+  /** One webhook attempt's outcome. */
+  delivery(d: DueDelivery, outcome: 'delivered' | 'retry' | 'failed', now: number): void {
+    this.deliveries.inc({ result: outcome });
+    if (outcome === 'delivered') this.deliveryLatency.observe(Math.max(0, (now - d.createdAt) / 1000));
+  }
+
+  /** A send that waited for a reconnect. */
+  hold(outcome: 'sent' | 'expired', waitedMs: number): void {
+    this.holdWaits.inc({ outcome });
+    this.holdSeconds.observe({ outcome }, waitedMs / 1000);
+  }
+
+  request(method: string, route: string, code: number): void {
+    this.requests.inc({ method, route, code: String(code) });
+  }
+}
