@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from './channel/clock.js';
 import { ChannelService } from './channel/service.js';
@@ -46,6 +47,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let url = '';
 
   let webhooks: WebhookService | null = null;
+  const commits = new EventEmitter().setMaxListeners(0);
   // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
   const metrics = new Metrics({ channels: () => channels, store });
   const messages = new MessageService({ store, clock, onHold: (outcome, waitedMs) => metrics.hold(outcome, waitedMs) });
@@ -57,7 +59,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     random: opts.random ?? Math.random,
     version: VERSION,
     defaultEngine: config.defaultEngine,
-    onCommitted: () => webhooks?.dispatcher.wake(),
+    onCommitted: (channelId) => {
+      webhooks?.dispatcher.wake();
+      commits.emit('committed', channelId);
+    },
     onStep: (_channelId, effects) => metrics.step(effects),
     onData: (runtime, data) => void messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
@@ -79,6 +84,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       webhooks,
       messages,
       metrics,
+      commits,
       metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,
       version: VERSION,

@@ -12,6 +12,8 @@ import type { MessageService } from '../messages/service.js';
 import type { Metrics } from '../metrics/registry.js';
 import { metricsRoutes } from './ops/metrics.js';
 import swagger from '@fastify/swagger';
+import type { EventEmitter } from 'node:events';
+import { channelStreamRoutes, partnerStreamRoutes } from './streams.js';
 import swaggerUi from '@fastify/swagger-ui';
 import { settingsRoutes } from './gate/settings.js';
 import { sandboxRoutes } from './gate/sandbox.js';
@@ -38,6 +40,8 @@ export interface GatewayContext {
   webhooks: WebhookService;
   messages: MessageService;
   metrics: Metrics;
+  /** Emits 'committed' (channel id) after every commit that wrote events. */
+  commits: EventEmitter;
   /** WAGATE_METRICS_TOKEN's hash, if set. */
   metricsTokenHash: string | null;
   clock: Clock;
@@ -116,10 +120,12 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await gate.register(settingsRoutes);
     await gate.register(deliveryRoutes);
     await gate.register(messageRoutes);
+    await gate.register(channelStreamRoutes);
   });
   await app.register(async (partner) => {
     partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));
     await partner.register(partnerChannelRoutes);
+    await partner.register(partnerStreamRoutes);
   });
   return app;
 }

@@ -232,6 +232,8 @@ export interface Store {
   listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }>;
   /** History rows at or after `since` (unix ms), oldest first. */
   historySince(channelId: string, since: number): Promise<HistoryEntry[]>;
+  /** The highest event seq written so far (0 when none): where a live stream starts. */
+  lastEventSeq(): Promise<number>;
   /** Events of one channel (or all when channelId is null) with seq > afterSeq, oldest first. */
   listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]>;
 

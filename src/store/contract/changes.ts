@@ -125,6 +125,7 @@ export function changeContract(store: () => Store): void {
 
   it('numbers events globally in seq order and lists them by channel, after a seq, up to a limit', async () => {
     const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    expect(await store().lastEventSeq()).toBe(0);
     for (const [i, c] of [a, b, a, b, a].entries()) {
       await store().commitChange({ channelId: c.id, events: [statusEvent(c.id, `S${i}`, T0 + i)] });
     }
@@ -138,6 +139,7 @@ export function changeContract(store: () => Store): void {
     expect((await store().listEvents(a.id, seqs[0] as number, 1)).map((e) => e.seq)).toEqual([seqs[2]]);
     expect((await store().listEvents(null, seqs[1] as number, 2)).map((e) => e.channelId)).toEqual([a.id, b.id]);
     expect(await store().listEvents(null, seqs[4] as number, 10)).toEqual([]);
+    expect(await store().lastEventSeq()).toBe(seqs[4]);
   });
 
   it('keeps an event body exactly, key order and \\u0000 included', async () => {

@@ -119,6 +119,11 @@ export class PostgresOutbox {
     }
   }
 
+  async lastSeq(): Promise<number> {
+    const { rows } = await this.pool.query<{ seq: string }>('SELECT COALESCE(MAX(seq), 0)::text AS seq FROM events');
+    return Number(rows[0]?.seq ?? 0);
+  }
+
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     const [count] = limitOffset({ count: limit, offset: 0 });
     // Seqs come from a sequence, so a transaction still in flight can commit a lower seq after a

@@ -114,6 +114,10 @@ export class SqliteOutbox {
     }
   }
 
+  lastSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM events').get() as { seq: number }).seq;
+  }
+
   listEvents(channelId: string | null, afterSeq: number, limit: number): StoredEvent[] {
     const columns = 'seq, channel_id, name, body, created_at';
     const [count] = limitOffset({ count: limit, offset: 0 });

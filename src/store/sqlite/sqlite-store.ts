@@ -150,6 +150,10 @@ export class SqliteStore implements Store {
     return this.history.since(channelId, since);
   }
 
+  async lastEventSeq(): Promise<number> {
+    return this.outbox.lastSeq();
+  }
+
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
     return this.outbox.listEvents(channelId, afterSeq, limit);
   }
