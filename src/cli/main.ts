@@ -1,16 +1,16 @@
+import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { startGateway } from '../gateway.js';
-
-const USAGE = `usage: wagate <command>
-
-commands:
-  serve     run the gateway (configuration from WAGATE_* environment variables; see README)
-`;
+import { ApiError } from '../protocol/index.js';
+import { VERSION } from '../version.js';
+import { channelCommands } from './commands/channels.js';
+import { observeCommands } from './commands/observe.js';
+import { sandboxCommands } from './commands/sandbox.js';
+import type { Output } from './output.js';
 
 /** `wagate serve`: runs the gateway until SIGTERM or SIGINT. */
 async function serve(): Promise<void> {
-  const config = loadConfig();
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(loadConfig());
   if (gateway.generatedAdminToken) {
     // Printed once: only its hash is stored.
     process.stdout.write(`\nAdmin token (shown once, keep it): ${gateway.generatedAdminToken}\n\n`);
@@ -29,13 +29,22 @@ async function serve(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-const [command] = process.argv.slice(2);
-if (command === 'serve') {
-  serve().catch((err: unknown) => {
-    console.error(`wagate: ${(err as Error).message}`);
-    process.exit(1);
-  });
-} else {
-  process.stderr.write(command ? `wagate: unknown command "${command}"\n\n${USAGE}` : USAGE);
-  process.exit(command ? 2 : 0);
-}
+const program = new Command('wagate')
+  .description('wagate: a self-hosted WhatsApp API gateway. Commands other than serve talk to WAGATE_URL with WAGATE_ADMIN_TOKEN.')
+  .version(VERSION)
+  .option('--json', 'print JSON for scripts instead of tables')
+  .showHelpAfterError()
+  .exitOverride();
+const out = (): Output => ({ json: Boolean(program.opts<{ json?: boolean }>().json) });
+
+program.command('serve').description('run the gateway (configuration from WAGATE_* environment variables)').action(serve);
+channelCommands(program, out);
+observeCommands(program, out);
+sandboxCommands(program, out);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const message = err instanceof ApiError ? `${err.status} ${err.message}${err.details ? `: ${err.details}` : ''}` : (err as Error).message;
+  process.stderr.write(`wagate: ${message}\n`);
+  process.exit(1);
+});
