@@ -1,6 +1,4 @@
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config.js';
-import { startGateway } from '../gateway.js';
 import { ApiError } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 import { channelCommands } from './commands/channels.js';
@@ -10,6 +8,8 @@ import type { Output } from './output.js';
 
 /** `wagate serve`: runs the gateway until SIGTERM or SIGINT. */
 async function serve(): Promise<void> {
+  // Loaded here, so the client commands start without the server's dependencies.
+  const [{ loadConfig }, { startGateway }] = await Promise.all([import('../config.js'), import('../gateway.js')]);
   const gateway = await startGateway(loadConfig());
   if (gateway.generatedAdminToken) {
     // Printed once: only its hash is stored.
