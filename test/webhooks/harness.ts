@@ -139,10 +139,14 @@ export async function oneEventChannel(gw: TestGateway, settings: Record<string, 
 /** Waits until a delivery of the channel satisfies `probe`, and answers it. */
 export async function deliveryWhere(gate: Call, probe: (d: DeliveryRow) => boolean, what: string): Promise<DeliveryRow> {
   let found: DeliveryRow | undefined;
+  let last: DeliveryRow[] = [];
   await until(async () => {
-    found = (await deliveries(gate)).deliveries.find(probe);
+    last = (await deliveries(gate)).deliveries;
+    found = last.find(probe);
     return found !== undefined;
-  }, what);
+  }, what).catch((err: Error) => {
+    throw new Error(`${err.message}; the log holds ${JSON.stringify(last)}`);
+  });
   return found!;
 }
 
@@ -157,7 +161,7 @@ export function timestamps(rs: Received[]): number[] {
 }
 
 /** Lets pending I/O and promise callbacks run (the dispatcher's pump takes a few turns). */
-async function settle(turns = 10): Promise<void> {
+export async function settle(turns = 10): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
 }
 

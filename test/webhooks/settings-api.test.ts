@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Call } from '../support/http.js';
+import { whapiValidator } from '../support/whapi.js';
+import { closeAfterEach, deliveries, events, gateway, receiver } from './harness.js';
+
+// SPEC §5 settings: GET/PATCH/DELETE /settings, GET /settings/events, POST /settings/webhook_test.
+
+closeAfterEach();
+
+const DEFAULTS = {
+  callback_backoff_delay_ms: 3000,
+  max_callback_backoff_delay_ms: 900000,
+  callback_persist: true,
+  proxy: '',
+  send_hold_ms: 10000,
+  webhooks: [],
+};
+const whapiSettings = whapiValidator('Settings');
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+let gate: Call;
+let malformed: (body: string) => Promise<number>;
+
+beforeEach(async () => {
+  const gw = await gateway();
+  const ch = await gw.createChannel({ start: false });
+  gate = ch.gate;
+  malformed = async (body) => {
+    const headers = { authorization: `Bearer ${ch.token}`, 'content-type': 'application/json' };
+    return (await fetch(`${gw.url}/settings`, { method: 'PATCH', headers, body })).status;
+  };
+});
+
+async function settings(): Promise<Record<string, unknown>> {
+  const res = await gate('GET', '/settings');
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** PATCHes `body`, expects 400 naming `field`, and checks nothing changed. */
+async function expectRefused(body: unknown, field: string): Promise<void> {
+  const before = await settings();
+  const res = await gate('PATCH', '/settings', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(400);
+  expect(res.body.error.code).toBe(400);
+  expect(res.body.error.details).toContain(field);
+  expect(await settings()).toEqual(before);
+}
+
+describe('GET /settings', () => {
+  it("answers the defaults, in a shape Whapi's Settings schema accepts", async () => {
+    const body = await settings();
+    expect(body).toEqual(DEFAULTS);
+    expect(whapiSettings(body), JSON.stringify(whapiSettings.errors)).toBe(true);
+  });
+});
+
+describe('PATCH /settings', () => {
+  it('answers before_update, after_update and changes, and keeps what it answered', async () => {
+    const url = 'http://127.0.0.1:9/hook';
+    const res = await gate('PATCH', '/settings', { callback_backoff_delay_ms: 5000, webhooks: [{ url, events: [{ type: 'channels', method: 'post' }] }] });
+    expect(res.status).toBe(200);
+    expect(res.body.before_update).toEqual(DEFAULTS);
+    expect(res.body.after_update).toEqual({
+      ...DEFAULTS,
+      callback_backoff_delay_ms: 5000,
+      webhooks: [{ url, events: [{ type: 'channel', method: 'post' }], mode: 'body', headers: {}, webhook_max_age_seconds: 172800, ordered: true }],
+    });
+    expect([...res.body.changes].sort()).toEqual(['callback_backoff_delay_ms', 'webhooks']);
+    expect(await settings()).toEqual(res.body.after_update);
+    expect(whapiSettings(res.body.after_update), JSON.stringify(whapiSettings.errors)).toBe(true);
+  });
+
+  it('leaves absent fields unchanged and lists only what changed', async () => {
+    await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/a', events: events('channel.post') }] });
+    const before = await settings();
+    const res = await gate('PATCH', '/settings', { callback_persist: false, callback_backoff_delay_ms: 3000 });
+    expect(res.status).toBe(200);
+    expect(res.body.changes).toEqual(['callback_persist']);
+    expect(await settings()).toEqual({ ...before, callback_persist: false });
+  });
+
+  it.each([
+    [{ callback_backoff_delay_ms: 2999 }, 'callback_backoff_delay_ms'],
+    [{ callback_backoff_delay_ms: 15001 }, 'callback_backoff_delay_ms'],
+    [{ max_callback_backoff_delay_ms: 599999 }, 'max_callback_backoff_delay_ms'],
+    [{ max_callback_backoff_delay_ms: 3600001 }, 'max_callback_backoff_delay_ms'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', webhook_max_age_seconds: 14 }] }, 'webhook_max_age_seconds'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', webhook_max_age_seconds: 172801 }] }, 'webhook_max_age_seconds'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', headers: { a: '1', b: '2', c: '3', d: '4', e: '5', f: '6' } }] }, 'headers'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', mode: 'query' }] }, 'mode'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', events: [{ type: 'bogus', method: 'post' }] }] }, 'type'],
+    [{ webhooks: [{ url: 'ftp://127.0.0.1/' }] }, 'url'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', secret: 'not-a-secret' }] }, 'secret'],
+    [{ webhooks: [{ url: 'http://127.0.0.1:9/', headers: { 'webhook-id': 'x' } }] }, 'webhook-id'],
+    [{ callback_backoff_delay_ms: '5000' }, 'callback_backoff_delay_ms'],
+  ])('refuses %j with a 400 that names %s, changing nothing', async (body, field) => {
+    await gate('PATCH', '/settings', { callback_backoff_delay_ms: 7000 });
+    await expectRefused(body, field);
+  });
+
+  it('refuses unknown fields, at the top and inside a webhook', async () => {
+    await expectRefused({ colour: 'red' }, 'colour');
+    await expectRefused({ webhooks: [{ url: 'http://127.0.0.1:9/', colour: 'red' }] }, 'colour');
+  });
+
+  it('changes nothing when one field of a patch is bad', async () => {
+    await expectRefused({ callback_backoff_delay_ms: 9000, webhooks: [{ url: 'not a url' }] }, 'url');
+    expect(await malformed('{"callback_backoff_delay_ms": 9000')).toBe(400);
+    expect(await malformed('[{"callback_backoff_delay_ms": 9000}]')).toBe(400);
+    expect(await settings()).toEqual(DEFAULTS);
+  });
+
+  it('stores the seed spelling `channels` as `channel`', async () => {
+    const res = await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/', events: [{ type: 'channels', method: 'post' }, { type: 'channels', method: 'patch' }] }] });
+    expect(res.status).toBe(200);
+    expect(((await settings()).webhooks as Array<{ events: unknown }>)[0]!.events).toEqual(events('channel.post', 'channel.patch'));
+  });
+});
+
+describe('DELETE /settings', () => {
+  it('resets every field to its default', async () => {
+    await gate('PATCH', '/settings', { callback_backoff_delay_ms: 9000, send_hold_ms: 0, webhooks: [{ url: 'http://127.0.0.1:9/' }] });
+    const res = await gate('DELETE', '/settings');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(DEFAULTS);
+    expect(await settings()).toEqual(DEFAULTS);
+  });
+});
+
+describe('GET /settings/events', () => {
+  it('lists every event wagate sends', async () => {
+    const res = await gate('GET', '/settings/events');
+    expect(res.status).toBe(200);
+    const names = (res.body as Array<{ type: string; method: string }>).map((e) => `${e.type}.${e.method}`).sort();
+    expect(names).toEqual(['alerts.post', 'channel.patch', 'channel.post', 'messages.post', 'statuses.post', 'users.delete', 'users.post']);
+  });
+});
+
+describe('POST /settings/webhook_test', () => {
+  it('delivers a signed test event with the given headers, outside the delivery log', async () => {
+    const r = await receiver();
+    const res = await gate('POST', '/settings/webhook_test', { url: `${r.url}/test`, type: 'channels', mode: 'path', secret: SECRET, headers: { 'X-Check': 'yes' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ ok: true, status: 200 });
+    expect(r.received).toHaveLength(1);
+    const [sent] = r.received;
+    expect(sent!.method).toBe('POST');
+    expect(sent!.path).toBe('/test/channel/post');
+    expect(sent!.headers['x-check']).toBe('yes');
+    expect(sent!.headers['webhook-id']).toBe(res.body.webhook_id);
+    const headers = Object.fromEntries(Object.entries(sent!.headers).map(([k, v]) => [k, String(v)]));
+    expect(new Webhook(SECRET).verify(sent!.body, headers)).toEqual(sent!.json);
+    expect(sent!.json).toMatchObject({ event: { type: 'channel', event: 'post' }, test: true });
+    expect((await deliveries(gate)).total).toBe(0);
+  });
+
+  it("answers the receiver's failure instead of hiding it", async () => {
+    const r = await receiver();
+    r.respond({ status: 500 });
+    const res = await gate('POST', '/settings/webhook_test', { url: `${r.url}/test`, type: 'channel', mode: 'body' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: false, status: 500 });
+  });
+
+  it('refuses a body without url or with an unknown mode', async () => {
+    expect((await gate('POST', '/settings/webhook_test', { type: 'channel', mode: 'body' })).status).toBe(400);
+    const res = await gate('POST', '/settings/webhook_test', { url: 'http://127.0.0.1:9/', type: 'channel', mode: 'query' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toContain('mode');
+  });
+});
