@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const settings = { webhooks: [{ url: hook, events: [{ type: 'channel', method: 'post' }, { type: 'channel', method: 'patch' }] }] };
   const ids: string[] = [];
   for (let i = 0; i < CHANNELS; i++) {
-    const { runtime } = await gateway.channels.create({ name: `b${i}`, engine: 'sandbox', engineOptions: { init_ms: 0, launch_ms: 0 }, settings: gateway.app.wagate.validateSettings(settings) });
+    const { runtime } = await gateway.channels.create({ name: `b${i}`, engine: 'sandbox', engineOptions: { init_ms: 0, launch_ms: 0 }, settings: await gateway.webhooks.settingsForNewChannel(settings) });
     ids.push(runtime.id);
   }
   const settle = async (): Promise<void> => {

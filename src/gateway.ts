@@ -9,8 +9,6 @@ import { defaultEngines } from './engines/registry.js';
 import { buildServer } from './http/server.js';
 import { openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
-import { applyPatch, defaultSettings, validateSettingsPatch } from './webhooks/settings.js';
-import { errors } from './protocol/index.js';
 import { VERSION } from './version.js';
 import { WebhookService } from './webhooks/service.js';
 import { MessageService } from './messages/service.js';
@@ -91,11 +89,6 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       defaultEngine: config.defaultEngine,
       apiUrl: () => config.publicUrl ?? url,
       adminTokenHash: () => adminHash,
-      validateSettings: (json) => {
-        const checked = validateSettingsPatch(json);
-        if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
-        return applyPatch(defaultSettings(), checked.patch).after_update as Record<string, unknown>;
-      },
       isReady: () => ready,
     },
     { bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel },

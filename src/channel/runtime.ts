@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { channelStatus, envelope, type ChannelEvent, type Health, type StatusText } from '../protocol/index.js';
+import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type StatusText } from '../protocol/index.js';
+import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { withTargets } from '../webhooks/outbox.js';
 import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
@@ -172,7 +173,7 @@ export class ChannelRuntime {
         history.push(effect.entry);
         if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(s, effect.entry.to) } });
       } else if (effect.kind === 'emit') {
-        wrap(effect.event);
+        wrap(await withQrImage(effect.event));
       }
     }
     const snapshotChanged =
@@ -242,6 +243,14 @@ export class ChannelRuntime {
     if (handle) this.deps.clock.clearTimeout(handle);
     this.timers.delete(timer);
   }
+}
+
+/** A new QR goes out as Whapi's whole QR object, the PNG included, as `GET /users/login` answers it. */
+async function withQrImage(event: ChannelEvent): Promise<ChannelEvent> {
+  if (event.name !== 'channel.patch') return event;
+  const { qr } = event.payload as EventPayloads['channel.patch'];
+  if (!qr.rowdata) return event;
+  return { name: 'channel.patch', payload: { qr: { ...qr, base64: await qrDataUrl(qr.rowdata) } } };
 }
 
 function hasWipe(effects: Effect[]): boolean {

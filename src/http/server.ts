@@ -20,6 +20,8 @@ import { sandboxRoutes } from './gate/sandbox.js';
 import { userRoutes } from './gate/users.js';
 import { probeRoutes } from './ops/probes.js';
 import { partnerChannelRoutes } from './partner/channels.js';
+import { partnerChannelToolRoutes } from './partner/channel-tools.js';
+import { dashboardRoutes } from '../dashboard/index.js';
 import { validatorCompiler } from './validation.js';
 import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
 import type { Socket } from 'node:net';
@@ -51,8 +53,6 @@ export interface GatewayContext {
   apiUrl(): string;
   /** The admin token's hash (it may be generated after the server is built). */
   adminTokenHash(): string;
-  /** Validates a full settings object for a new channel; throws a 400 ApiError. */
-  validateSettings(json: unknown): Record<string, unknown>;
   isReady(): boolean;
 }
 
@@ -126,6 +126,8 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));
     await partner.register(partnerChannelRoutes);
     await partner.register(partnerStreamRoutes);
+    await partner.register(partnerChannelToolRoutes);
   });
+  await app.register(dashboardRoutes);
   return app;
 }

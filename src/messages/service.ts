@@ -72,18 +72,28 @@ export class MessageService {
       return { status: earlier.status, body: earlier.response, replayed: true };
     }
     const record: IdempotencyRecord = { key, requestHash: hash, status: IN_PROGRESS, response: {}, createdAt: this.deps.clock.now() };
-    await channel.commitSide(() => ({ idempotency: record }));
+    let marked = false;
+    const markInProgress = async (): Promise<void> => {
+      if (marked) return;
+      marked = true;
+      await channel.commitSide(() => ({ idempotency: record }));
+    };
     try {
-      return await this.sendOnce(channel, input, record);
+      return await this.sendOnce(channel, input, record, markInProgress);
     } catch (err) {
       // Nothing was sent: release the key (an expired record reads as absent) so a retry may send.
-      await channel.commitSide(() => ({ idempotency: { ...record, createdAt: 0 } }));
+      if (marked) await channel.commitSide(() => ({ idempotency: { ...record, createdAt: 0 } }));
       throw err;
     }
   }
 
   /** One send: wait out a reconnect within the hold, send, and commit the message with its events. */
-  private async sendOnce(channel: ChannelRuntime, input: SendText, record: IdempotencyRecord | null): Promise<SendAnswer> {
+  private async sendOnce(
+    channel: ChannelRuntime,
+    input: SendText,
+    record: IdempotencyRecord | null,
+    beforeSend: () => Promise<void> = async () => undefined,
+  ): Promise<SendAnswer> {
     const holdMs = channelSettings(channel.record.settings).send_hold_ms;
     const deadline = this.deps.clock.now() + holdMs;
     const chatId = normaliseChatId(input.to);
@@ -92,6 +102,8 @@ export class MessageService {
       const conn = channel.liveConnection;
       try {
         if (!conn) throw new EngineClosedError();
+        // Only now can a crash leave the outcome unknown: a restart during the hold sent nothing.
+        await beforeSend();
         const sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
         const message = this.outbound(channel, chatId, input, sent);
         const body: SentMessage = { sent: true, message };

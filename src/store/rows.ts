@@ -202,3 +202,9 @@ export function deliveryWhere(
   add('created_at <', filter.until);
   return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, values };
 }
+
+/**
+ * At most this many due rows of one unordered queue per read, so one queue's backlog cannot fill
+ * the batch and hide other queues' heads; the dispatcher keeps as many attempts in flight per queue.
+ */
+export const UNORDERED_PER_QUEUE = 4;

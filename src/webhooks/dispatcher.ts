@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
 import { splitEventName, type Alert } from '../protocol/events.js';
+import { UNORDERED_PER_QUEUE } from '../store/rows.js';
 import type { DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';
 import type { DeliveryResult, Sender } from './sender.js';
@@ -38,11 +39,13 @@ export function webhookId(delivery: { eventSeq: number }): string {
  */
 export class Dispatcher {
   private inFlight = new Map<number, Promise<void>>();
-  private busyQueues = new Set<string>();
+  /** Attempts in flight per queue. */
+  private busyQueues = new Map<string, number>();
   private pumping = false;
   private again = false;
   private stopped = false;
   private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
   private lastFailingAlert = new Map<string, number>();
   private readonly concurrency: number;
   private readonly idleMs: number;
@@ -93,14 +96,15 @@ export class Dispatcher {
         for (const delivery of due) {
           if (this.inFlight.size >= this.concurrency) break;
           if (this.inFlight.has(delivery.id)) continue;
-          if (delivery.target.ordered && this.busyQueues.has(delivery.queueKey)) continue;
+          const busy = this.busyQueues.get(delivery.queueKey) ?? 0;
+          if (busy >= (delivery.target.ordered ? 1 : UNORDERED_PER_QUEUE)) continue;
           this.launch(delivery);
         }
       } while (this.again);
       await this.sleepUntilDue();
     } catch (err) {
       this.deps.onError?.(err);
-      this.sleep(this.idleMs);
+      this.wakeAt(this.deps.clock.now() + this.idleMs);
     } finally {
       this.pumping = false;
       if (this.again) this.wake();
@@ -108,29 +112,38 @@ export class Dispatcher {
   }
 
   private async sleepUntilDue(): Promise<void> {
+    const now = this.deps.clock.now();
     const next = await this.deps.store.nextDeliveryDue();
-    const wait = next === null ? this.idleMs : Math.min(this.idleMs, Math.max(0, next - this.deps.clock.now()));
-    // An in-flight attempt wakes the pump when it ends; a due time in the past with nothing
-    // launchable means a queue is busy, so wait for that instead of spinning.
-    this.sleep(wait === 0 && this.inFlight.size > 0 ? this.idleMs : Math.max(wait, 10));
+    // A due time in the past means its queue is busy: the attempt in flight wakes the pump when
+    // it ends. Retries this process scheduled have their own wake-ups (see attempt), so the idle
+    // look is only a safety net.
+    const at = next === null || next <= now ? now + this.idleMs : Math.min(next, now + this.idleMs);
+    this.wakeAt(Math.max(at, now + 10));
   }
 
-  private sleep(ms: number): void {
+  /** Makes sure the pump runs again by `at` (keeps an earlier wake-up). */
+  private wakeAt(at: number): void {
     if (this.stopped) return;
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = null;
+      this.timerAt = Infinity;
       this.wake();
-    }, ms);
+    }, Math.max(0, at - this.deps.clock.now()));
   }
 
   private launch(delivery: DueDelivery): void {
-    this.busyQueues.add(delivery.queueKey);
+    const key = delivery.queueKey;
+    this.busyQueues.set(key, (this.busyQueues.get(key) ?? 0) + 1);
     const run = this.attempt(delivery)
       .catch((err: unknown) => this.deps.onError?.(err))
       .finally(() => {
         this.inFlight.delete(delivery.id);
-        this.busyQueues.delete(delivery.queueKey);
+        const left = (this.busyQueues.get(key) ?? 1) - 1;
+        if (left > 0) this.busyQueues.set(key, left);
+        else this.busyQueues.delete(key);
         this.wake();
       });
     this.inFlight.set(delivery.id, run);
@@ -188,6 +201,7 @@ export class Dispatcher {
       return;
     }
     await store.recordAttempt(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error });
+    this.wakeAt(plan.at);
     this.deps.observe?.(d, result, 'retry');
     if (attempts === FAILING_ALERT_AFTER) {
       await this.failing(d, `${attempts} attempts failed (last: ${error}); retrying until webhook_max_age_seconds`);

@@ -8,7 +8,7 @@ import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { resolveAndCheck, WebhookAddressRefused, type LookupAll } from './guard.js';
 import { channelSettings } from './outbox.js';
 import { createSender, type DeliveryResult, type Sender } from './sender.js';
-import { applyPatch, canonicalEventType, defaultSettings, validateSettingsPatch } from './settings.js';
+import { applyPatch, canonicalEventType, defaultSettings, validateSettingsPatch, type NormalisedPatch } from './settings.js';
 
 export interface WebhookServiceDeps {
   store: Store;
@@ -46,12 +46,21 @@ export class WebhookService {
 
   /** `PATCH /settings`: validates, checks every webhook URL against the SSRF guard, saves. */
   async patch(channel: ChannelRuntime, json: unknown): Promise<UpdateSettingsAnswer> {
+    const answer = applyPatch(this.settings(channel), await this.checkedPatch(json));
+    if (answer.changes.length > 0) await this.deps.channels.saveSettings(channel, answer.after_update);
+    return answer;
+  }
+
+  /** The settings a new channel is created with: the same checks as `PATCH /settings`, over the defaults. */
+  async settingsForNewChannel(json: unknown): Promise<Settings> {
+    return applyPatch(defaultSettings(), await this.checkedPatch(json)).after_update;
+  }
+
+  private async checkedPatch(json: unknown): Promise<NormalisedPatch> {
     const checked = validateSettingsPatch(json);
     if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
     for (const [i, webhook] of (checked.patch.webhooks ?? []).entries()) await this.guard(webhook.url, `webhooks[${i}].url`);
-    const answer = applyPatch(this.settings(channel), checked.patch);
-    if (answer.changes.length > 0) await this.deps.channels.saveSettings(channel, answer.after_update);
-    return answer;
+    return checked.patch;
   }
 
   /** `DELETE /settings`: back to the defaults (no webhooks). */

@@ -136,9 +136,9 @@ describe('reading chats', () => {
     try {
       const ch = await vgw.createChannel({ sandbox: QUIET });
       await clock.advance(100);
-      expect(await statusOf(ch.gate)).toBe('QR');
+      await until(async () => (await statusOf(ch.gate)) === 'QR', 'QR');
       expect((await ch.gate('POST', '/sandbox/scan', {})).status).toBe(200);
-      expect(await statusOf(ch.gate)).toBe('AUTH');
+      await until(async () => (await statusOf(ch.gate)) === 'AUTH', 'AUTH');
       for (const [from, body] of [[ANN, 'ann first'], [BOB, 'bob second']] as const) {
         expect((await ch.gate('POST', '/sandbox/inbound', { from, body })).status).toBe(200);
         await clock.advance(0);

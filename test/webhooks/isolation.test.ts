@@ -1,3 +1,4 @@
+import { UNORDERED_PER_QUEUE } from '../../src/store/rows.js';
 import { expect, it } from 'vitest';
 import { until, type Call } from '../support/http.js';
 import type { Receiver } from '../support/receiver.js';
@@ -103,7 +104,8 @@ it('keeps delivering to other webhooks while a burst of events hangs at an unord
   expect(log.length).toBeGreaterThanOrEqual(4 + 90);
   await until(() => new Set(sibling.received.map((x) => x.headers['webhook-id'])).size >= log.length, `all ${log.length} events at the sibling`, 20_000);
 
-  expect(hanging.received.length).toBeGreaterThan(64);
+  // The dead receiver really was tried, several attempts at once (an unordered queue's share).
+  expect(hanging.received.length).toBeGreaterThanOrEqual(UNORDERED_PER_QUEUE);
   const writtenAt = new Map(log.map((d) => [d.webhook_id, steps.find((s) => s.virtual >= d.created_at)?.real ?? 0]));
   const lags = sibling.received.map((x) => x.at - (writtenAt.get(String(x.headers['webhook-id'])) ?? x.at));
   const late = lags.filter((lag) => lag >= PROMPT_MS);

@@ -1,8 +1,10 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { ChannelRuntime } from '../../channel/runtime.js';
 import { DELIVERY_STATUSES, DeliveryList, DeliveryView, ErrorBody, ReplayRange, splitEventName } from '../../protocol/index.js';
 import type { Delivery } from '../../store/types.js';
 import { webhookId } from '../../webhooks/dispatcher.js';
+import type { WebhookService } from '../../webhooks/service.js';
 
 const tags = ['Webhooks'];
 const MAX_RANGE_REPLAY = 10_000;
@@ -28,6 +30,29 @@ export function deliveryView(d: Delivery): DeliveryView {
   };
 }
 
+/** The filters and paging of the delivery log. */
+export const DeliveryQuery = Type.Object({
+  status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+  since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  until: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+  token: Type.Optional(Type.String()),
+});
+export type DeliveryQuery = Static<typeof DeliveryQuery>;
+
+/** One page of a channel's delivery log, newest first, in its wire form. */
+export async function deliveryPage(webhooks: WebhookService, channelId: string, q: DeliveryQuery): Promise<Static<typeof DeliveryList>> {
+  const { deliveries, total } = await webhooks.deliveries({ channelId, status: q.status, since: q.since, until: q.until }, { count: q.count, offset: q.offset });
+  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: q.offset };
+}
+
+/** Replays one delivery of the channel and answers the fresh copy. */
+export async function replayOne(webhooks: WebhookService, channel: ChannelRuntime, id: number): Promise<DeliveryView> {
+  const [copy] = await webhooks.replay(channel, [id]);
+  return deliveryView(copy as Delivery);
+}
+
 /** The delivery log and replay (extension): `/webhooks/deliveries*`. */
 export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
   const { webhooks } = app.wagate;
@@ -38,25 +63,11 @@ export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'The delivery log, newest first',
-        querystring: Type.Object({
-          status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
-          since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-          until: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-          count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
-          token: Type.Optional(Type.String()),
-        }),
+        querystring: DeliveryQuery,
         response: { 200: DeliveryList, 400: ErrorBody, 401: ErrorBody },
       },
     },
-    async (req) => {
-      const q = req.query as { status?: Delivery['status']; since?: number; until?: number; count: number; offset: number };
-      const { deliveries, total } = await webhooks.deliveries(
-        { channelId: req.channel.id, status: q.status, since: q.since, until: q.until },
-        { count: q.count, offset: q.offset },
-      );
-      return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: q.offset };
-    },
+    async (req) => deliveryPage(webhooks, req.channel.id, req.query as DeliveryQuery),
   );
 
   app.post(
@@ -69,10 +80,7 @@ export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: DeliveryView, 401: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req) => {
-      const [copy] = await webhooks.replay(req.channel, [(req.params as { id: number }).id]);
-      return deliveryView(copy as Delivery);
-    },
+    async (req) => replayOne(webhooks, req.channel, (req.params as { id: number }).id),
   );
 
   app.post(

@@ -1,125 +1,124 @@
-import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxEngine } from '../../engines/sandbox/engine.js';
 import { DISCONNECT_CLASSES, ErrorBody, MAX_TEXT_BODY, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
 
-function sandboxOf(req: FastifyRequest): SandboxEngine {
-  const engine = req.channel.engine;
+/** The channel's sandbox engine; 404 on channels of other engines. */
+export function sandboxOf(channel: ChannelRuntime): SandboxEngine {
+  const engine = channel.engine;
   if (!(engine instanceof SandboxEngine)) throw errors.notFound(`sandbox controls exist only on sandbox channels (this one runs ${engine.kind})`);
   return engine;
 }
+
+/** A sandbox control as both the gate (`/sandbox/...`) and the partner API reach it. */
+export interface SandboxControl {
+  summary: string;
+  body?: TSchema;
+  /** The answer, when it says more than `{success}`. */
+  answer?: TSchema;
+  run(channel: ChannelRuntime, body: never): Promise<Record<string, unknown>>;
+}
+
+/** The controls of SPEC §8 that the gate and the partner API share, by name. */
+export const SANDBOX_CONTROLS = {
+  scan: {
+    summary: 'The phone scans the current QR (or confirms the pairing code)',
+    body: Type.Object({ user: Type.Optional(Type.Partial(User, { additionalProperties: false })) }, { additionalProperties: false }),
+    answer: Type.Object({ success: Type.Boolean(), user: User }),
+    run: async (channel: ChannelRuntime, body: { user?: Partial<User> }) => {
+      const engine = sandboxOf(channel);
+      if (body.user?.id !== undefined && !/^\d{7,15}$/.test(body.user.id)) throw errors.badRequest('body.user.id: use 7-15 digits');
+      const user = await engine.scan(body.user);
+      await channel.waitFor((s) => s.status === 'AUTH', 5_000);
+      return { success: true, user };
+    },
+  },
+  blip: {
+    summary: 'A transient drop: AUTH → INIT → LAUNCH → AUTH over duration_ms',
+    body: Type.Object({ duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })) }, { additionalProperties: false }),
+    run: async (channel: ChannelRuntime, body: { duration_ms?: number }) => {
+      sandboxOf(channel).blip(body.duration_ms ?? 2500);
+      return { success: true };
+    },
+  },
+  flap: {
+    summary: '`times` blips, one every `interval_ms`',
+    body: Type.Object(
+      {
+        times: Type.Integer({ minimum: 1, maximum: 100 }),
+        interval_ms: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+        duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+      },
+      { additionalProperties: false },
+    ),
+    run: async (channel: ChannelRuntime, body: { times: number; interval_ms: number; duration_ms?: number }) => {
+      const duration = body.duration_ms ?? Math.min(2500, Math.floor(body.interval_ms / 2));
+      sandboxOf(channel).flap(body.times, body.interval_ms, duration);
+      return { success: true };
+    },
+  },
+  unlink: {
+    summary: 'The phone logs this device out',
+    run: async (channel: ChannelRuntime) => {
+      await sandboxOf(channel).unlink();
+      return { success: true };
+    },
+  },
+  sync_error: {
+    summary: 'The sync with the phone fails: SYNC_ERROR',
+    run: async (channel: ChannelRuntime) => {
+      sandboxOf(channel).syncError();
+      return { success: true };
+    },
+  },
+  stuck: {
+    summary: 'The next start hangs in INIT or LAUNCH',
+    body: Type.Object({ phase: Type.Union([Type.Literal('INIT'), Type.Literal('LAUNCH')]) }, { additionalProperties: false }),
+    run: async (channel: ChannelRuntime, body: { phase: 'INIT' | 'LAUNCH' }) => {
+      sandboxOf(channel).stick(body.phase);
+      return { success: true };
+    },
+  },
+  fail: {
+    summary: 'A disconnect of the given reason class',
+    body: Type.Object(
+      { reason: Type.Union(DISCONNECT_CLASSES.filter((c) => c !== 'qr_exhausted').map((c) => Type.Literal(c))) },
+      { additionalProperties: false },
+    ),
+    run: async (channel: ChannelRuntime, body: { reason: DisconnectClass }) => {
+      sandboxOf(channel).fail(body.reason);
+      return { success: true };
+    },
+  },
+  inbound: {
+    summary: 'A text message arrives',
+    body: Type.Object(
+      { from: Type.String({ pattern: '^\\d{7,15}$' }), body: Type.String({ minLength: 1, maxLength: MAX_TEXT_BODY }), name: Type.Optional(Type.String({ maxLength: 100 })) },
+      { additionalProperties: false },
+    ),
+    answer: Type.Object({ success: Type.Boolean(), message_id: Type.String() }),
+    run: async (channel: ChannelRuntime, body: { from: string; body: string; name?: string }) => ({
+      success: true,
+      message_id: sandboxOf(channel).inbound(body.from, body.body, body.name),
+    }),
+  },
+} satisfies Record<string, SandboxControl>;
+
+export type SandboxControlName = keyof typeof SANDBOX_CONTROLS;
 
 const responses = { 200: Success, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['Sandbox'];
 
 /** The sandbox engine's controls (SPEC §8); 404 on channels of other engines. */
 export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
-  app.post(
-    '/sandbox/scan',
-    {
-      schema: {
-        tags,
-        summary: 'The phone scans the current QR (or confirms the pairing code)',
-        body: Type.Object({ user: Type.Optional(Type.Partial(User, { additionalProperties: false })) }, { additionalProperties: false }),
-        response: { ...responses, 200: Type.Object({ success: Type.Boolean(), user: User }) },
-      },
-    },
-    async (req) => {
-      const body = (req.body ?? {}) as { user?: Partial<User> };
-      const engine = sandboxOf(req);
-      if (body.user?.id !== undefined && !/^\d{7,15}$/.test(body.user.id)) throw errors.badRequest('body.user.id: use 7-15 digits');
-      const user = await engine.scan(body.user);
-      await req.channel.waitFor((s) => s.status === 'AUTH', 5_000);
-      return { success: true, user };
-    },
-  );
-
-  app.post(
-    '/sandbox/blip',
-    {
-      schema: {
-        tags,
-        summary: 'A transient drop: AUTH → INIT → LAUNCH → AUTH over duration_ms',
-        body: Type.Object({ duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })) }, { additionalProperties: false }),
-        response: responses,
-      },
-    },
-    async (req) => {
-      const body = (req.body ?? {}) as { duration_ms?: number };
-      sandboxOf(req).blip(body.duration_ms ?? 2500);
-      return { success: true };
-    },
-  );
-
-  app.post(
-    '/sandbox/flap',
-    {
-      schema: {
-        tags,
-        summary: '`times` blips, one every `interval_ms`',
-        body: Type.Object(
-          {
-            times: Type.Integer({ minimum: 1, maximum: 100 }),
-            interval_ms: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
-            duration_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: responses,
-      },
-    },
-    async (req) => {
-      const body = req.body as { times: number; interval_ms: number; duration_ms?: number };
-      const duration = body.duration_ms ?? Math.min(2500, Math.floor(body.interval_ms / 2));
-      sandboxOf(req).flap(body.times, body.interval_ms, duration);
-      return { success: true };
-    },
-  );
-
-  app.post('/sandbox/unlink', { schema: { tags, summary: 'The phone logs this device out', response: responses } }, async (req) => {
-    await sandboxOf(req).unlink();
-    return { success: true };
-  });
-
-  app.post('/sandbox/sync_error', { schema: { tags, summary: 'The sync with the phone fails: SYNC_ERROR', response: responses } }, async (req) => {
-    sandboxOf(req).syncError();
-    return { success: true };
-  });
-
-  app.post(
-    '/sandbox/stuck',
-    {
-      schema: {
-        tags,
-        summary: 'The next start hangs in INIT or LAUNCH',
-        body: Type.Object({ phase: Type.Union([Type.Literal('INIT'), Type.Literal('LAUNCH')]) }, { additionalProperties: false }),
-        response: responses,
-      },
-    },
-    async (req) => {
-      sandboxOf(req).stick((req.body as { phase: 'INIT' | 'LAUNCH' }).phase);
-      return { success: true };
-    },
-  );
-
-  app.post(
-    '/sandbox/inbound',
-    {
-      schema: {
-        tags,
-        summary: 'A text message arrives',
-        body: Type.Object(
-          { from: Type.String({ pattern: '^\\d{7,15}$' }), body: Type.String({ minLength: 1, maxLength: MAX_TEXT_BODY }), name: Type.Optional(Type.String({ maxLength: 100 })) },
-          { additionalProperties: false },
-        ),
-        response: { ...responses, 200: Type.Object({ success: Type.Boolean(), message_id: Type.String() }) },
-      },
-    },
-    async (req) => {
-      const body = req.body as { from: string; body: string; name?: string };
-      return { success: true, message_id: sandboxOf(req).inbound(body.from, body.body, body.name) };
-    },
-  );
+  for (const [name, control] of Object.entries(SANDBOX_CONTROLS) as Array<[string, SandboxControl]>) {
+    app.post(
+      `/sandbox/${name}`,
+      { schema: { tags, summary: control.summary, ...(control.body && { body: control.body }), response: { ...responses, 200: control.answer ?? Success } } },
+      async (req) => control.run(req.channel, req.body as never),
+    );
+  }
 
   app.post(
     '/sandbox/receipt',
@@ -136,7 +135,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const body = req.body as { message_id: string; status: 'delivered' | 'read' | 'played' };
-      sandboxOf(req).receipt(body.message_id, body.status);
+      sandboxOf(req.channel).receipt(body.message_id, body.status);
       return { success: true };
     },
   );
@@ -159,7 +158,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const body = req.body as { delivered_ms: number | null; read_ms: number | null };
-      sandboxOf(req).messaging.receipts = { deliveredMs: body.delivered_ms, readMs: body.read_ms };
+      sandboxOf(req.channel).messaging.receipts = { deliveredMs: body.delivered_ms, readMs: body.read_ms };
       return { success: true };
     },
   );
@@ -175,7 +174,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req) => {
-      sandboxOf(req).messaging.refuse((req.body as { count: number }).count);
+      sandboxOf(req.channel).messaging.refuse((req.body as { count: number }).count);
       return { success: true };
     },
   );
@@ -196,27 +195,8 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (req) => {
-      const sent = sandboxOf(req).messaging.sent;
+      const sent = sandboxOf(req.channel).messaging.sent;
       return { messages: sent.map((m) => ({ id: m.id, chat_id: m.chatId, body: m.body, at: m.at })), total: sent.length };
-    },
-  );
-
-  app.post(
-    '/sandbox/fail',
-    {
-      schema: {
-        tags,
-        summary: 'A disconnect of the given reason class',
-        body: Type.Object(
-          { reason: Type.Union(DISCONNECT_CLASSES.filter((c) => c !== 'qr_exhausted').map((c) => Type.Literal(c))) },
-          { additionalProperties: false },
-        ),
-        response: responses,
-      },
-    },
-    async (req) => {
-      sandboxOf(req).fail((req.body as { reason: DisconnectClass }).reason);
-      return { success: true };
     },
   );
 }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { qrPayload } from '../../channel/lifecycle.js';
 import { qrDataUrl, qrPng } from '../../channel/qr-image.js';
+import type { Clock } from '../../channel/clock.js';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { ApiError, ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '../../protocol/index.js';
 import { WakeupQuery, wakeUp } from './health.js';
@@ -14,16 +15,32 @@ function refuseWhenAuthorized(channel: ChannelRuntime): void {
   if (s === 'AUTH' || s === 'SYNC_ERROR') throw errors.conflict(ERROR_MESSAGES.alreadyAuthenticated, `channel status is ${s}`);
 }
 
+/** `GET /users/login`: the QR object with the image as a PNG data URL (wakes the channel when asked). */
+export async function loginQr(channel: ChannelRuntime, wakeup: boolean, clock: Clock): Promise<QR> {
+  await wakeUp(channel, wakeup);
+  refuseWhenAuthorized(channel);
+  const qr = qrPayload(channel.state, clock.now());
+  return qr.rowdata ? { ...qr, base64: await qrDataUrl(qr.rowdata) } : qr;
+}
+
+/** `GET /users/login/{phone}`: a pairing code, once the (woken) channel is pairing. */
+export async function pairingCode(channel: ChannelRuntime, phone: string, wakeup: boolean): Promise<PairingCode> {
+  if (!/^\d{7,15}$/.test(phone)) throw new ApiError(400, ERROR_MESSAGES.invalidPhone, `"${phone.slice(0, 40)}": use 7-15 digits, no "+" or spaces`);
+  refuseWhenAuthorized(channel);
+  await wakeUp(channel, wakeup);
+  const ready = await channel.waitFor((s) => s.status === 'QR' && !s.parked, PAIRING_WAIT_MS);
+  const conn = channel.liveConnection;
+  if (!ready || !conn) throw errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
+  return { code: await conn.requestPairingCode(phone) };
+}
+
 /** `GET /users/login*`, `POST /users/logout`, `GET /users/profile` (SPEC §3). */
 export async function userRoutes(app: FastifyInstance): Promise<void> {
   const loginSchema = { tags: ['Users'], querystring: WakeupQuery, response: { 200: QR, 401: ErrorBody, 409: ErrorBody } };
 
-  app.get('/users/login', { schema: { ...loginSchema, summary: 'Login user with QR-base64' } }, async (req) => {
-    await wakeUp(req.channel, (req.query as { wakeup: boolean }).wakeup);
-    refuseWhenAuthorized(req.channel);
-    const qr = qrPayload(req.channel.state, app.wagate.clock.now());
-    return qr.rowdata ? { ...qr, base64: await qrDataUrl(qr.rowdata) } : qr;
-  });
+  app.get('/users/login', { schema: { ...loginSchema, summary: 'Login user with QR-base64' } }, async (req) =>
+    loginQr(req.channel, (req.query as { wakeup: boolean }).wakeup, app.wagate.clock),
+  );
 
   app.get('/users/login/rowdata', { schema: { ...loginSchema, summary: 'Login user with QR-rowdata' } }, async (req) => {
     await wakeUp(req.channel, (req.query as { wakeup: boolean }).wakeup);
@@ -54,17 +71,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: PairingCode, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody },
       },
     },
-    async (req) => {
-      const { phone } = req.params as { phone: string };
-      if (!/^\d{7,15}$/.test(phone)) throw new ApiError(400, ERROR_MESSAGES.invalidPhone, `"${phone.slice(0, 40)}": use 7-15 digits, no "+" or spaces`);
-      const channel = req.channel;
-      refuseWhenAuthorized(channel);
-      await wakeUp(channel, (req.query as { wakeup: boolean }).wakeup);
-      const ready = await channel.waitFor((s) => s.status === 'QR' && !s.parked, PAIRING_WAIT_MS);
-      const conn = channel.liveConnection;
-      if (!ready || !conn) throw errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
-      return { code: await conn.requestPairingCode(phone) };
-    },
+    async (req) => pairingCode(req.channel, (req.params as { phone: string }).phone, (req.query as { wakeup: boolean }).wakeup),
   );
 
   app.post(

@@ -39,7 +39,7 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
         const problem = [...Value.Errors(SandboxOptions, body.sandbox)][0];
         if (problem) throw errors.badRequest(`body.sandbox${problem.path.replace(/\//g, '.')}: ${problem.message}`);
       }
-      const settings = body.settings === undefined ? undefined : app.wagate.validateSettings(body.settings);
+      const settings = body.settings === undefined ? undefined : await app.wagate.webhooks.settingsForNewChannel(body.settings);
       const { runtime, token } = await channels.create({ name: body.name, engine, settings, engineOptions: body.sandbox ?? {}, start: body.start });
       return view(runtime, { token });
     },

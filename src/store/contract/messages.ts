@@ -124,17 +124,21 @@ export function messageContract(store: () => Store): void {
     const alice = { id: 'alice', type: 'contact', name: 'Alice', timestamp: S0 + 3, unread: 2, lastMessage: null };
     expect(await store().getChat(a.id, 'alice')).toStrictEqual({ ...alice, lastMessage: m[2]?.message });
     const all = await store().listChats(a.id, ALL);
-    expect(all.chats.map((c) => c.id)).toEqual(['alice', 'bob', 'group']); // equal times: by chat id
+    // Equal times: the chat whose last message was stored later first; one without a stored message last.
+    expect(all.chats.map((c) => c.id)).toEqual(['alice', 'group', 'bob']);
     expect(all.total).toBe(3);
     const group = { id: 'group', type: 'group', name: 'Team', timestamp: S0 + 2, unread: 2 };
-    expect(all.chats[2]).toStrictEqual({ ...group, lastMessage: m[1]?.message });
+    expect(all.chats[1]).toStrictEqual({ ...group, lastMessage: m[1]?.message });
     // A last message that is not stored answers null.
-    expect(all.chats[1]).toStrictEqual({ ...alice, id: 'bob', name: null, timestamp: S0 + 2, unread: 0 });
+    expect(all.chats[2]).toStrictEqual({ ...alice, id: 'bob', name: null, timestamp: S0 + 2, unread: 0 });
     expect(await store().listChats(a.id, { count: 1, offset: 1 })).toStrictEqual({ chats: [all.chats[1]], total: 3 });
 
     const renamed = chat('alice', 'k1', S0 + 4, { name: 'Alice B.', unreadDelta: -2 });
     await store().commitChange({ channelId: a.id, chats: [renamed] });
     expect(await store().getChat(a.id, 'alice')).toMatchObject({ name: 'Alice B.', unread: 0, timestamp: S0 + 4 });
+    // An older message (an offline catch-up) adds to unread but never moves the chat back in time.
+    await store().commitChange({ channelId: a.id, chats: [chat('alice', 'k2', S0 + 1, { unreadDelta: 1 })] });
+    expect(await store().getChat(a.id, 'alice')).toMatchObject({ unread: 1, timestamp: S0 + 4, lastMessage: m[0]?.message });
     expect(await store().getChat(a.id, 'nobody')).toBeNull();
     expect(await store().listChats('NOPE-00000', ALL)).toStrictEqual({ chats: [], total: 0 });
   });

@@ -56,8 +56,10 @@ export class PostgresMessages {
         `INSERT INTO chats (channel_id, chat_id, type, name, timestamp, unread, last_message_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (channel_id, chat_id) DO UPDATE SET type = EXCLUDED.type,
-           name = COALESCE(EXCLUDED.name, chats.name), timestamp = EXCLUDED.timestamp,
-           unread = chats.unread + EXCLUDED.unread, last_message_id = EXCLUDED.last_message_id`,
+           name = COALESCE(EXCLUDED.name, chats.name), timestamp = GREATEST(EXCLUDED.timestamp, chats.timestamp),
+           unread = chats.unread + EXCLUDED.unread,
+           -- an older message (an offline catch-up) never moves a chat back in time
+           last_message_id = CASE WHEN EXCLUDED.timestamp >= chats.timestamp THEN EXCLUDED.last_message_id ELSE chats.last_message_id END`,
         [channelId, chat.chatId, chat.type, chat.name, chat.timestamp, chat.unreadDelta, chat.lastMessageId],
       );
     }
@@ -103,7 +105,7 @@ export class PostgresMessages {
   async listChats(channelId: string, page: Page): Promise<{ chats: ChatRecord[]; total: number }> {
     const [list, count] = await Promise.all([
       this.pool.query<ChatRow>(
-        `${CHAT_SELECT} WHERE c.channel_id = $1 ORDER BY c.timestamp DESC, c.chat_id LIMIT $2 OFFSET $3`,
+        `${CHAT_SELECT} WHERE c.channel_id = $1 ORDER BY c.timestamp DESC, m.inserted_seq DESC NULLS LAST, c.chat_id LIMIT $2 OFFSET $3`,
         [channelId, ...limitOffset(page)],
       ),
       this.pool.query<{ total: number }>('SELECT count(*) AS total FROM chats WHERE channel_id = $1', [channelId]),

@@ -5,6 +5,7 @@ import {
   deliveryQueueKey,
   deliveryWhere,
   limitOffset,
+  UNORDERED_PER_QUEUE,
   type DeliveryRow,
 } from '../rows.js';
 import type {
@@ -59,8 +60,9 @@ const headOf = (column: string): string =>
 const DUE_SQL = `
   WITH RECURSIVE ${QUEUES_CTE},
   candidates(id) AS (
-    SELECT id FROM (SELECT id FROM deliveries WHERE status = 'pending' AND NOT ordered AND next_attempt_at <= $1
-                    ORDER BY next_attempt_at, id LIMIT $2) AS unordered
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY queue_key ORDER BY next_attempt_at, id) AS rn
+                    FROM deliveries WHERE status = 'pending' AND NOT ordered AND next_attempt_at <= $1) AS unordered
+    WHERE rn <= ${UNORDERED_PER_QUEUE}
     UNION
     ${headOf('id')}
   )

@@ -41,8 +41,10 @@ export class SqliteMessages {
       `INSERT INTO chats (channel_id, chat_id, type, name, timestamp, unread, last_message_id)
        VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (channel_id, chat_id) DO UPDATE SET type = excluded.type,
-         name = COALESCE(excluded.name, chats.name), timestamp = excluded.timestamp,
-         unread = chats.unread + excluded.unread, last_message_id = excluded.last_message_id`,
+         name = COALESCE(excluded.name, chats.name), timestamp = MAX(excluded.timestamp, chats.timestamp),
+         unread = chats.unread + excluded.unread,
+         -- an older message (an offline catch-up) never moves a chat back in time
+         last_message_id = CASE WHEN excluded.timestamp >= chats.timestamp THEN excluded.last_message_id ELSE chats.last_message_id END`,
     );
     for (const c of change.chats ?? []) {
       chat.run(channelId, c.chatId, c.type, c.name, c.timestamp, c.unreadDelta, c.lastMessageId);
@@ -87,7 +89,7 @@ export class SqliteMessages {
 
   listChats(channelId: string, page: Page): { chats: ChatRecord[]; total: number } {
     const rows = this.stmt(
-      `${CHAT_SELECT} WHERE c.channel_id = ? ORDER BY c.timestamp DESC, c.chat_id LIMIT ? OFFSET ?`,
+      `${CHAT_SELECT} WHERE c.channel_id = ? ORDER BY c.timestamp DESC, m.inserted_seq DESC, c.chat_id LIMIT ? OFFSET ?`,
     ).all(channelId, ...limitOffset(page)) as ChatRow[];
     const total = this.stmt('SELECT count(*) FROM chats WHERE channel_id = ?', true).get(channelId) as number;
     return { chats: rows.map((row) => chatFromRow(row, parseJson)), total };

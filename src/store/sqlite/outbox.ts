@@ -5,6 +5,7 @@ import {
   deliveryQueueKey,
   deliveryWhere,
   limitOffset,
+  UNORDERED_PER_QUEUE,
   type DeliveryRow,
 } from '../rows.js';
 import type {
@@ -65,9 +66,10 @@ const headOf = (column: string): string =>
 const DUE_SQL = `
   WITH RECURSIVE ${QUEUES_CTE},
   candidates(id) AS (
-    SELECT id FROM (SELECT id FROM deliveries INDEXED BY deliveries_due_unordered
-                    WHERE status = 'pending' AND ordered = 0 AND next_attempt_at <= @now
-                    ORDER BY next_attempt_at, id LIMIT @limit)
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY queue_key ORDER BY next_attempt_at, id) AS rn
+                    FROM deliveries INDEXED BY deliveries_due_unordered
+                    WHERE status = 'pending' AND ordered = 0 AND next_attempt_at <= @now)
+    WHERE rn <= ${UNORDERED_PER_QUEUE}
     UNION
     ${headOf('id')}
   )

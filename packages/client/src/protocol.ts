@@ -1,0 +1,74 @@
+/**
+ * The client's only door to wagate's wire shapes (`src/protocol`): every schema and type here is
+ * imported or derived from there, never spelled again. The build compiles those protocol files
+ * into this package's `dist/`, so the published package carries them.
+ *
+ * Whapi.Cloud sends a little less than wagate guarantees (its `Health` has no required
+ * `channel_id` or `version`, its messages come in many types, its statuses may lack
+ * `recipient_id`), so the webhook schemas below relax wagate's with TypeBox's own combinators
+ * (`Pick`, `Omit`, `Partial`, `Composite`): one source, two strictness levels.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ERROR_MESSAGES } from '../../../src/protocol/errors.js';
+import { Alert, EVENT_TYPE_ALIASES, type EventName } from '../../../src/protocol/events.js';
+import { Health, QR, User } from '../../../src/protocol/health.js';
+import { Message, StatusUpdate } from '../../../src/protocol/messages.js';
+import { STATUS, type StatusText } from '../../../src/protocol/status.js';
+
+export { ERROR_MESSAGES, EVENT_TYPE_ALIASES, Message, STATUS };
+export { EVENT_CATALOGUE, type AlertKind, type EventName, type EventMethod, type EventType } from '../../../src/protocol/events.js';
+export { MESSAGE_STATUS, normaliseChatId, type SendText, type SentMessage, type Chat } from '../../../src/protocol/messages.js';
+export { QR_STATUSES, type Health, type HistoryEntry, type PairingCode, type Profile, type QR, type User } from '../../../src/protocol/health.js';
+export type { ErrorBody } from '../../../src/protocol/errors.js';
+export type { Alert } from '../../../src/protocol/events.js';
+export type { Settings, SettingsPatch, UpdateSettingsAnswer, Webhook, WebhookInput, WebhookEvent as WebhookSubscription } from '../../../src/protocol/settings.js';
+export type { StatusCode, StatusText } from '../../../src/protocol/status.js';
+
+const HEALTH_REQUIRED = ['start_at', 'uptime', 'status'] as const;
+/** `Health` as either gateway sends it: Whapi requires only `start_at`, `uptime` and `status`. */
+export const WireHealth = Type.Composite([Type.Pick(Health, HEALTH_REQUIRED), Type.Partial(Type.Omit(Health, HEALTH_REQUIRED))]);
+export type WireHealth = Static<typeof WireHealth>;
+
+const MESSAGE_REQUIRED = ['id', 'chat_id', 'from_me', 'timestamp'] as const;
+/**
+ * A message in `messages.post`: wagate sends text messages (`Message`); Whapi also sends images,
+ * voice notes and more, so `type` is any string here and the rest of `Message` is optional.
+ * `isTextMessage` narrows to wagate's full text shape.
+ */
+export const WireMessage = Type.Composite([
+  Type.Pick(Message, MESSAGE_REQUIRED),
+  Type.Object({ type: Type.String() }),
+  Type.Partial(Type.Omit(Message, [...MESSAGE_REQUIRED, 'type'])),
+]);
+export type WireMessage = Static<typeof WireMessage>;
+
+/** A status in `statuses.post` (Whapi's `Status` may omit `recipient_id`). */
+export const WireStatus = Type.Composite([Type.Omit(StatusUpdate, ['recipient_id']), Type.Partial(Type.Pick(StatusUpdate, ['recipient_id']))]);
+export type WireStatus = Static<typeof WireStatus>;
+
+/** The payload schema of every event wagate emits; `satisfies` fails the build if the protocol adds one. */
+export const PAYLOAD_SCHEMAS = {
+  'channel.post': Type.Object({ health: WireHealth }),
+  'channel.patch': Type.Object({ qr: QR }),
+  'users.post': Type.Object({ user: User }),
+  'users.delete': Type.Object({ user: User }),
+  'messages.post': Type.Object({ messages: Type.Array(WireMessage) }),
+  'statuses.post': Type.Object({ statuses: Type.Array(WireStatus) }),
+  'alerts.post': Type.Object({ alert: Alert }),
+} satisfies Record<EventName, unknown>;
+
+/** The validated payload of each event, keyed by `type.method`. */
+export type WebhookPayloads = { [N in EventName]: Static<(typeof PAYLOAD_SCHEMAS)[N]> };
+
+/** The message that tells a 401 of a channel that is not AUTH from a 401 of a bad token. */
+export const NEED_AUTHORIZATION: string = ERROR_MESSAGES.needChannelAuthorization;
+
+/** Statuses in which sending works (SPEC §4: SYNC_ERROR still sends). */
+export function canSendIn(status: StatusText | null): boolean {
+  return status === 'AUTH' || status === 'SYNC_ERROR';
+}
+
+/** Whether a string is one of the status texts of the protocol's table. */
+export function isStatusText(text: string): text is StatusText {
+  return Object.hasOwn(STATUS, text);
+}

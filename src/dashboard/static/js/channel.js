@@ -1,0 +1,132 @@
+/* global confirm, location */
+// One channel: its header and actions, and the tab shown below (overview, settings, deliveries).
+import { api, channelPath } from './api.js';
+import { tokenNotice } from './channels.js';
+import { deliveriesTab } from './deliveries.js';
+import { badge, errorBox, h } from './dom.js';
+import { pairingCard } from './pairing.js';
+import { sandboxCard } from './sandbox.js';
+import { settingsTab } from './settings.js';
+import { timelineCard } from './timeline.js';
+
+const TABS = [
+  ['overview', 'Overview', ''],
+  ['settings', 'Settings', '/settings'],
+  ['deliveries', 'Deliveries', '/deliveries'],
+];
+
+/** Renders channel `id` with tab `tab` at `root`; answers the cleanup. */
+export function channelView(root, ctx, id, tab) {
+  const head = h('div', { class: 'channel-head' }, h('p', { class: 'muted' }, 'Loading…'));
+  const notice = h('div');
+  const body = h('div', { class: 'tab-body' });
+  const tabs = h(
+    'nav',
+    { class: 'tabs', 'aria-label': 'Channel sections' },
+    ...TABS.map(([key, label, path]) => h('a', { href: `#/channels/${id}${path}`, class: key === tab ? 'active' : '', 'aria-current': key === tab ? 'page' : false }, label)),
+  );
+  root.replaceChildren(h('a', { href: '#/', class: 'back' }, '← Channels'), head, notice, tabs, body);
+
+  const cleanups = [];
+  let parts = [];
+  let channel = null;
+
+  const renderHead = () => {
+    const health = channel.health;
+    const stopped = health.status.text === 'STOP';
+    head.replaceChildren(
+      h(
+        'div',
+        { class: 'title' },
+        h('h1', {}, channel.name),
+        badge(health.status.text),
+      ),
+      h(
+        'div',
+        { class: 'facts' },
+        h('code', { class: 'id' }, channel.id),
+        h('span', { class: `chip engine-${channel.engine}` }, channel.engine),
+        health.user ? h('span', { class: 'linked' }, `linked: ${health.user.name ?? ''} +${health.user.id}`) : h('span', { class: 'muted' }, 'no account linked'),
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        action('Restart', 'restart'),
+        stopped ? action('Start', 'start') : action('Stop', 'stop'),
+        h('button', { type: 'button', class: 'small', onclick: rotate }, 'New token'),
+        h('button', { type: 'button', class: 'small danger', onclick: remove }, 'Delete'),
+      ),
+    );
+  };
+
+  const action = (label, path) =>
+    h('button', {
+      type: 'button',
+      class: 'small',
+      onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        try {
+          channel = await api('POST', channelPath(id, `/${path}`));
+          renderHead();
+          ctx.toast(`${label}: ${channel.health.status.text}`, 'ok');
+        } catch (err) {
+          ctx.toast(err.message, 'error', err.details);
+          renderHead();
+        }
+      },
+    }, label);
+
+  async function rotate() {
+    if (!confirm(`Issue a new token for ${channel.name}? The current token stops working at once.`)) return;
+    try {
+      notice.replaceChildren(tokenNotice(await api('POST', channelPath(id, '/token')), ctx));
+    } catch (err) {
+      ctx.toast(err.message, 'error', err.details);
+    }
+  }
+
+  async function remove() {
+    if (!confirm(`Delete ${channel.name} (${channel.id})? Its credentials, history and deliveries go with it.`)) return;
+    try {
+      await api('DELETE', channelPath(id));
+      ctx.toast(`${channel.name} deleted`, 'ok');
+      location.hash = '#/';
+    } catch (err) {
+      ctx.toast(err.message, 'error', err.details);
+    }
+  }
+
+  (async () => {
+    try {
+      channel = await api('GET', channelPath(id));
+    } catch (err) {
+      head.replaceChildren(errorBox(err));
+      tabs.hidden = true;
+      return;
+    }
+    renderHead();
+    if (tab === 'settings') parts = [settingsTab(id, ctx)];
+    else if (tab === 'deliveries') parts = [deliveriesTab(id, ctx)];
+    else {
+      parts = [pairingCard(id, ctx, channel.health), timelineCard(id)];
+      if (channel.engine === 'sandbox') parts.push(sandboxCard(id, ctx));
+    }
+    body.replaceChildren(...parts.map((p) => p.el));
+  })();
+
+  cleanups.push(
+    ctx.live.on((name, data) => {
+      if (data.channel_id !== id || !channel) return;
+      if (name === 'channel.post') {
+        channel = { ...channel, status: data.health.status, health: data.health };
+        renderHead();
+      }
+      for (const p of parts) p.onEvent?.(name, data);
+    }),
+  );
+
+  return () => {
+    for (const fn of cleanups) fn();
+    for (const p of parts) p.dispose?.();
+  };
+}

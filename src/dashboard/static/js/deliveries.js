@@ -1,0 +1,122 @@
+// The delivery log: filter by status and time, page through it, replay a delivery.
+import { api, channelPath } from './api.js';
+import { errorBox, field, h } from './dom.js';
+import { ago, clock } from './format.js';
+
+const PAGE = 25;
+const POLL_MS = 2000;
+const SINCE = [
+  ['', 'any time'],
+  ['3600000', 'last hour'],
+  ['86400000', 'last 24 hours'],
+  ['604800000', 'last 7 days'],
+];
+
+/** The deliveries tab of channel `id`. */
+export function deliveriesTab(id, ctx) {
+  const status = h('select', { name: 'status' }, h('option', { value: '' }, 'all'), ...['pending', 'delivered', 'failed'].map((s) => h('option', { value: s }, s)));
+  const since = h('select', { name: 'since' }, ...SINCE.map(([v, label]) => h('option', { value: v }, label)));
+  const table = h('div', { class: 'deliveries', 'aria-live': 'polite' });
+  const pager = h('div', { class: 'pager' });
+  let offset = 0;
+  let fresh = null;
+  let poll = null;
+  let pending = null;
+
+  async function load() {
+    clearTimeout(poll);
+    const q = new URLSearchParams({ count: String(PAGE), offset: String(offset) });
+    if (status.value) q.set('status', status.value);
+    if (since.value) q.set('since', String(Date.now() - Number(since.value)));
+    try {
+      const page = await api('GET', channelPath(id, `/deliveries?${q}`));
+      table.replaceChildren(page.deliveries.length ? render(page.deliveries) : h('p', { class: 'empty muted' }, 'No deliveries match.'));
+      renderPager(page);
+      // Deliveries have no events of their own: while one is on its way, look again soon.
+      if (page.deliveries.some((d) => d.status === 'pending')) poll = setTimeout(load, POLL_MS);
+    } catch (err) {
+      table.replaceChildren(errorBox(err));
+    }
+  }
+
+  function renderPager(page) {
+    const last = Math.min(page.total, offset + page.count);
+    pager.replaceChildren(
+      h('span', { class: 'muted' }, page.total ? `${offset + 1}–${last} of ${page.total}` : ''),
+      h('button', { type: 'button', class: 'small', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) }, '← Newer'),
+      h('button', { type: 'button', class: 'small', disabled: last >= page.total, onclick: () => ((offset += PAGE), load()) }, 'Older →'),
+    );
+  }
+
+  async function replay(d, button) {
+    button.disabled = true;
+    try {
+      const copy = await api('POST', channelPath(id, `/deliveries/${d.id}/replay`));
+      ctx.toast(`Delivery #${d.id} replayed as #${copy.id}`, 'ok');
+      fresh = copy.id;
+      // Show the copy, whatever the filter was.
+      status.value = '';
+      offset = 0;
+      await load();
+    } catch (err) {
+      ctx.toast(`Replay failed: ${err.message}`, 'error', err.details);
+      button.disabled = false;
+    }
+  }
+
+  function render(rows) {
+    const head = ['#', 'Event', 'Webhook', 'Status', 'Attempts', 'Last answer', 'Created', ''];
+    return h(
+      'table',
+      { class: 'table' },
+      h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'tbody',
+        {},
+        ...rows.map((d) => {
+          const button = h('button', { type: 'button', class: 'small', onclick: () => replay(d, button) }, 'Replay');
+          const cell = (label, ...content) => h('td', { dataset: { label } }, ...content);
+          return h(
+            'tr',
+            { class: d.id === fresh ? 'fresh' : '', dataset: { delivery: d.id, status: d.status } },
+            cell('#', h('code', {}, `#${d.id}`), d.replay_of ? h('div', { class: 'muted small-text' }, `replay of #${d.replay_of}`) : null),
+            cell('Event', h('code', {}, `${d.event.type}.${d.event.event}`)),
+            cell('Webhook', h('span', { class: 'url', title: d.url }, d.url), h('span', { class: 'muted small-text' }, ` (${d.mode})`)),
+            cell('Status', h('span', { class: `pill dl-${d.status}` }, d.status)),
+            cell('Attempts', String(d.attempts)),
+            cell('Last answer', d.last_status ? h('code', {}, String(d.last_status)) : null, d.last_error ? h('div', { class: 'muted small-text' }, d.last_error) : d.last_status ? null : '–'),
+            cell('Created', h('time', { datetime: new Date(d.created_at).toISOString(), title: ago(d.created_at) }, clock(d.created_at))),
+            cell('', button),
+          );
+        }),
+      ),
+    );
+  }
+
+  const reload = () => {
+    offset = 0;
+    void load();
+  };
+  status.addEventListener('change', reload);
+  since.addEventListener('change', reload);
+  void load();
+
+  return {
+    el: h(
+      'section',
+      { class: 'card' },
+      h('div', { class: 'filters' }, field('Status', status), field('Created', since), h('button', { type: 'button', class: 'small', onclick: () => load() }, 'Refresh')),
+      table,
+      pager,
+    ),
+    onEvent() {
+      // A new event may have queued deliveries: look once it has settled.
+      clearTimeout(pending);
+      pending = setTimeout(load, 300);
+    },
+    dispose() {
+      clearTimeout(poll);
+      clearTimeout(pending);
+    },
+  };
+}

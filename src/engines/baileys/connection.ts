@@ -1,0 +1,280 @@
+import { toNumber, type AuthenticationCreds, type BaileysEventMap } from 'baileys';
+import type { Clock } from '../../channel/clock.js';
+import type { EngineSignal } from '../../channel/lifecycle.js';
+import { ApiError, errors, type Profile } from '../../protocol/index.js';
+import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingText } from '../engine.js';
+import { loadAuth, type BaileysLogger, type ChannelAuth } from './auth-state.js';
+import type { CredentialWriter } from './credential-writer.js';
+import { classifyDisconnect, type Disconnect } from './disconnect.js';
+import { messagesFromUpsert, phoneDigits, receiptsFromUpdates, receiptsFromUserReceipts } from './inbound.js';
+import type { BaileysSettings } from './options.js';
+import type { RecentMessages } from './recent-messages.js';
+import { socketConfig, type BaileysEvents, type SocketFactory, type SocketLike } from './socket.js';
+import { SyncWatch } from './sync-watch.js';
+
+/** A QR's life, as WhatsApp Web (and Baileys' qrTimeout) issues them: the first 60 s, later ones 20 s. */
+export const QR_FIRST_TTL_MS = 60_000;
+export const QR_NEXT_TTL_MS = 20_000;
+/** How long a logout or a profile lookup may take before the adapter stops waiting. */
+const REQUEST_BOUND_MS = 5_000;
+
+export interface ConnectionDeps {
+  ctx: EngineContext;
+  settings: BaileysSettings;
+  writer: CredentialWriter;
+  factory: SocketFactory;
+  logger: BaileysLogger;
+  recent: RecentMessages;
+}
+
+type Phase = 'starting' | 'connecting' | 'qr' | 'open' | 'ended';
+
+/**
+ * One connection attempt over a Baileys socket: it loads the credentials, opens the socket, and
+ * turns Baileys' events into lifecycle signals and message data. After it ends (a close from
+ * Baileys, or `close()`/`logout()`), it emits nothing more and writes no more credentials.
+ */
+export class BaileysConnection implements EngineConnection {
+  private phase: Phase = 'starting';
+  private sock: SocketLike | null = null;
+  private auth: ChannelAuth | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private qrCount = 0;
+  private readonly sync: SyncWatch;
+  private readonly started: Promise<void>;
+
+  constructor(
+    private readonly deps: ConnectionDeps,
+    private readonly emit: EngineEmit,
+  ) {
+    this.sync = new SyncWatch(deps.ctx.clock, deps.settings.syncTimeoutMs, (failure) => {
+      if (failure.kind === 'history') this.background(this.auth?.setSyncFailed(true));
+      this.signal({ type: 'sync_error', detail: failure.detail });
+    });
+    this.started = this.start();
+  }
+
+  private get clock(): Clock {
+    return this.deps.ctx.clock;
+  }
+
+  private async start(): Promise<void> {
+    const { ctx, settings, writer, factory, logger, recent } = this.deps;
+    try {
+      const auth = await loadAuth(writer, { logger });
+      if (this.phase === 'ended') return;
+      this.auth = auth;
+      const config = socketConfig({
+        auth: auth.state,
+        wsUrl: settings.wsUrl,
+        proxy: ctx.proxy(),
+        logger,
+        getMessage: async (key) => recent.content(key),
+      });
+      this.sock = factory(config);
+      this.unsubscribe = this.sock.ev.process((events) => this.onEvents(events));
+    } catch (err) {
+      await this.finish({ reason: 'transient', detail: `the connection could not start: ${messageOf(err)}` });
+    }
+  }
+
+  private onEvents(events: BaileysEvents): void {
+    try {
+      if (this.phase === 'ended') return;
+      if (events['creds.update']) this.background(this.auth?.saveCreds());
+      const update = events['connection.update'];
+      if (update) this.onConnectionUpdate(update);
+      if (events['messaging-history.set'] || events['messaging-history.status']) this.onHistory();
+      const now = Math.floor(this.clock.now() / 1000);
+      const upsert = events['messages.upsert'];
+      if (upsert) this.onUpsert(upsert, now);
+      if (events['messages.update']) this.data(receiptsFromUpdates(events['messages.update'], now));
+      if (events['message-receipt.update']) this.data(receiptsFromUserReceipts(events['message-receipt.update'], now));
+    } catch (err) {
+      // Baileys awaits this handler in a listener of its own: a throw would be an unhandled rejection.
+      this.deps.logger.error({ channelId: this.deps.ctx.channelId, err }, 'baileys event handling failed');
+    }
+  }
+
+  /** New messages: each reported once (the memory also drops Baileys' copies of our own sends). */
+  private onUpsert(upsert: BaileysEventMap['messages.upsert'], now: number): void {
+    const { recent } = this.deps;
+    const fresh = upsert.messages.filter((m) => !m.key.id || !recent.has(m.key.id));
+    this.data(messagesFromUpsert({ ...upsert, messages: fresh }, this.ownPhone(), now));
+    for (const m of fresh) recent.remember(m);
+  }
+
+  private onConnectionUpdate(update: BaileysEventMap['connection.update']): void {
+    if (update.connection === 'connecting' && this.phase === 'starting') {
+      this.phase = 'connecting';
+      this.signal({ type: 'launching' });
+    }
+    if (update.qr) {
+      const ttlMs = this.qrCount === 0 ? QR_FIRST_TTL_MS : QR_NEXT_TTL_MS;
+      this.qrCount += 1;
+      this.phase = 'qr';
+      this.signal({ type: 'qr', text: update.qr, ttlMs });
+    }
+    if (update.receivedPendingNotifications === true) this.sync.pendingReceived();
+    if (update.connection === 'open') this.onOpen();
+    if (update.connection === 'close') void this.finish(classifyDisconnect(update.lastDisconnect?.error));
+  }
+
+  private onOpen(): void {
+    const me = this.sock?.user ?? this.auth?.state.creds.me;
+    if (!me?.id) {
+      void this.finish({ reason: 'transient', detail: 'WhatsApp opened the connection without naming the account' });
+      void Promise.resolve(this.sock?.end(undefined)).catch(() => undefined);
+      return;
+    }
+    this.phase = 'open';
+    this.signal({ type: 'open', user: { id: phoneDigits(me.id), name: me.name ?? me.notify ?? me.verifiedName ?? '' } });
+    if (this.auth?.syncFailed) {
+      this.sync.stop();
+      this.signal({ type: 'sync_error', detail: 'the initial history sync with the phone never completed; logout and pair again' });
+      return;
+    }
+    this.sync.opened(awaitsFirstHistory(this.auth?.state.creds));
+  }
+
+  private onHistory(): void {
+    this.sync.historyReceived();
+    if (this.auth?.syncFailed) this.background(this.auth.setSyncFailed(false));
+  }
+
+  /** Ends the attempt with a close signal, once every credential write it made is committed. */
+  private async finish(disconnect: Disconnect): Promise<void> {
+    if (this.phase === 'ended') return;
+    this.stopEvents();
+    await this.auth?.end().catch((err: unknown) => this.logWriteFailure(err));
+    this.emit({ type: 'close', reason: disconnect.reason, detail: disconnect.detail });
+  }
+
+  private stopEvents(): void {
+    this.phase = 'ended';
+    this.sync.stop();
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private signal(signal: EngineSignal): void {
+    if (this.phase !== 'ended') this.emit(signal);
+  }
+
+  private data(items: EngineData[]): void {
+    for (const item of items) if (this.phase !== 'ended') this.emit(item);
+  }
+
+  private ownPhone(): string {
+    const id = this.sock?.user?.id ?? this.auth?.state.creds.me?.id;
+    return id ? phoneDigits(id) : '';
+  }
+
+  /** Runs a credential write without waiting for it; a failure is logged, never thrown. */
+  private background(work: Promise<void> | undefined): void {
+    work?.catch((err: unknown) => this.logWriteFailure(err));
+  }
+
+  private logWriteFailure(err: unknown): void {
+    this.deps.logger.error({ channelId: this.deps.ctx.channelId, err }, 'baileys credential write failed');
+  }
+
+  async close(): Promise<void> {
+    if (this.phase !== 'ended') this.stopEvents();
+    // Stop this attempt's writes at once: the next attempt may already be loading the creds.
+    const ending = this.auth?.end();
+    await this.started;
+    await Promise.resolve(this.sock?.end(undefined)).catch(() => undefined);
+    await (ending ?? this.auth?.end())?.catch((err: unknown) => this.logWriteFailure(err));
+  }
+
+  async logout(): Promise<void> {
+    const live = this.phase !== 'ended';
+    if (live) this.stopEvents();
+    const ending = this.auth?.end();
+    await this.started;
+    const sock = this.sock;
+    if (live && sock) await bounded(this.clock, sock.logout(), undefined).catch(() => undefined);
+    await Promise.resolve(sock?.end(undefined)).catch(() => undefined);
+    await (ending ?? this.auth?.end())?.catch((err: unknown) => this.logWriteFailure(err));
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    const sock = this.sock;
+    if (this.phase !== 'qr' || !sock) throw errors.conflict('channel is not pairing', `connection phase: ${this.phase}`);
+    try {
+      return formatPairingCode(await sock.requestPairingCode(phone));
+    } catch (err) {
+      throw new ApiError(502, 'pairing code request failed', messageOf(err));
+    }
+  }
+
+  async profile(): Promise<Profile> {
+    const me = this.sock?.user;
+    const name = me?.name ?? me?.notify ?? me?.verifiedName ?? '';
+    const lookup = me?.id && this.sock?.profilePictureUrl ? this.sock.profilePictureUrl(`${phoneDigits(me.id)}@s.whatsapp.net`, 'image') : undefined;
+    const icon = lookup ? await bounded(this.clock, lookup, undefined).catch(() => undefined) : undefined;
+    return { name, about: '', icon: icon ?? '' };
+  }
+
+  async sendText(m: OutgoingText): Promise<{ id: string; timestamp: number }> {
+    const sock = this.sock;
+    if (this.phase !== 'open' || !sock) throw new EngineClosedError();
+    // linkPreview null: no preview is fetched; left out, Baileys may build one.
+    const content: { text: string; linkPreview?: null; mentions?: string[] } = { text: m.body };
+    if (!m.linkPreview) content.linkPreview = null;
+    if (m.mentions?.length) content.mentions = m.mentions.map(mentionJid);
+    const options = m.quoted ? { quoted: this.deps.recent.quoted(m.chatId, m.quoted) } : {};
+    let sent;
+    try {
+      sent = await sock.sendMessage(m.chatId, content, options);
+    } catch (err) {
+      // Baileys checks the socket before it writes: "Connection Closed" (428) means nothing left.
+      if ((err as { output?: { statusCode?: number } }).output?.statusCode === 428) throw new EngineClosedError();
+      throw new EngineSendError(`WhatsApp refused the message: ${messageOf(err)}`);
+    }
+    if (!sent?.key.id) throw new EngineSendError('WhatsApp accepted the message without an id');
+    this.deps.recent.remember(sent);
+    return { id: sent.key.id, timestamp: toNumber(sent.messageTimestamp) || Math.floor(this.clock.now() / 1000) };
+  }
+}
+
+/**
+ * Whether the account has never seen a history sync: Baileys counts completed syncs
+ * (`accountSyncCounter`) and records each history notification it processed, so an attempt
+ * that reconnects in the middle of the first sync does not wait for history again.
+ */
+function awaitsFirstHistory(creds: AuthenticationCreds | undefined): boolean {
+  return !!creds && (creds.accountSyncCounter ?? 0) === 0 && (creds.processedHistoryMessages?.length ?? 0) === 0;
+}
+
+/** `ABCD1234` → `ABCD-1234`, as WhatsApp shows a pairing code. */
+export function formatPairingCode(code: string): string {
+  const plain = code.replace(/-/g, '').toUpperCase();
+  return plain.length === 8 ? `${plain.slice(0, 4)}-${plain.slice(4)}` : plain;
+}
+
+function mentionJid(mention: string): string {
+  return mention.includes('@') ? mention : `${mention}@s.whatsapp.net`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `work`, or `fallback` once `REQUEST_BOUND_MS` passed on the channel's clock. */
+function bounded<T>(clock: Clock, work: Promise<T>, fallback: T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => resolve(fallback), REQUEST_BOUND_MS);
+    work.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clock.clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** WhatsApp Web's own endpoint; Baileys' default. */
+export const WHATSAPP_WS_URL = 'wss://web.whatsapp.com/ws/chat';
+
+/** How long after `open` the initial sync may take before the channel reports SYNC_ERROR. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 60_000;
+
+/**
+ * The `baileys` object a channel may carry at creation. `ws_url` points the channel at another
+ * WebSocket endpoint (an emulator on loopback in tests); `sync_timeout_ms` bounds the initial sync.
+ */
+export const BaileysOptions = Type.Object(
+  {
+    ws_url: Type.Optional(Type.String({ pattern: '^wss?://\\S+$', maxLength: 2048 })),
+    sync_timeout_ms: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 3_600_000 })),
+  },
+  { additionalProperties: false },
+);
+export type BaileysOptions = Static<typeof BaileysOptions>;
+
+/** Gateway-wide defaults for every baileys channel (from the gateway's config). */
+export interface BaileysDefaults {
+  /** `WAGATE_BAILEYS_WS_URL`: the endpoint for channels that name none. */
+  wsUrl?: string;
+}
+
+export interface BaileysSettings {
+  wsUrl: string;
+  syncTimeoutMs: number;
+}
+
+/** The settings of one baileys channel: its own options, else the gateway's defaults, else WhatsApp's. */
+export function baileysSettings(options: Record<string, unknown>, defaults: BaileysDefaults = {}): BaileysSettings {
+  const o = options as BaileysOptions;
+  return {
+    wsUrl: o.ws_url || defaults.wsUrl || WHATSAPP_WS_URL,
+    syncTimeoutMs: o.sync_timeout_ms ?? DEFAULT_SYNC_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,73 @@
+import type { Agent } from 'node:https';
+import {
+  makeWASocket,
+  type AnyMessageContent,
+  type AuthenticationState,
+  type BaileysEventMap,
+  type Contact,
+  type MiscMessageGenerationOptions,
+  type UserFacingSocketConfig,
+  type WAMessage,
+  type WAMessageKey,
+  type proto,
+} from 'baileys';
+import { SocksProxyAgent } from 'socks-proxy-agent';
+import type { BaileysLogger } from './auth-state.js';
+
+/** One batch of Baileys events, as `ev.process` hands them over. */
+export type BaileysEvents = Partial<BaileysEventMap>;
+
+/**
+ * The part of Baileys' socket the adapter uses. The real one comes from `makeWASocket`; tests
+ * implement it with a fake that replays event sequences.
+ */
+export interface SocketLike {
+  ev: { process(handler: (events: BaileysEvents) => void | Promise<void>): () => void };
+  /** The linked account (creds.me), once known. */
+  readonly user?: Contact;
+  requestPairingCode(phone: string): Promise<string>;
+  sendMessage(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<WAMessage | undefined>;
+  logout(msg?: string): Promise<void>;
+  end(error: Error | undefined): void | Promise<void>;
+  profilePictureUrl?(jid: string, type?: 'preview' | 'image'): Promise<string | undefined>;
+}
+
+export type SocketFactory = (config: UserFacingSocketConfig) => SocketLike;
+
+/** The real thing: Baileys' `makeWASocket`. */
+export const makeBaileysSocket: SocketFactory = (config) => makeWASocket(config);
+
+export interface SocketParams {
+  auth: AuthenticationState;
+  wsUrl: string;
+  /** The channel's `proxy` setting: a socks5 URL, or empty for a direct connection. */
+  proxy: string;
+  logger: BaileysLogger;
+  /** Baileys asks for a message it sent when a recipient needs it re-encrypted (retry receipts). */
+  getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
+}
+
+/** The socket configuration for one connection attempt. */
+export function socketConfig(p: SocketParams): UserFacingSocketConfig {
+  const agent = proxyAgent(p.proxy);
+  return {
+    auth: p.auth,
+    logger: p.logger,
+    waWebSocketUrl: p.wsUrl,
+    agent,
+    fetchAgent: agent,
+    getMessage: p.getMessage,
+    // wagate records what it sends itself; Baileys' echo of it would arrive as a second copy.
+    emitOwnEvents: false,
+    // The phone keeps its notifications while the gateway is connected.
+    markOnlineOnConnect: false,
+    syncFullHistory: false,
+  };
+}
+
+/** An agent that tunnels through the channel's socks5 proxy, if it has one. */
+export function proxyAgent(proxy: string): Agent | undefined {
+  if (!proxy) return undefined;
+  // SocksProxyAgent is an http.Agent that also handles TLS; Baileys types its option as https.Agent.
+  return new SocksProxyAgent(proxy) as unknown as Agent;
+}

@@ -1,0 +1,13 @@
+import { Type } from '@sinclair/typebox';
+import { ErrorBody } from '../../protocol/index.js';
+
+/** `:id` of `/partner/channels/:id/...`: a channel id as wagate issues them (`MANTIS-M72HC`). */
+export const ChannelIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Z]+-[A-Z0-9]{5}$' }) });
+export interface ChannelIdParams {
+  id: string;
+}
+
+/** The errors every per-channel partner route may answer, in Whapi's shape. */
+export const partnerErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+export const tags = ['Partner'];
