@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', '.tmp/', 'docs/screenshots/'] },
+  { ignores: ['node_modules/', 'data/', '**/dist/', 'coverage/', '.tmp/', 'docs/screenshots/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -15,6 +15,8 @@ export interface Config {
   defaultEngine: EngineKind;
   /** `allow` (default) or `deny`: whether webhooks may target private and loopback addresses. */
   webhookPrivate: 'allow' | 'deny';
+  /** The WebSocket URL baileys channels connect to when they name none (tests, emulators). */
+  baileysWsUrl: string | null;
   /** One delivery attempt's budget, connect to last byte. */
   webhookTimeoutMs: number;
   logLevel: string;
@@ -34,8 +36,9 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: env.WAGATE_ADMIN_TOKEN || null,
     metricsToken: env.WAGATE_METRICS_TOKEN || null,
     publicUrl: env.WAGATE_PUBLIC_URL || null,
-    defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'sandbox'),
+    defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'baileys'),
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
+    baileysWsUrl: url(env, 'WAGATE_BAILEYS_WS_URL', /^wss?:\/\/\S+$/),
     webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
@@ -58,6 +61,13 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
+}
+
+function url(env: Env, name: string, pattern: RegExp): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  if (!pattern.test(raw)) throw new Error(`${name} must match ${pattern}, got "${raw}"`);
+  return raw;
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {

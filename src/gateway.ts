@@ -52,7 +52,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const channels = new ChannelService({
     store,
     clock,
-    engines: opts.engines ?? defaultEngines(),
+    engines: opts.engines ?? defaultEngines({ baileys: { wsUrl: config.baileysWsUrl ?? undefined } }),
     lifecycle: config.lifecycle,
     random: opts.random ?? Math.random,
     version: VERSION,

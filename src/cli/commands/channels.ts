@@ -59,7 +59,9 @@ export function channelCommands(program: Command, out: () => Output): void {
     .action(async (name: string, opts: { engine?: string; sandbox?: string; wait?: string; timeout: string }) => {
       const target = targetFromEnv();
       const body: Record<string, unknown> = { name };
-      if (opts.engine) body.engine = opts.engine;
+      // Sandbox timings imply the sandbox engine.
+      const engine = opts.engine ?? (opts.sandbox ? 'sandbox' : undefined);
+      if (engine) body.engine = engine;
       if (opts.sandbox) body.sandbox = JSON.parse(opts.sandbox) as unknown;
       const created = await call<PartnerChannel>(target, 'PUT', '/partner/channels', body);
       const shown = opts.wait ? { ...(await waitForStatus(target, created.id, opts.wait, Number(opts.timeout) * 1000)), token: created.token } : created;

@@ -1,9 +1,18 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxOptions } from '../../engines/sandbox/options.js';
+import { BaileysOptions } from '../../engines/baileys/options.js';
 import { CreateChannelBody, ErrorBody, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
+
+/** An engine's creation options: only on a channel of that engine, and valid by its schema. */
+function checkEngineOptions(kind: 'sandbox' | 'baileys', engine: string, options: unknown, schema: TSchema): void {
+  if (options === undefined) return;
+  if (engine !== kind) throw errors.badRequest(`body.${kind}: only ${kind} channels take ${kind} options`);
+  const problem = [...Value.Errors(schema, options)][0];
+  if (problem) throw errors.badRequest(`body.${kind}${problem.path.replace(/\//g, '.')}: ${problem.message}`);
+}
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Z]+-[A-Z0-9]{5}$' }) });
 const tags = ['Partner'];
@@ -34,13 +43,11 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
     async (req) => {
       const body = req.body as CreateChannelBody;
       const engine = body.engine ?? app.wagate.defaultEngine;
-      if (body.sandbox !== undefined) {
-        if (engine !== 'sandbox') throw errors.badRequest('body.sandbox: only sandbox channels take sandbox options');
-        const problem = [...Value.Errors(SandboxOptions, body.sandbox)][0];
-        if (problem) throw errors.badRequest(`body.sandbox${problem.path.replace(/\//g, '.')}: ${problem.message}`);
-      }
+      checkEngineOptions('sandbox', engine, body.sandbox, SandboxOptions);
+      checkEngineOptions('baileys', engine, body.baileys, BaileysOptions);
       const settings = body.settings === undefined ? undefined : await app.wagate.webhooks.settingsForNewChannel(body.settings);
-      const { runtime, token } = await channels.create({ name: body.name, engine, settings, engineOptions: body.sandbox ?? {}, start: body.start });
+      const engineOptions = body.sandbox ?? body.baileys ?? {};
+      const { runtime, token } = await channels.create({ name: body.name, engine, settings, engineOptions, start: body.start });
       return view(runtime, { token });
     },
   );
