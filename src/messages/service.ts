@@ -72,17 +72,12 @@ export class MessageService {
       return { status: earlier.status, body: earlier.response, replayed: true };
     }
     const record: IdempotencyRecord = { key, requestHash: hash, status: IN_PROGRESS, response: {}, createdAt: this.deps.clock.now() };
-    let marked = false;
-    const markInProgress = async (): Promise<void> => {
-      if (marked) return;
-      marked = true;
-      await channel.commitSide(() => ({ idempotency: record }));
-    };
+    const mark = new InProgressMark(channel, record);
     try {
-      return await this.sendOnce(channel, input, record, markInProgress);
+      return await this.sendOnce(channel, input, record, mark);
     } catch (err) {
-      // Nothing was sent: release the key (an expired record reads as absent) so a retry may send.
-      if (marked) await channel.commitSide(() => ({ idempotency: { ...record, createdAt: 0 } }));
+      // Nothing was sent: release the key so a retry may send.
+      await mark.release();
       throw err;
     }
   }
@@ -92,7 +87,7 @@ export class MessageService {
     channel: ChannelRuntime,
     input: SendText,
     record: IdempotencyRecord | null,
-    beforeSend: () => Promise<void> = async () => undefined,
+    mark: InProgressMark | null = null,
   ): Promise<SendAnswer> {
     const holdMs = channelSettings(channel.record.settings).send_hold_ms;
     const deadline = this.deps.clock.now() + holdMs;
@@ -103,7 +98,7 @@ export class MessageService {
       try {
         if (!conn) throw new EngineClosedError();
         // Only now can a crash leave the outcome unknown: a restart during the hold sent nothing.
-        await beforeSend();
+        await mark?.set();
         const sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
         const message = this.outbound(channel, chatId, input, sent);
         const body: SentMessage = { sent: true, message };
@@ -119,7 +114,9 @@ export class MessageService {
         }));
         return { status: 200, body, replayed: false };
       } catch (err) {
-        // Nothing left: the connection dropped under us; wait for the reconnect, within the hold.
+        // Nothing left: the connection dropped under us; wait for the reconnect, within the hold,
+        // with the key released meanwhile (a crash while waiting has sent nothing).
+        if (err instanceof EngineClosedError) await mark?.release();
         if (err instanceof EngineClosedError && this.deps.clock.now() < deadline) continue;
         if (err instanceof EngineClosedError) throw errors.needAuthorization(`the connection dropped and did not come back within send_hold_ms (${holdMs} ms)`);
         if (err instanceof EngineSendError) throw new ApiError(502, 'send failed', err.message);
@@ -208,6 +205,32 @@ function stored(message: Message): StoredMessage {
 /** Whapi's `Status` for a message. */
 export function statusUpdate(id: string, chatId: string, status: MessageStatus, timestamp: number): StatusUpdate {
   return { id, code: MESSAGE_STATUS[status], status, recipient_id: chatId, timestamp: String(timestamp) };
+}
+
+/**
+ * The idempotency record of a send whose message may be leaving: set just before the engine
+ * sends, released whenever nothing was sent. A set mark that survives a crash means "unknown".
+ */
+class InProgressMark {
+  private held = false;
+
+  constructor(
+    private readonly channel: ChannelRuntime,
+    private readonly record: IdempotencyRecord,
+  ) {}
+
+  async set(): Promise<void> {
+    if (this.held) return;
+    this.held = true;
+    await this.channel.commitSide(() => ({ idempotency: this.record }));
+  }
+
+  /** An expired record reads as absent, so the key is free again. */
+  async release(): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    await this.channel.commitSide(() => ({ idempotency: { ...this.record, createdAt: 0 } }));
+  }
 }
 
 function reusedKey(): ApiError {
