@@ -96,6 +96,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
 
   await channels.boot();
   webhooks.dispatcher.start();
+  // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
+  const prune = (): void => void messages.pruneIdempotency().catch((err: unknown) => app.log.error({ err }, 'idempotency prune failed'));
+  prune();
+  const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   url = await app.listen({ host: config.host, port: config.port });
   ready = true;
   app.log.info({ url, store: store.kind, channels: channels.size }, 'wagate is listening');
@@ -111,6 +115,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     close: () => {
       closing ??= (async () => {
         ready = false;
+        clearInterval(pruneTimer);
         await app.close();
         await channels.shutdown();
         await webhooks.stop();

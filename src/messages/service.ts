@@ -134,6 +134,11 @@ export class MessageService {
     if (outcome !== 'held') refuseSend(channel, outcome, holdMs);
   }
 
+  /** Forgets Idempotency-Keys older than the 24-hour window; answers how many. */
+  pruneIdempotency(): Promise<number> {
+    return this.deps.store.pruneIdempotency(this.deps.clock.now() - IDEMPOTENCY_WINDOW_MS);
+  }
+
   /** Messages and receipts from a channel's live connection. */
   async onData(channel: ChannelRuntime, data: EngineData): Promise<void> {
     if (data.type === 'message') await this.onInbound(channel, data.message);
