@@ -1,0 +1,85 @@
+import { WA_CERT_DETAILS } from 'baileys';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { until, type Call } from '../support/http.js';
+import { startReceiver, type Receiver, type Received } from '../support/receiver.js';
+import { trustRoot } from './certificates.js';
+import { WhatsAppEmulator } from './server.js';
+
+/** The lifecycle webhooks an emulator test listens to. */
+export const LIFECYCLE_EVENTS = ['channel.post', 'channel.patch', 'users.post', 'users.delete'].map((n) => {
+  const [type, method] = n.split('.') as [string, string];
+  return { type, method };
+});
+
+export interface EmulatedSetup {
+  emulator: WhatsAppEmulator;
+  receiver: Receiver;
+  gw: TestGateway;
+  gate: Call;
+  close(): Promise<void>;
+}
+
+/**
+ * An emulator, a webhook receiver and an in-process gateway whose baileys channels connect to
+ * the emulator (`WAGATE_BAILEYS_WS_URL`), trusting the emulator's root certificate.
+ */
+export async function startEmulatedGateway(): Promise<EmulatedSetup> {
+  const emulator = await WhatsAppEmulator.start();
+  trustRoot(emulator.authority.root.public);
+  // The engine imports 'baileys' lazily; this import resolves to the same module instance.
+  const seen = (await import('baileys')).WA_CERT_DETAILS;
+  if (seen !== WA_CERT_DETAILS || !seen.PUBLIC_KEY.equals(Buffer.from(emulator.authority.root.public))) {
+    throw new Error('the emulator root key did not reach the Baileys instance the engine loads');
+  }
+  const receiver = await startReceiver();
+  const gw = await startTestGateway({ env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_LOG_LEVEL: 'silent' } });
+  const { gate } = await gw.createChannel({
+    engine: 'baileys',
+    baileys: { sync_timeout_ms: 3_600_000 },
+    settings: { webhooks: [{ url: `${receiver.url}/hook`, events: LIFECYCLE_EVENTS, mode: 'body' }] },
+  });
+  return {
+    emulator,
+    receiver,
+    gw,
+    gate,
+    close: async () => {
+      await receiver.close();
+      await gw.close();
+      await emulator.close();
+    },
+  };
+}
+
+/** The channel's status text now. */
+export async function statusText(gate: Call): Promise<string> {
+  const { body } = await gate<{ status: { text: string } }>('GET', '/health?wakeup=false');
+  return body.status.text;
+}
+
+/** Waits until the channel is in `text`. */
+export async function reach(gate: Call, text: string, timeoutMs = 15_000): Promise<void> {
+  await until(async () => (await statusText(gate)) === text, `status ${text}`, timeoutMs);
+}
+
+/** Waits for QR, reads `GET /users/login`, and lets the emulator's phone scan its rowdata. */
+export async function scanQr(setup: EmulatedSetup): Promise<string> {
+  await reach(setup.gate, 'QR');
+  const qr = await setup.gate<{ status: string; rowdata: string }>('GET', '/users/login');
+  if (qr.status !== 200 || !qr.body.rowdata) throw new Error(`GET /users/login answered ${qr.status}`);
+  setup.emulator.scan(qr.body.rowdata);
+  return qr.body.rowdata;
+}
+
+/** `type.method` of a received webhook. */
+export function eventOf(r: Received): string {
+  const e = r.json.event as { type: string; event: string } | undefined;
+  return e ? `${e.type}.${e.event}` : '';
+}
+
+/** The status text of a received `channel.post`, or the event name for others. */
+export function label(r: Received): string {
+  const ev = eventOf(r);
+  if (ev !== 'channel.post') return ev;
+  return (r.json.health as { status?: { text?: string } } | undefined)?.status?.text ?? '?';
+}

@@ -1,0 +1,269 @@
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { decodeBinaryNode, encodeBinaryNode, getBinaryNodeChild, type BinaryNode } from 'baileys';
+import { makeAuthority, type Authority } from './certificates.js';
+import { NoiseResponder, type NoiseTransport } from './noise.js';
+import { parsePairingQr, Phone, type LinkedDevice } from './phone.js';
+
+// `ws` comes with Baileys but without type declarations; only this much of it is used.
+interface WsSocket {
+  readyState: number;
+  send(data: Uint8Array): void;
+  close(): void;
+  terminate(): void;
+  on(event: 'message', cb: (data: Buffer) => void): void;
+  on(event: 'close', cb: () => void): void;
+}
+interface WsServer {
+  address(): { port: number };
+  clients: Set<WsSocket>;
+  on(event: 'connection', cb: (ws: WsSocket) => void): void;
+  once(event: 'listening', cb: () => void): void;
+  close(cb: () => void): void;
+}
+const { WebSocketServer } = createRequire(import.meta.url)('ws') as { WebSocketServer: new (o: { host: string; port: number }) => WsServer };
+
+const WA_HEADER = Buffer.from('WA\x06\x03', 'latin1');
+const ROUTING_PREFIX = Buffer.from('ED\x00\x01', 'latin1');
+const SERVER = 's.whatsapp.net';
+
+/** How the emulator ends a connection, and the status Baileys makes of it. */
+export type DropKind =
+  | 'close' // a plain WebSocket close: 428
+  | 'xmlstreamend' // <xmlstreamend/>: 428
+  | 'restart' // <stream:error code="515"/>: 515
+  | 'replaced' // <stream:error><conflict type="replaced"/></stream:error>: 440
+  | 'logout'; // the phone removes the device, <failure reason="401"/>: 401
+
+export interface EmulatorOptions {
+  /** Refs per pair-device stanza (each one QR). */
+  refs?: number;
+}
+
+/** One client connection: framing, the handshake, then binary nodes. */
+export class EmulatedConnection {
+  /** When the client connected (ms epoch). */
+  readonly openedAt = Date.now();
+  /** Set once the client's login or registration payload arrived. */
+  username: string | null = null;
+  device = 0;
+  noiseKey = '';
+  /** Refs this connection was sent in pair-device. */
+  readonly refs = new Set<string>();
+  /** While true, pings and queries go unanswered (the network is gone). */
+  silent = false;
+  private buffer = Buffer.alloc(0);
+  private sawIntro = false;
+  private helloAnswered = false;
+  private handshake: NoiseResponder | null = null;
+  private transport: NoiseTransport | null = null;
+  private tag = 0;
+  private pendingPair: LinkedDevice | null = null;
+
+  constructor(
+    readonly ws: WsSocket,
+    private readonly emulator: WhatsAppEmulator,
+  ) {
+    ws.on('message', (data) => void this.receive(data).catch((err: unknown) => this.emulator.errors.push(err)));
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === 1;
+  }
+
+  /** Sends one binary node. */
+  send(node: BinaryNode): void {
+    if (!this.transport || !this.open) return;
+    this.sendFrame(this.transport.encrypt(encodeBinaryNode(node)));
+  }
+
+  /** Ends the connection the way `kind` says. */
+  drop(kind: DropKind): void {
+    if (kind === 'xmlstreamend') this.send({ tag: 'xmlstreamend', attrs: {} });
+    if (kind === 'restart') this.send({ tag: 'stream:error', attrs: { code: '515' } });
+    if (kind === 'replaced') this.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
+    if (kind === 'logout') this.send({ tag: 'failure', attrs: { reason: '401', location: 'emulator' } });
+    this.ws.close();
+  }
+
+  /** The phone scanned this connection's QR: send pair-success. */
+  pair(ref: string, qrText: string): LinkedDevice {
+    if (!this.refs.has(ref)) throw new Error(`ref ${ref} was not issued to this connection`);
+    const { node, device } = this.emulator.phone.scan(parsePairingQr(qrText), this.nextId());
+    this.pendingPair = device;
+    this.send(node);
+    return device;
+  }
+
+  private nextId(): string {
+    return `emu-${++this.tag}`;
+  }
+
+  private sendFrame(payload: Uint8Array): void {
+    const frame = Buffer.alloc(3 + payload.length);
+    frame.writeUIntBE(payload.length, 0, 3);
+    frame.set(payload, 3);
+    this.ws.send(frame);
+  }
+
+  private async receive(data: Buffer): Promise<void> {
+    this.buffer = Buffer.concat([this.buffer, data]);
+    if (!this.sawIntro) {
+      if (this.buffer.subarray(0, 4).equals(ROUTING_PREFIX)) {
+        if (this.buffer.length < 7) return;
+        this.buffer = this.buffer.subarray(7 + this.buffer.readUIntBE(4, 3));
+      }
+      if (this.buffer.length < 4) return;
+      const header = this.buffer.subarray(0, 4);
+      if (!header.equals(WA_HEADER)) throw new Error(`bad intro header ${header.toString('hex')}`);
+      this.handshake = new NoiseResponder(header, this.emulator.authority.serverStatic, this.emulator.authority.certChain);
+      this.buffer = this.buffer.subarray(4);
+      this.sawIntro = true;
+    }
+    while (this.buffer.length >= 3) {
+      const size = this.buffer.readUIntBE(0, 3);
+      if (this.buffer.length < 3 + size) return;
+      const frame = this.buffer.subarray(3, 3 + size);
+      this.buffer = this.buffer.subarray(3 + size);
+      await this.onFrame(frame);
+    }
+  }
+
+  private async onFrame(frame: Buffer): Promise<void> {
+    if (this.transport) return this.onNode(await decodeBinaryNode(this.transport.decrypt(frame)));
+    if (!this.handshake) throw new Error('frame before the intro');
+    if (!this.helloAnswered) {
+      this.helloAnswered = true;
+      return this.sendFrame(this.handshake.serverHello(frame));
+    }
+    const { clientStatic, payload, transport } = this.handshake.clientFinish(frame);
+    this.transport = transport;
+    this.noiseKey = clientStatic.toString('base64');
+    if (payload.username) {
+      this.username = String(payload.username);
+      this.device = payload.device ?? 0;
+      this.login();
+    } else {
+      this.offerRefs();
+    }
+  }
+
+  private login(): void {
+    const linked = this.emulator.phone.devices.get(this.device);
+    if (this.username !== this.emulator.phone.number || !linked || linked.noiseKey !== this.noiseKey) {
+      this.drop('logout');
+      return;
+    }
+    this.emulator.emit('login', this);
+    this.send({ tag: 'success', attrs: { t: String(Math.floor(Date.now() / 1000)), lid: linked.lid, props: '1', abprops: '1', location: 'emulator' } });
+    this.send({ tag: 'ib', attrs: { from: SERVER }, content: [{ tag: 'offline', attrs: { count: '0' } }] });
+  }
+
+  private offerRefs(): void {
+    const refs = Array.from({ length: this.emulator.refsPerRound }, (_, i) => `emu-ref-${Date.now().toString(36)}-${this.tag}-${i}`);
+    for (const ref of refs) this.refs.add(ref);
+    this.send({
+      tag: 'iq',
+      attrs: { from: SERVER, type: 'set', id: this.nextId(), xmlns: 'md' },
+      content: [{ tag: 'pair-device', attrs: {}, content: refs.map((ref) => ({ tag: 'ref', attrs: {}, content: Buffer.from(ref) })) }],
+    });
+    this.emulator.emit('pairing', this);
+  }
+
+  private onNode(node: BinaryNode): void {
+    if (node.tag !== 'iq') return;
+    const { type, id, xmlns } = node.attrs;
+    if (type === 'result') {
+      if (getBinaryNodeChild(node, 'pair-device-sign') && this.pendingPair) {
+        this.emulator.phone.link(this.pendingPair);
+        this.pendingPair = null;
+        this.emulator.emit('paired', this);
+        // WhatsApp always restarts the stream after a fresh pairing.
+        this.drop('restart');
+      }
+      return;
+    }
+    if (this.silent || !id) return;
+    this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node) });
+  }
+}
+
+/** What the emulator puts in a query's result: enough for Baileys' login round trips. */
+function answerContent(xmlns: string | undefined, node: BinaryNode): BinaryNode[] | undefined {
+  if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'count')) return [{ tag: 'count', attrs: { value: '812' } }];
+  if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'digest')) return [{ tag: 'digest', attrs: {} }];
+  return undefined;
+}
+
+/** A WhatsApp Web server on loopback, with one phone, for the real Baileys client. */
+export class WhatsAppEmulator extends EventEmitter {
+  readonly authority: Authority = makeAuthority();
+  readonly phone = new Phone();
+  readonly connections: EmulatedConnection[] = [];
+  /** Protocol failures seen on any connection (a test asserts there are none). */
+  readonly errors: unknown[] = [];
+  readonly refsPerRound: number;
+  private constructor(
+    private readonly server: WsServer,
+    options: EmulatorOptions,
+  ) {
+    super();
+    this.refsPerRound = options.refs ?? 5;
+    server.on('connection', (ws) => {
+      const conn = new EmulatedConnection(ws, this);
+      this.connections.push(conn);
+      ws.on('close', () => this.emit('closed', conn));
+    });
+  }
+
+  /** Starts an emulator on 127.0.0.1 with an ephemeral port. */
+  static async start(options: EmulatorOptions = {}): Promise<WhatsAppEmulator> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => server.once('listening', r));
+    return new WhatsAppEmulator(server, options);
+  }
+
+  /** The URL a baileys channel connects to. */
+  get url(): string {
+    return `ws://127.0.0.1:${this.server.address().port}/ws/chat`;
+  }
+
+  /** The connections that are open now. */
+  live(): EmulatedConnection[] {
+    return this.connections.filter((c) => c.open);
+  }
+
+  /** The phone scans QR text: finds the connection that showed it and pairs it. */
+  scan(qrText: string): LinkedDevice {
+    const qr = parsePairingQr(qrText);
+    const conn = this.live().find((c) => c.noiseKey === qr.noiseKey && c.refs.has(qr.ref));
+    if (!conn) throw new Error('no open connection shows this QR');
+    return conn.pair(qr.ref, qrText);
+  }
+
+  /** Drops the one logged-in connection; answers when the emulator closed it (ms epoch). */
+  drop(kind: DropKind): number {
+    const conn = this.loggedIn();
+    if (kind === 'logout') this.phone.unlink(conn.device);
+    const at = Date.now();
+    conn.drop(kind);
+    return at;
+  }
+
+  /** The logged-in connection stops answering pings and queries, as if the network were gone. */
+  silence(): number {
+    this.loggedIn().silent = true;
+    return Date.now();
+  }
+
+  private loggedIn(): EmulatedConnection {
+    const conns = this.live().filter((c) => c.username);
+    if (conns.length !== 1 || !conns[0]) throw new Error(`expected one logged-in connection, found ${conns.length}`);
+    return conns[0];
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.server.clients) ws.terminate();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
