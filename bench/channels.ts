@@ -30,6 +30,17 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
   );
 }
 
+/** Retries a call whose connection was reset before an answer (a keep-alive race under load). */
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
 async function rps(url: string, headers: Record<string, string>): Promise<number> {
   const result = await autocannon({ url, connections: 32, duration: DURATION_S, headers });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
@@ -46,14 +57,14 @@ async function main(): Promise<void> {
 
   const tokens: string[] = [];
   await inParallel([...Array(CHANNELS).keys()], CONCURRENCY, async (i) => {
-    const res = await partner<{ token: string }>('PUT', '/partner/channels', { name: `bench-${i}`, engine: 'sandbox', sandbox: { init_ms: 0, launch_ms: 0 } });
+    const res = await retried(() => partner<{ token: string }>('PUT', '/partner/channels', { name: `bench-${i}`, engine: 'sandbox', sandbox: { init_ms: 0, launch_ms: 0 } }));
     if (res.status !== 200) throw new Error(`create ${i}: ${res.status}`);
     tokens.push(res.body.token);
   });
   await inParallel(tokens, CONCURRENCY, async (token) => {
     const gate = client(gateway.url, token);
     for (;;) {
-      const res = await gate('POST', '/sandbox/scan');
+      const res = await retried(() => gate('POST', '/sandbox/scan'));
       if (res.status === 200) return;
       if (res.status !== 409) throw new Error(`scan: ${res.status} ${JSON.stringify(res.body)}`);
       await new Promise((r) => setTimeout(r, 5)); // no QR yet: the channel is still launching
