@@ -35,16 +35,18 @@ export const DeliveryQuery = Type.Object({
   status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
   since: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   until: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
   token: Type.Optional(Type.String()),
 });
 export type DeliveryQuery = Static<typeof DeliveryQuery>;
 
 /** One page of a channel's delivery log, newest first, in its wire form. */
 export async function deliveryPage(webhooks: WebhookService, channelId: string, q: DeliveryQuery): Promise<Static<typeof DeliveryList>> {
-  const { deliveries, total } = await webhooks.deliveries({ channelId, status: q.status, since: q.since, until: q.until }, { count: q.count, offset: q.offset });
-  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: q.offset };
+  // The schema's defaults fill count and offset before this runs.
+  const page = { count: q.count ?? 100, offset: q.offset ?? 0 };
+  const { deliveries, total } = await webhooks.deliveries({ channelId, status: q.status, since: q.since, until: q.until }, page);
+  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: page.offset };
 }
 
 /** Replays one delivery of the channel and answers the fresh copy. */

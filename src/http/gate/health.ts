@@ -5,7 +5,7 @@ import type { ChannelRuntime } from '../../channel/runtime.js';
 import { ErrorBody, Health, HistoryPage } from '../../protocol/index.js';
 
 export const WakeupQuery = Type.Object({
-  wakeup: Type.Boolean({ default: true, description: 'start a parked or never-started channel' }),
+  wakeup: Type.Optional(Type.Boolean({ default: true, description: 'start a parked or never-started channel' })),
   token: Type.Optional(Type.String()),
 });
 
@@ -41,8 +41,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         tags: ['Channel'],
         summary: 'Status history, newest first (extension)',
         querystring: Type.Object({
-          count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-          offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+          count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
           token: Type.Optional(Type.String()),
         }),
         response: { 200: HistoryPage, 401: ErrorBody },

@@ -6,8 +6,8 @@ import type { ChatRecord, StoredMessage } from '../../store/types.js';
 
 const tags = ['Messages'];
 const Paging = {
-  count: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-  offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
   token: Type.Optional(Type.String()),
 };
 const MessageFilters = {

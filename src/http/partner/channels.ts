@@ -58,7 +58,7 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
       schema: {
         tags,
         summary: 'List channels',
-        querystring: Type.Object({ count: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }) }),
+        querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })) }),
         response: { 200: PartnerChannelList, ...errorResponses },
       },
     },
