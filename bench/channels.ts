@@ -55,18 +55,17 @@ async function main(): Promise<void> {
   const before = rssMb();
   const started = performance.now();
 
+  // Each worker creates a channel and has its phone scan the QR as soon as one shows.
   const tokens: string[] = [];
   await inParallel([...Array(CHANNELS).keys()], CONCURRENCY, async (i) => {
     const res = await retried(() => partner<{ token: string }>('PUT', '/partner/channels', { name: `bench-${i}`, engine: 'sandbox', sandbox: { init_ms: 0, launch_ms: 0 } }));
     if (res.status !== 200) throw new Error(`create ${i}: ${res.status}`);
     tokens.push(res.body.token);
-  });
-  await inParallel(tokens, CONCURRENCY, async (token) => {
-    const gate = client(gateway.url, token);
+    const gate = client(gateway.url, res.body.token);
     for (;;) {
-      const res = await retried(() => gate('POST', '/sandbox/scan'));
-      if (res.status === 200) return;
-      if (res.status !== 409) throw new Error(`scan: ${res.status} ${JSON.stringify(res.body)}`);
+      const scan = await retried(() => gate('POST', '/sandbox/scan'));
+      if (scan.status === 200) return;
+      if (scan.status !== 409) throw new Error(`scan: ${scan.status} ${JSON.stringify(scan.body)}`);
       await new Promise((r) => setTimeout(r, 5)); // no QR yet: the channel is still launching
     }
   });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type StatusText } from '../protocol/index.js';
 import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
-import { withTargets } from '../webhooks/outbox.js';
+import { deliveryTargets, withTargets } from '../webhooks/outbox.js';
 import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
@@ -173,7 +173,7 @@ export class ChannelRuntime {
         history.push(effect.entry);
         if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(s, effect.entry.to) } });
       } else if (effect.kind === 'emit') {
-        wrap(await withQrImage(effect.event));
+        wrap(await this.withQrImage(effect.event));
       }
     }
     const snapshotChanged =
@@ -194,6 +194,17 @@ export class ChannelRuntime {
       wipeCredentials: hasWipe(effects),
     });
     if (events.length > 0) this.deps.onCommitted?.(this.id, events);
+  }
+
+  /**
+   * A new QR goes to webhooks as Whapi's whole QR object, the PNG included. Rendering costs a few
+   * milliseconds of CPU per QR, so it is done only when a webhook of the channel takes the event.
+   */
+  private async withQrImage(event: ChannelEvent): Promise<ChannelEvent> {
+    if (event.name !== 'channel.patch') return event;
+    const { qr } = event.payload as EventPayloads['channel.patch'];
+    if (!qr.rowdata || deliveryTargets(this.record.settings, 'channel.patch', {}).length === 0) return event;
+    return { name: 'channel.patch', payload: { qr: { ...qr, base64: await qrDataUrl(qr.rowdata) } } };
   }
 
   private carryOut(effect: Effect): void {
@@ -243,14 +254,6 @@ export class ChannelRuntime {
     if (handle) this.deps.clock.clearTimeout(handle);
     this.timers.delete(timer);
   }
-}
-
-/** A new QR goes out as Whapi's whole QR object, the PNG included, as `GET /users/login` answers it. */
-async function withQrImage(event: ChannelEvent): Promise<ChannelEvent> {
-  if (event.name !== 'channel.patch') return event;
-  const { qr } = event.payload as EventPayloads['channel.patch'];
-  if (!qr.rowdata) return event;
-  return { name: 'channel.patch', payload: { qr: { ...qr, base64: await qrDataUrl(qr.rowdata) } } };
 }
 
 function hasWipe(effects: Effect[]): boolean {
