@@ -112,6 +112,9 @@ export class Dispatcher {
   }
 
   private async sleepUntilDue(): Promise<void> {
+    // Each attempt in flight wakes the pump when it ends, and every retry this process schedules
+    // has its own wake-up: the store needs asking only when nothing is in flight.
+    if (this.inFlight.size > 0) return;
     const now = this.deps.clock.now();
     const next = await this.deps.store.nextDeliveryDue();
     // A due time in the past means its queue is busy: the attempt in flight wakes the pump when
