@@ -72,7 +72,12 @@ describe('/metrics', () => {
     expect(await sample('wagate_webhook_deliveries_total', { result: 'delivered' })).toBe(before.delivered + 7);
     expect(await sample('wagate_webhook_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(7);
     expect(await sample('wagate_outbox_oldest_pending_age_seconds')).toBe(0);
-    expect(await sample('wagate_http_requests_total', { method: 'GET', route: '/health', code: '200' })).toBeGreaterThan(before.health + 2);
+
+    // Requests by route and code: three more GET /health, counted once each response has gone.
+    const health = await sample('wagate_http_requests_total', { method: 'GET', route: '/health', code: '200' });
+    expect(health).toBeGreaterThanOrEqual(before.health + 2);
+    for (let i = 0; i < 3; i++) expect((await ch.gate('GET', '/health?wakeup=false')).status).toBe(200);
+    await until(async () => (await sample('wagate_http_requests_total', { method: 'GET', route: '/health', code: '200' })) === health + 3, 'three more /health requests counted');
   });
 
   it('counts failed deliveries and the outbox backlog while a receiver fails', async () => {
