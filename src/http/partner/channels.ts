@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxOptions } from '../../engines/sandbox/options.js';
 import { BaileysOptions } from '../../engines/baileys/options.js';
+import { ChannelIdParams } from './params.js';
 import { CreateChannelBody, ErrorBody, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
 
 /** An engine's creation options: only on a channel of that engine, and valid by its schema. */
@@ -14,7 +15,6 @@ function checkEngineOptions(kind: 'sandbox' | 'baileys', engine: string, options
   if (problem) throw errors.badRequest(`body.${kind}${problem.path.replace(/\//g, '.')}: ${problem.message}`);
 }
 
-const IdParams = Type.Object({ id: Type.String({ pattern: '^[A-Z]+-[A-Z0-9]{5}$' }) });
 const tags = ['Partner'];
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -71,13 +71,13 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
 
   app.get(
     '/partner/channels/:id',
-    { schema: { tags, summary: 'Get a channel with its health', params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+    { schema: { tags, summary: 'Get a channel with its health', params: ChannelIdParams, response: { 200: PartnerChannel, ...errorResponses } } },
     async (req) => view(channels.get((req.params as { id: string }).id), { health: true }),
   );
 
   app.delete(
     '/partner/channels/:id',
-    { schema: { tags, summary: 'Delete a channel', params: IdParams, response: { 200: Success, ...errorResponses } } },
+    { schema: { tags, summary: 'Delete a channel', params: ChannelIdParams, response: { 200: Success, ...errorResponses } } },
     async (req) => {
       await channels.remove((req.params as { id: string }).id);
       return { success: true };
@@ -87,7 +87,7 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
   const action = (path: string, summary: string, run: (id: string) => Promise<ChannelRuntime>): void => {
     app.post(
       `/partner/channels/:id/${path}`,
-      { schema: { tags, summary, params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+      { schema: { tags, summary, params: ChannelIdParams, response: { 200: PartnerChannel, ...errorResponses } } },
       async (req) => view(await run((req.params as { id: string }).id), { health: true }),
     );
   };
@@ -97,7 +97,7 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
 
   app.post(
     '/partner/channels/:id/token',
-    { schema: { tags, summary: 'Rotate the channel token', params: IdParams, response: { 200: PartnerChannel, ...errorResponses } } },
+    { schema: { tags, summary: 'Rotate the channel token', params: ChannelIdParams, response: { 200: PartnerChannel, ...errorResponses } } },
     async (req) => {
       const { runtime, token } = await channels.rotateToken((req.params as { id: string }).id);
       return view(runtime, { token });

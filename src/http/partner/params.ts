@@ -1,8 +1,9 @@
+import { CHANNEL_ID_PATTERN } from '../../channel/tokens.js';
 import { Type } from '@sinclair/typebox';
 import { ErrorBody } from '../../protocol/index.js';
 
 /** `:id` of `/partner/channels/:id/...`: a channel id as wagate issues them (`MANTIS-M72HC`). */
-export const ChannelIdParams = Type.Object({ id: Type.String({ pattern: '^[A-Z]+-[A-Z0-9]{5}$' }) });
+export const ChannelIdParams = Type.Object({ id: Type.String({ pattern: CHANNEL_ID_PATTERN }) });
 export interface ChannelIdParams {
   id: string;
 }
