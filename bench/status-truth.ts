@@ -8,12 +8,9 @@
 import { until } from '../test/support/http.js';
 import type { Received } from '../test/support/receiver.js';
 import { eventOf, label, reach, scanQr, startEmulatedGateway } from '../test/emulator/harness.js';
+import { percentile } from './stats.js';
 
 const DROPS = Number(process.env.BENCH_DROPS ?? 50);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 function summary(values: number[]): { p50: number; p99: number; min: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);

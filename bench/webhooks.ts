@@ -9,14 +9,11 @@ import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import { tempDataDir } from '../test/support/process.js';
+import { percentile } from './stats.js';
 
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const CONCURRENCY = 64; // the dispatcher's default number of attempts in flight
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 async function main(): Promise<void> {
   const received = new Map<string, number>();

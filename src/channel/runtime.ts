@@ -118,9 +118,7 @@ export class ChannelRuntime {
     const run = this.queue.then(async () => {
       const change = await build();
       if (this.closed || !change) return change;
-      const now = this.deps.clock.now();
-      const outbound = (change.events ?? []).map((event) => ({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now }));
-      const events = withTargets(this.record.settings, outbound);
+      const events = this.outbound(change.events ?? []);
       await this.deps.store.commitChange({ ...change, channelId: this.id, events });
       if (events.length > 0) this.deps.onCommitted?.(this.id, events);
       return change;
@@ -162,20 +160,17 @@ export class ChannelRuntime {
 
   /** Writes the step's snapshot, history and events in one transaction. */
   private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[]): Promise<void> {
-    const now = this.deps.clock.now();
-    const events: OutboundEvent[] = [];
+    const produced: ChannelEvent[] = [];
     const history = [];
-    const wrap = (event: ChannelEvent): void => {
-      events.push({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now });
-    };
     for (const effect of effects) {
       if (effect.kind === 'record') {
         history.push(effect.entry);
-        if (effect.entry.from !== effect.entry.to) wrap({ name: 'channel.post', payload: { health: this.health(s, effect.entry.to) } });
+        if (effect.entry.from !== effect.entry.to) produced.push({ name: 'channel.post', payload: { health: this.health(s, effect.entry.to) } });
       } else if (effect.kind === 'emit') {
-        wrap(await this.withQrImage(effect.event));
+        produced.push(await this.withQrImage(effect.event));
       }
     }
+    const events = this.outbound(produced);
     const snapshotChanged =
       s.status !== prev.status || s.user !== prev.user || s.startAt !== prev.startAt || s.reason !== prev.reason;
     if (!snapshotChanged && history.length === 0 && events.length === 0 && !hasWipe(effects)) return;
@@ -190,10 +185,17 @@ export class ChannelRuntime {
         user: s.user,
       },
       history,
-      events: withTargets(this.record.settings, events),
+      events,
       wipeCredentials: hasWipe(effects),
     });
     if (events.length > 0) this.deps.onCommitted?.(this.id, events);
+  }
+
+  /** Events in their wire envelope, with one delivery target per webhook that takes them. */
+  private outbound(events: ChannelEvent[]): OutboundEvent[] {
+    const now = this.deps.clock.now();
+    const wrapped = events.map((event) => ({ name: event.name, body: envelope(this.id, event) as Record<string, unknown>, createdAt: now }));
+    return withTargets(this.record.settings, wrapped);
   }
 
   /**
