@@ -47,6 +47,11 @@ export class Dispatcher {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private lastFailingAlert = new Map<string, number>();
+  /**
+   * Deliveries whose attempt ended while a due query was out: that query may still list them as
+   * pending (it read before their outcome was written), and they must not be launched again.
+   */
+  private endedDuringRead: Set<number> | null = null;
   private readonly concurrency: number;
   private readonly idleMs: number;
 
@@ -92,10 +97,14 @@ export class Dispatcher {
         if (this.stopped) return;
         const free = this.concurrency - this.inFlight.size;
         if (free <= 0) break;
-        const due = await this.deps.store.dueDeliveries(this.deps.clock.now(), free + this.inFlight.size);
+        const ended = new Set<number>();
+        this.endedDuringRead = ended;
+        const due = await this.deps.store
+          .dueDeliveries(this.deps.clock.now(), free + this.inFlight.size)
+          .finally(() => (this.endedDuringRead = null));
         for (const delivery of due) {
           if (this.inFlight.size >= this.concurrency) break;
-          if (this.inFlight.has(delivery.id)) continue;
+          if (this.inFlight.has(delivery.id) || ended.has(delivery.id)) continue;
           const busy = this.busyQueues.get(delivery.queueKey) ?? 0;
           if (busy >= (delivery.target.ordered ? 1 : UNORDERED_PER_QUEUE)) continue;
           this.launch(delivery);
@@ -144,6 +153,7 @@ export class Dispatcher {
       .catch((err: unknown) => this.deps.onError?.(err))
       .finally(() => {
         this.inFlight.delete(delivery.id);
+        this.endedDuringRead?.add(delivery.id);
         const left = (this.busyQueues.get(key) ?? 1) - 1;
         if (left > 0) this.busyQueues.set(key, left);
         else this.busyQueues.delete(key);

@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../channel/clock.js';
+import { newChannel, statusEvent, target } from '../store/contract/fixtures.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { createTestSchema, postgresForTests } from '../store/postgres/testing.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { DeliveryTarget, OutboundEvent, Store } from '../store/types.js';
+import { Dispatcher } from './dispatcher.js';
+import { startReceiver, type Receiver } from './receiver.fixture.js';
+import { createSender, type Sender } from './sender.js';
+
+// The dispatcher on the real stores, a real sender and a real loopback receiver.
+
+const dir = mkdtempSync(join(tmpdir(), 'wagate-dispatcher-'));
+const pgServer = await postgresForTests();
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const clean of cleanups.splice(0).reverse()) await clean();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+const stores: Array<[string, (() => Promise<Store>) | null]> = [
+  ['sqlite', async () => new SqliteStore(join(dir, `store-${++files}.db`))],
+  [
+    'postgres',
+    pgServer
+      ? async () => {
+          const { schema, drop } = await createTestSchema(pgServer.url);
+          cleanups.push(drop);
+          return new PostgresStore({ connectionString: pgServer.url, schema });
+        }
+      : null,
+  ],
+];
+
+interface Rig {
+  store: Store;
+  receiver: Receiver;
+  sender: Sender;
+  dispatcher: Dispatcher;
+}
+
+/** A migrated store, a receiver answering 200 and a dispatcher over `seam(store)`. */
+async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (s) => s): Promise<Rig> {
+  const store = await open();
+  await store.migrate();
+  const receiver = await startReceiver();
+  const sender = createSender({ allowPrivate: true, timeoutMs: 5_000 });
+  const dispatcher = new Dispatcher({
+    store: seam(store),
+    clock: systemClock,
+    sender,
+    alert: async () => undefined,
+    disableWebhook: async () => undefined,
+  });
+  cleanups.push(async () => {
+    await dispatcher.stop();
+    await sender.close();
+    await receiver.close();
+    await store.close();
+  });
+  return { store, receiver, sender, dispatcher };
+}
+
+/** `channels` channels, each with `perChannel` events to one ordered webhook at the receiver. */
+async function backlog(store: Store, receiver: Receiver, channels: number, perChannel: number): Promise<number> {
+  const hook: DeliveryTarget = target(`${receiver.origin}/hook`, { secret: null, headers: {} });
+  for (let c = 0; c < channels; c++) {
+    const { id } = await store.createChannel(newChannel());
+    const now = Date.now();
+    const events: OutboundEvent[] = Array.from({ length: perChannel }, (_, i) => ({ ...statusEvent(id, `S${i}`, now), targets: [hook] }));
+    await store.commitChange({ channelId: id, events });
+  }
+  return channels * perChannel;
+}
+
+/** Waits until nothing is pending in the store. */
+async function drained(store: Store, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await store.outboxDepth()).pending > 0) {
+    if (Date.now() > deadline) throw new Error(`still ${(await store.outboxDepth()).pending} pending`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** How many webhook-ids the receiver saw more than once. */
+function duplicates(receiver: Receiver): number {
+  const seen = new Map<string, number>();
+  for (const r of receiver.received) seen.set(String(r.headers['webhook-id']), (seen.get(String(r.headers['webhook-id'])) ?? 0) + 1);
+  return [...seen.values()].filter((n) => n > 1).length;
+}
+
+/**
+ * A store whose due query answers late: it reads, then holds its answer until an outcome has
+ * been recorded after the read, as a slow query on PostgreSQL does while attempts finish.
+ */
+function staleDueReads(store: Store): Store {
+  let recorded = 0;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'recordAttempt') {
+        return async (...args: Parameters<Store['recordAttempt']>) => {
+          await target.recordAttempt(...args);
+          recorded += 1;
+        };
+      }
+      if (prop === 'dueDeliveries') {
+        return async (...args: Parameters<Store['dueDeliveries']>) => {
+          const before = recorded;
+          const due = await target.dueDeliveries(...args);
+          const deadline = Date.now() + 200;
+          while (recorded === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+          return due;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+for (const [kind, open] of stores) {
+  describe.skipIf(!open)(`Dispatcher on ${kind}`, () => {
+    it('never relaunches a delivery whose outcome was recorded while the due query ran', async () => {
+      const { store, receiver, dispatcher } = await rig(open!, staleDueReads);
+      const total = await backlog(store, receiver, 20, 10);
+      dispatcher.start();
+      await drained(store);
+      const { deliveries } = await store.listDeliveries({}, { count: total, offset: 0 });
+      expect(deliveries.filter((d) => d.attempts !== 1).map((d) => [d.id, d.attempts])).toEqual([]);
+      expect(duplicates(receiver)).toBe(0);
+      expect(receiver.received).toHaveLength(total);
+    });
+
+    it('delivers a backlog over many queues exactly once each when every receiver answers', async () => {
+      const { store, receiver, dispatcher } = await rig(open!);
+      const total = await backlog(store, receiver, 100, 20);
+      dispatcher.start();
+      await drained(store, 60_000);
+      expect(duplicates(receiver)).toBe(0);
+      expect(receiver.received).toHaveLength(total);
+    });
+  });
+}
