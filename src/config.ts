@@ -8,6 +8,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: string | null;
+  /** SQLite's `synchronous` in WAL mode: `full` (default) survives a power loss, `normal` may lose the last commits. */
+  sqliteSynchronous: 'full' | 'normal';
   adminToken: string | null;
   /** A token that may read /metrics only. */
   metricsToken: string | null;
@@ -33,6 +35,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'WAGATE_PORT', 8080, 0, 65535),
     dataDir: resolve(env.WAGATE_DATA_DIR ?? './data'),
     databaseUrl: env.WAGATE_DATABASE_URL || null,
+    sqliteSynchronous: oneOf(env, 'WAGATE_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
     adminToken: env.WAGATE_ADMIN_TOKEN || null,
     metricsToken: env.WAGATE_METRICS_TOKEN || null,
     publicUrl: env.WAGATE_PUBLIC_URL || null,

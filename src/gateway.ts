@@ -39,7 +39,12 @@ export interface GatewayOptions {
 /** Opens the store, resumes every channel that was running, and starts listening. */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const clock = opts.clock ?? systemClock;
-  const store = await openStore({ databaseUrl: config.databaseUrl ?? undefined, dataDir: config.dataDir, pgSchema: opts.pgSchema });
+  const store = await openStore({
+    databaseUrl: config.databaseUrl ?? undefined,
+    dataDir: config.dataDir,
+    pgSchema: opts.pgSchema,
+    sqliteSynchronous: config.sqliteSynchronous,
+  });
   const { hash: adminHash, generated } = await adminTokenHash(store, config.adminToken);
   let ready = false;
   let url = '';
@@ -64,6 +69,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     onStep: (_channelId, effects) => metrics.step(effects),
     onData: (runtime, data) => void messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
+    onStoreFault: (channelId, err) => {
+      metrics.storeFault();
+      app.log.warn({ channelId, err }, 'store refused a commit; retrying');
+    },
   });
   webhooks = new WebhookService({
     store,

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type StatusText } from '../protocol/index.js';
+import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type HistoryEntry, type StatusText } from '../protocol/index.js';
 import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { deliveryTargets, withTargets } from '../webhooks/outbox.js';
+import { randomUUID } from 'node:crypto';
+import { isStoreFault, StoreUnavailableError } from '../store/errors.js';
 import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
@@ -20,6 +22,21 @@ export interface RuntimeDeps {
   onData?: (runtime: ChannelRuntime, data: EngineData) => void;
   /** Sees every committed lifecycle step's effects (metrics). */
   onStep?: (channelId: string, effects: Effect[]) => void;
+  /** A commit failed because the store did (it is retried); logs and metrics. */
+  onStoreFault?: (channelId: string, err: unknown) => void;
+}
+
+/** How a commit that failed because the store did is retried: 50 ms doubling up to 2 s. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+
+export interface CommitOptions {
+  /**
+   * Retry store faults until the change is durable (default). False for writes that may simply
+   * fail while nothing depends on them yet (an idempotency mark before anything was sent): they
+   * fail at once with StoreUnavailableError while the channel's store is failing.
+   */
+  untilDurable?: boolean;
 }
 
 /** A change that did not come from the lifecycle: messages, receipts, alerts. */
@@ -37,6 +54,11 @@ export class ChannelRuntime {
   private timers = new Map<TimerName, TimerHandle>();
   private connection: EngineConnection | null = null;
   private closed = false;
+  /** Set by shutdown: a commit still retrying gives up instead of holding the queue. */
+  private closing = false;
+  private readonly wakeRetries = new Set<() => void>();
+  /** True while a commit of this channel is failing because the store does. */
+  storeFailing = false;
   /** Emits 'status' (StatusText) after every committed status change. */
   readonly changes = new EventEmitter();
 
@@ -114,14 +136,19 @@ export class ChannelRuntime {
    * Runs `build` in this channel's queue and commits what it answers (messages, chats, events,
    * an idempotency record) in one transaction. `build` sees every earlier change committed.
    */
-  commitSide<T extends SideChange | null>(build: () => Promise<T> | T): Promise<T> {
+  commitSide<T extends SideChange | null>(build: () => Promise<T> | T, opts: CommitOptions = {}): Promise<T> {
+    const untilDurable = opts.untilDurable ?? true;
+    if (!untilDurable && this.storeFailing) return Promise.reject(new StoreUnavailableError(this.deps.store.kind));
     const run = this.queue.then(async () => {
-      const change = await build();
-      if (this.closed || !change) return change;
-      const events = this.outbound(change.events ?? []);
-      await this.deps.store.commitChange({ ...change, channelId: this.id, events });
-      if (events.length > 0) this.deps.onCommitted?.(this.id, events);
-      return change;
+      if (!untilDurable && this.storeFailing) throw new StoreUnavailableError(this.deps.store.kind);
+      let committed: T | undefined;
+      await this.durably(async () => {
+        const change = await build();
+        committed = change;
+        if (this.closed || !change) return null;
+        return { ...change, channelId: this.id, events: this.outbound(change.events ?? []) };
+      }, untilDurable);
+      return committed as T;
     });
     this.queue = run.then(
       () => undefined,
@@ -132,6 +159,8 @@ export class ChannelRuntime {
 
   /** Stops timers and the engine without recording anything (gateway shutdown, delete). */
   async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const wake of this.wakeRetries) wake();
     await this.queue;
     this.closed = true;
     for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
@@ -150,18 +179,24 @@ export class ChannelRuntime {
       return;
     }
     if (effects.some((e) => e.kind === 'logout')) await this.connection?.logout().catch(() => undefined);
-    // Readers see the new state only once it is durable: /health never runs ahead of the history.
-    await this.commit(prev, state, effects);
+    // Readers see the new state once it is durable, so /health never runs ahead of the history,
+    // except while the store fails: then the truth (the connection is gone) beats the record,
+    // which follows as soon as the retried commit lands.
+    await this.commit(prev, state, effects, () => {
+      this.state = state;
+      if (prev.status !== state.status) this.changes.emit('status', state.status);
+    });
+    const published = this.state === state;
     this.state = state;
     this.deps.onStep?.(this.id, effects);
     for (const effect of effects) this.carryOut(effect);
-    if (prev.status !== state.status) this.changes.emit('status', state.status);
+    if (prev.status !== state.status && !published) this.changes.emit('status', state.status);
   }
 
   /** Writes the step's snapshot, history and events in one transaction. */
-  private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[]): Promise<void> {
+  private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[], onFault: () => void): Promise<void> {
     const produced: ChannelEvent[] = [];
-    const history = [];
+    const history: HistoryEntry[] = [];
     for (const effect of effects) {
       if (effect.kind === 'record') {
         history.push(effect.entry);
@@ -174,7 +209,7 @@ export class ChannelRuntime {
     const snapshotChanged =
       s.status !== prev.status || s.user !== prev.user || s.startAt !== prev.startAt || s.reason !== prev.reason;
     if (!snapshotChanged && history.length === 0 && events.length === 0 && !hasWipe(effects)) return;
-    await this.deps.store.commitChange({
+    await this.durably(() => ({
       channelId: this.id,
       snapshot: {
         status: s.status,
@@ -187,8 +222,69 @@ export class ChannelRuntime {
       history,
       events,
       wipeCredentials: hasWipe(effects),
+    }), true, onFault);
+  }
+
+  /**
+   * Commits the change `build` answers (null: nothing to write). A store fault is retried with
+   * backoff, in this channel's queue so that later inputs wait their turn, until the change is
+   * durable or the runtime shuts down; any other error is thrown. Each change carries an id the
+   * store keeps with the channel, so a commit whose outcome was lost with its connection is not
+   * written twice.
+   */
+  private async durably(
+    build: () => Promise<ChannelChange | null> | ChannelChange | null,
+    untilDurable: boolean,
+    onFirstFault?: () => void,
+  ): Promise<void> {
+    const changeId = randomUUID();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const change = await build();
+        if (!change) return;
+        await this.deps.store.commitChange({ ...change, changeId });
+        this.storeFailing = false;
+        const events = change.events ?? [];
+        if (events.length > 0) this.deps.onCommitted?.(this.id, events);
+        return;
+      } catch (err) {
+        if (!isStoreFault(err)) throw err;
+        this.deps.onStoreFault?.(this.id, err);
+        if (!untilDurable || this.closing) throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(this.deps.store.kind, err);
+        if (!this.storeFailing) {
+          this.storeFailing = true;
+          onFirstFault?.();
+        }
+        await this.pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt));
+        if (await this.landed(changeId)) {
+          this.storeFailing = false;
+          return;
+        }
+      }
+    }
+  }
+
+  /** Whether the change `changeId` was committed after all (its COMMIT's answer was lost). */
+  private async landed(changeId: string): Promise<boolean> {
+    try {
+      return (await this.deps.store.lastChangeId(this.id)) === changeId;
+    } catch (err) {
+      if (isStoreFault(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Waits `ms` on the runtime's clock, or less when the runtime shuts down. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.deps.clock.clearTimeout(timer);
+        this.wakeRetries.delete(done);
+        resolve();
+      };
+      const timer = this.deps.clock.setTimeout(done, ms);
+      this.wakeRetries.add(done);
     });
-    if (events.length > 0) this.deps.onCommitted?.(this.id, events);
   }
 
   /** Events in their wire envelope, with one delivery target per webhook that takes them. */

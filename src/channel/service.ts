@@ -20,6 +20,7 @@ export interface ChannelServiceDeps {
   onError?: (channelId: string, err: unknown) => void;
   onData?: RuntimeDeps['onData'];
   onStep?: RuntimeDeps['onStep'];
+  onStoreFault?: RuntimeDeps['onStoreFault'];
 }
 
 export interface CreateChannelInput {
@@ -92,6 +93,13 @@ export class ChannelService {
   list(page: Page): { channels: ChannelRuntime[]; total: number } {
     const all = [...this.runtimes.values()];
     return { channels: all.slice(page.offset, page.offset + page.count), total: all.length };
+  }
+
+  /** How many channels are retrying a commit the store refused (readiness). */
+  failingCommits(): number {
+    let n = 0;
+    for (const r of this.runtimes.values()) if (r.storeFailing) n++;
+    return n;
   }
 
   get size(): number {
@@ -179,6 +187,7 @@ export class ChannelService {
       onError: this.deps.onError,
       onData: this.deps.onData,
       onStep: this.deps.onStep,
+      onStoreFault: this.deps.onStoreFault,
     });
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
+import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors } from '../protocol/index.js';
+import { isStoreFault } from '../store/errors.js';
 import { describeValidation } from './validation.js';
 
 /** Maps every failure to Whapi's error shape; the one place that decides an error's status. */
@@ -37,6 +38,10 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed JSON: ${err.message}`);
   }
+  if (isStoreFault(err)) {
+    req.log.warn({ err }, 'store unavailable');
+    return errors.storeUnavailable('the gateway cannot read or write its database right now; nothing was changed unless the answer says so; retry after the Retry-After delay');
+  }
   if (err instanceof SyntaxError || err.statusCode === 400) return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed request: ${err.message}`);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, err.code);
   req.log.error({ err }, 'unhandled error');
@@ -44,5 +49,6 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
 }
 
 function send(reply: FastifyReply, err: ApiError): FastifyReply {
+  if (err.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(err.status).type('application/json').send(err.toBody());
 }

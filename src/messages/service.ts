@@ -22,6 +22,11 @@ import { refuseSend, sendHoldOutcome } from './gate.js';
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
 /** An idempotency record written before the send; if it survives a crash, the outcome is unknown. */
 const IN_PROGRESS = 0;
+/**
+ * How long a send's answer waits for its message to be recorded when the store is failing; the
+ * message is kept and recorded later, and the answer (200, it was sent) does not wait longer.
+ */
+const RECORD_WAIT_MS = 5000;
 
 export interface MessageServiceDeps {
   store: Store;
@@ -44,7 +49,10 @@ export class MessageService {
 
   /** `POST /messages/text`, at most once per Idempotency-Key within 24 h. */
   async sendText(channel: ChannelRuntime, input: SendText, idempotencyKey?: string): Promise<SendAnswer> {
-    if (!idempotencyKey) return this.sendOnce(channel, input, null);
+    // Store work a send starts that may outlive its answer (recording a sent message while the
+    // store fails, releasing a key): the key stays in flight until it is done.
+    const work: Promise<unknown>[] = [];
+    if (!idempotencyKey) return this.sendOnce(channel, input, null, null, work);
     const hash = requestHash(input);
     const slot = `${channel.id}\u0000${idempotencyKey}`;
     const running = this.inFlight.get(slot);
@@ -53,12 +61,16 @@ export class MessageService {
       if (running.hash !== hash) throw reusedKey();
       return { ...(await running.run), replayed: true };
     }
-    const run = this.sendIdempotent(channel, input, idempotencyKey, hash).finally(() => this.inFlight.delete(slot));
+    const run = this.sendIdempotent(channel, input, idempotencyKey, hash, work);
     this.inFlight.set(slot, { hash, run });
+    void run
+      .catch(() => undefined)
+      .then(() => Promise.allSettled(work))
+      .finally(() => this.inFlight.delete(slot));
     return run;
   }
 
-  private async sendIdempotent(channel: ChannelRuntime, input: SendText, key: string, hash: string): Promise<SendAnswer> {
+  private async sendIdempotent(channel: ChannelRuntime, input: SendText, key: string, hash: string, work: Promise<unknown>[]): Promise<SendAnswer> {
     const since = this.deps.clock.now() - IDEMPOTENCY_WINDOW_MS;
     const earlier = await this.deps.store.getIdempotency(channel.id, key, since);
     if (earlier) {
@@ -74,10 +86,11 @@ export class MessageService {
     const record: IdempotencyRecord = { key, requestHash: hash, status: IN_PROGRESS, response: {}, createdAt: this.deps.clock.now() };
     const mark = new InProgressMark(channel, record);
     try {
-      return await this.sendOnce(channel, input, record, mark);
+      return await this.sendOnce(channel, input, record, mark, work);
     } catch (err) {
-      // Nothing was sent: release the key so a retry may send.
-      await mark.release();
+      // Nothing was sent: release the key so a retry may send. A key whose message may have
+      // gone out (the engine took it, or its fate is unknown) is never released.
+      if (mark.releasable) work.push(mark.release().catch(() => undefined));
       throw err;
     }
   }
@@ -87,7 +100,8 @@ export class MessageService {
     channel: ChannelRuntime,
     input: SendText,
     record: IdempotencyRecord | null,
-    mark: InProgressMark | null = null,
+    mark: InProgressMark | null,
+    work: Promise<unknown>[],
   ): Promise<SendAnswer> {
     const holdMs = channelSettings(channel.record.settings).send_hold_ms;
     const deadline = this.deps.clock.now() + holdMs;
@@ -95,25 +109,16 @@ export class MessageService {
     for (;;) {
       await this.waitForSendable(channel, deadline, holdMs);
       const conn = channel.liveConnection;
+      let sent: { id: string; timestamp: number };
       try {
         if (!conn) throw new EngineClosedError();
         // Only now can a crash leave the outcome unknown: a restart during the hold sent nothing.
         await mark?.set();
-        const sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
-        const message = this.outbound(channel, chatId, input, sent);
-        const body: SentMessage = { sent: true, message };
-        const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;
-        await channel.commitSide(() => ({
-          messages: [stored(message)],
-          chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
-          idempotency,
-          events: [
-            { name: 'messages.post', payload: { messages: [message] } },
-            { name: 'statuses.post', payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } },
-          ],
-        }));
-        return { status: 200, body, replayed: false };
+        mark?.sending();
+        sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
       } catch (err) {
+        // The engine refused or nothing left: the message did not go.
+        if (err instanceof EngineClosedError || err instanceof EngineSendError) mark?.notSent();
         // Nothing left: the connection dropped under us; wait for the reconnect, within the hold,
         // with the key released meanwhile (a crash while waiting has sent nothing).
         if (err instanceof EngineClosedError) await mark?.release();
@@ -122,7 +127,37 @@ export class MessageService {
         if (err instanceof EngineSendError) throw new ApiError(502, 'send failed', err.message);
         throw err;
       }
+      const message = this.outbound(channel, chatId, input, sent);
+      const body: SentMessage = { sent: true, message };
+      const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;
+      // The message has gone: from here on it is never forgotten. The commit is retried until it
+      // lands (in memory meanwhile); the answer waits for it a little, then says what was sent.
+      const recorded = channel.commitSide(() => ({
+        messages: [stored(message)],
+        chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
+        idempotency,
+        events: [
+          { name: 'messages.post', payload: { messages: [message] } },
+          { name: 'statuses.post', payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } },
+        ],
+      }));
+      work.push(recorded.catch(() => undefined));
+      await this.within(recorded, RECORD_WAIT_MS);
+      return { status: 200, body, replayed: false };
     }
+  }
+
+  /** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
+  private within(promise: Promise<unknown>, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.deps.clock.setTimeout(resolve, ms);
+      void promise
+        .catch(() => undefined)
+        .then(() => {
+          this.deps.clock.clearTimeout(timer);
+          resolve();
+        });
+    });
   }
 
   /** Resolves when the channel can send; throws 401 when it cannot within the hold. */
@@ -218,21 +253,39 @@ export function statusUpdate(id: string, chatId: string, status: MessageStatus, 
  */
 class InProgressMark {
   private held = false;
+  /** Whether the engine may have the message: from the send call until it says it refused. */
+  private maybeSent = false;
 
   constructor(
     private readonly channel: ChannelRuntime,
     private readonly record: IdempotencyRecord,
   ) {}
 
+  /** Writes the mark; fails at once (nothing sent) while the channel's store is failing. */
   async set(): Promise<void> {
     if (this.held) return;
     this.held = true;
-    await this.channel.commitSide(() => ({ idempotency: this.record }));
+    await this.channel.commitSide(() => ({ idempotency: this.record }), { untilDurable: false });
+  }
+
+  /** The engine is being handed the message. */
+  sending(): void {
+    this.maybeSent = true;
+  }
+
+  /** The engine answered that the message did not go. */
+  notSent(): void {
+    this.maybeSent = false;
+  }
+
+  /** True unless the message may have gone out: only then may the key be freed. */
+  get releasable(): boolean {
+    return !this.maybeSent;
   }
 
   /** An expired record reads as absent, so the key is free again. */
   async release(): Promise<void> {
-    if (!this.held) return;
+    if (!this.held || this.maybeSent) return;
     this.held = false;
     await this.channel.commitSide(() => ({ idempotency: { ...this.record, createdAt: 0 } }));
   }

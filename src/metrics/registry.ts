@@ -15,6 +15,7 @@ export class Metrics {
   private readonly holdWaits: Counter<'outcome'>;
   private readonly holdSeconds: Histogram<'outcome'>;
   private readonly requests: Counter<'method' | 'route' | 'code'>;
+  private readonly storeFaults: Counter<string>;
 
   constructor(deps: { channels: () => ChannelService; store: Store }) {
     const r = this.registry;
@@ -72,6 +73,12 @@ export class Metrics {
       registers: [r],
     });
     this.requests = new Counter({ name: 'wagate_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['method', 'route', 'code'], registers: [r] });
+    this.storeFaults = new Counter({ name: 'wagate_store_commit_faults_total', help: 'Channel commits the store refused (each is retried until it lands)', registers: [r] });
+  }
+
+  /** A channel commit failed because the store did (it is being retried). */
+  storeFault(): void {
+    this.storeFaults.inc();
   }
 
   /** A lifecycle step's effects (transitions, flaps, reconnects). */

@@ -28,7 +28,11 @@ export const ERROR_MESSAGES = {
   conflict: 'conflict',
   internal: 'internal error',
   unavailable: 'service unavailable',
+  storeUnavailable: 'store unavailable',
 } as const;
+
+/** Seconds a client should wait before retrying a request that failed because the store did. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** A failure that maps to one HTTP status and Whapi's error shape. */
 export class ApiError extends Error {
@@ -58,4 +62,5 @@ export const errors = {
   adminRequired: (details: string) => new ApiError(403, ERROR_MESSAGES.adminRequired, details),
   notFound: (details: string) => new ApiError(404, ERROR_MESSAGES.notFound, details),
   conflict: (message: string, details?: string) => new ApiError(409, message, details),
+  storeUnavailable: (details: string) => new ApiError(503, ERROR_MESSAGES.storeUnavailable, details),
 };

@@ -4,7 +4,7 @@ import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
-export { UnknownChannelError } from './errors.js';
+export { UnknownChannelError, StoreUnavailableError, isStoreFault } from './errors.js';
 export { deliveryQueueKey } from './rows.js';
 
 export interface OpenStoreOptions {
@@ -14,13 +14,15 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** PostgreSQL schema for wagate's tables (created if missing). */
   pgSchema?: string;
+  /** SQLite's durability setting (default `full`). */
+  sqliteSynchronous?: 'full' | 'normal';
 }
 
 /** Opens the configured store and brings its schema up to date before answering. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store: Store = opts.databaseUrl
     ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.pgSchema })
-    : new SqliteStore(join(opts.dataDir, 'wagate.db'));
+    : new SqliteStore(join(opts.dataDir, 'wagate.db'), { synchronous: opts.sqliteSynchronous });
   try {
     await store.migrate();
   } catch (err) {

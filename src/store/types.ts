@@ -136,6 +136,11 @@ export interface StoredEvent extends OutboundEvent {
  */
 export interface ChannelChange {
   channelId: string;
+  /**
+   * Kept with the channel in the same transaction (`lastChangeId`), so a writer whose COMMIT
+   * answer was lost with its connection can tell whether the change landed before retrying it.
+   */
+  changeId?: string;
   snapshot?: ChannelRuntimeSnapshot;
   history?: HistoryEntry[];
   events?: OutboundEvent[];
@@ -228,6 +233,10 @@ export interface Store {
 
   /** Writes a change atomically (see ChannelChange). */
   commitChange(change: ChannelChange): Promise<void>;
+  /** The `changeId` of the channel's last committed change that had one (null: none). */
+  lastChangeId(channelId: string): Promise<string | null>;
+  /** Writes and reads back a probe row: answers only when the store takes writes (readiness). */
+  probeWrite(): Promise<void>;
   /** The status history, newest first. */
   listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }>;
   /** History rows at or after `since` (unix ms), oldest first. */

@@ -53,7 +53,14 @@ export function createPool(opts: PostgresStoreOptions): pg.Pool {
 /** Runs `fn` between BEGIN and COMMIT on one connection; any error rolls everything back. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client has no listener of the pool's: a backend terminated or a socket reset
+  // while this transaction holds it would otherwise be an unhandled 'error' event and end the
+  // process. The failed query rejects on its own; the client is dropped from the pool below.
   let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -61,9 +68,10 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) =
     return result;
   } catch (err) {
     // A failed ROLLBACK means the connection itself is unusable: drop it from the pool.
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    if (!broken) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw err;
   } finally {
-    client.release(broken);
+    client.removeListener('error', onError);
+    client.release(broken ?? undefined);
   }
 }

@@ -40,6 +40,18 @@ export class PostgresStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
+  async probeWrite(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO meta (key, value) VALUES ('readiness_probe', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+      [String(Date.now())],
+    );
+  }
+
+  async lastChangeId(channelId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ last_change_id: string | null }>('SELECT last_change_id FROM channels WHERE id = $1', [channelId]);
+    return rows[0]?.last_change_id ?? null;
+  }
+
   async close(): Promise<void> {
     if (!this.pool.ended) await this.pool.end();
   }
@@ -119,6 +131,7 @@ export class PostgresStore implements Store {
     const { channelId, snapshot } = change;
     await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
+      if (change.changeId) await c.query('UPDATE channels SET last_change_id = $2 WHERE id = $1', [channelId, change.changeId]);
       if (snapshot) {
         await c.query(
           `UPDATE channels SET status = $2, status_reason = $3, status_detail = $4, status_since = $5, start_at = $6,

@@ -152,4 +152,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       DROP INDEX deliveries_due;
     `,
   },
+  {
+    version: 4,
+    name: 'the last change committed per channel',
+    sql: `
+      -- A writer whose COMMIT answer was lost with its connection reads this before retrying.
+      ALTER TABLE channels ADD COLUMN last_change_id TEXT;
+    `,
+  },
 ];

@@ -12,6 +12,11 @@ import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
 
+export interface SqliteStoreOptions {
+  /** `full` (default) or `normal`: see the constructor. */
+  synchronous?: 'full' | 'normal';
+}
+
 /** How long a write waits for another process's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -31,13 +36,16 @@ export class SqliteStore implements Store {
   private readonly messages: SqliteMessages;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: SqliteStoreOptions = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable against process crashes in WAL mode; only a power loss can drop the
-    // last commits, which is the usual trade for an embedded gateway.
-    this.db.pragma('synchronous = NORMAL');
+    // FULL syncs the WAL on every commit, so an acknowledged write survives a power loss too;
+    // NORMAL survives a process crash only (WAGATE_SQLITE_SYNCHRONOUS=normal, for speed).
+    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Off by default in SQLite; the cascades and the outbox's references depend on it.
     this.db.pragma('foreign_keys = ON');
@@ -53,6 +61,18 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
+  }
+
+  async probeWrite(): Promise<void> {
+    // Written in a transaction like every change, so a full disk or a lost lock fails it.
+    this.db.transaction(() => {
+      this.stmt(`INSERT INTO meta (key, value) VALUES ('readiness_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(Date.now()));
+    })();
+  }
+
+  async lastChangeId(channelId: string): Promise<string | null> {
+    const row = this.stmt('SELECT last_change_id FROM channels WHERE id = ?').get(channelId) as { last_change_id: string | null } | undefined;
+    return row?.last_change_id ?? null;
   }
 
   async close(): Promise<void> {
@@ -134,6 +154,7 @@ export class SqliteStore implements Store {
           channelId,
         );
       }
+      if (change.changeId) this.stmt('UPDATE channels SET last_change_id = ? WHERE id = ?').run(change.changeId, channelId);
       this.history.insert(channelId, change.history ?? []);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
       this.messages.write(channelId, change);
