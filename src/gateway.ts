@@ -8,6 +8,7 @@ import type { EngineFactory } from './engines/engine.js';
 import { defaultEngines } from './engines/registry.js';
 import { buildServer } from './http/server.js';
 import { openStore } from './store/index.js';
+import { acquireDataDirLock } from './store/sqlite/data-dir-lock.js';
 import type { EngineKind, Store } from './store/types.js';
 import { VERSION } from './version.js';
 import { WebhookService } from './webhooks/service.js';
@@ -39,13 +40,21 @@ export interface GatewayOptions {
 /** Opens the store, resumes every channel that was running, and starts listening. */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const clock = opts.clock ?? systemClock;
-  const store = await openStore({
-    databaseUrl: config.databaseUrl ?? undefined,
-    dataDir: config.dataDir,
-    pgSchema: opts.pgSchema,
-    sqliteSynchronous: config.sqliteSynchronous,
-  });
-  const { hash: adminHash, generated } = await adminTokenHash(store, config.adminToken);
+  // First of all: a second process on the same SQLite directory must stop before writing anything.
+  const dirLock = config.databaseUrl ? null : acquireDataDirLock(config.dataDir);
+  let store: Store;
+  try {
+    store = await openStore({
+      databaseUrl: config.databaseUrl ?? undefined,
+      dataDir: config.dataDir,
+      pgSchema: opts.pgSchema,
+      sqliteSynchronous: config.sqliteSynchronous,
+    });
+  } catch (err) {
+    dirLock?.release();
+    throw err;
+  }
+  let adminHash = config.adminToken ? hashToken(config.adminToken) : ((await store.getMeta(ADMIN_HASH_KEY)) ?? '');
   let ready = false;
   let url = '';
 
@@ -103,13 +112,29 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     { bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel },
   );
 
-  await channels.boot();
+  await channels.load();
+  // Listen before writing anything: a port clash must leave the store as it was.
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    dirLock?.release();
+    throw err;
+  }
+  dirLock?.announce(url);
+  // Generated only once the port is ours, so a failed start never stores a token nobody saw.
+  const generated = adminHash ? null : newToken();
+  if (generated) {
+    adminHash = hashToken(generated);
+    await store.setMeta(ADMIN_HASH_KEY, adminHash);
+  }
+  await channels.resume();
   webhooks.dispatcher.start();
   // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
   const prune = (): void => void messages.pruneIdempotency().catch((err: unknown) => app.log.error({ err }, 'idempotency prune failed'));
   prune();
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
-  url = await app.listen({ host: config.host, port: config.port });
   ready = true;
   app.log.info({ url, store: store.kind, channels: channels.size }, 'wagate is listening');
 
@@ -129,19 +154,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await channels.shutdown();
         await webhooks.stop();
         await store.close();
+        dirLock?.release();
       })();
       return closing;
     },
   };
-}
-
-/** The admin token's hash: from WAGATE_ADMIN_TOKEN, or generated once and kept as a hash. */
-async function adminTokenHash(store: Store, fromEnv: string | null): Promise<{ hash: string; generated: string | null }> {
-  if (fromEnv) return { hash: hashToken(fromEnv), generated: null };
-  const stored = await store.getMeta(ADMIN_HASH_KEY);
-  if (stored) return { hash: stored, generated: null };
-  const token = newToken();
-  const hash = hashToken(token);
-  await store.setMeta(ADMIN_HASH_KEY, hash);
-  return { hash, generated: token };
 }

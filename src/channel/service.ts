@@ -39,12 +39,16 @@ export class ChannelService {
 
   constructor(private readonly deps: ChannelServiceDeps) {}
 
-  /** Loads every channel and resumes those that were running when the gateway stopped. */
-  async boot(): Promise<void> {
-    const records = await this.deps.store.allChannels();
+  /** Loads every channel without touching any: nothing is written until resume(). */
+  async load(): Promise<void> {
+    for (const record of await this.deps.store.allChannels()) this.attach(record, restoredState(record));
+  }
+
+  /** Resumes the loaded channels that were running when the gateway stopped. */
+  async resume(): Promise<void> {
     const resumes: Promise<void>[] = [];
-    for (const record of records) {
-      const runtime = this.attach(record, restoredState(record));
+    for (const runtime of this.runtimes.values()) {
+      const { record } = runtime;
       if (!record.stopped && record.status !== 'NOT_INIT' && record.status !== 'ERROR') {
         resumes.push(runtime.send({ type: 'restart', reason: 'gateway_boot' }));
       }

@@ -55,3 +55,19 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     },
   };
 }
+
+/** Runs `wagate serve` expecting it to fail: answers its exit code and output once it exits. */
+export async function serveUntilExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/wagate.js'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, WAGATE_PORT: '0', WAGATE_HOST: '127.0.0.1', WAGATE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, output };
+}
