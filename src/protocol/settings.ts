@@ -8,6 +8,12 @@ export const SETTINGS_BOUNDS = {
   send_hold_ms: { minimum: 0, maximum: 60000 },
   webhook_max_age_seconds: { minimum: 15, maximum: 172800 },
   webhook_headers: { maxProperties: 5 },
+  /**
+   * wagate's own caps (Whapi documents none): webhooks per channel, and the bytes of one
+   * webhook's header names and values together. Every event costs one delivery per webhook.
+   */
+  webhooks_per_channel: { maxItems: 10 },
+  webhook_headers_bytes: { maximum: 8192 },
 } as const;
 
 /**

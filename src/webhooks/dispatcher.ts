@@ -22,6 +22,8 @@ export interface DispatcherDeps {
   observe?(delivery: DueDelivery, result: DeliveryResult, outcome: 'delivered' | 'retry' | 'failed'): void;
   /** Attempts in flight at once, across all queues. */
   concurrency?: number;
+  /** Attempts in flight at once for one channel (default: a quarter of `concurrency`). */
+  perChannel?: number;
   /** The longest the dispatcher sleeps before looking at the outbox again. */
   idleMs?: number;
   onError?(err: unknown): void;
@@ -41,6 +43,8 @@ export class Dispatcher {
   private inFlight = new Map<number, Promise<void>>();
   /** Attempts in flight per queue. */
   private busyQueues = new Map<string, number>();
+  /** Attempts in flight per channel: a channel whose receivers hang holds only its share. */
+  private busyChannels = new Map<string, number>();
   private pumping = false;
   private again = false;
   private stopped = false;
@@ -54,9 +58,11 @@ export class Dispatcher {
   private endedDuringRead: Set<number> | null = null;
   private readonly concurrency: number;
   private readonly idleMs: number;
+  private readonly perChannel: number;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 64;
+    this.perChannel = deps.perChannel ?? Math.max(UNORDERED_PER_QUEUE, Math.floor(this.concurrency / 4));
     this.idleMs = deps.idleMs ?? 5_000;
   }
 
@@ -100,13 +106,14 @@ export class Dispatcher {
         const ended = new Set<number>();
         this.endedDuringRead = ended;
         const due = await this.deps.store
-          .dueDeliveries(this.deps.clock.now(), free + this.inFlight.size)
+          .dueDeliveries(this.deps.clock.now(), 2 * this.concurrency)
           .finally(() => (this.endedDuringRead = null));
         for (const delivery of due) {
           if (this.inFlight.size >= this.concurrency) break;
           if (this.inFlight.has(delivery.id) || ended.has(delivery.id)) continue;
           const busy = this.busyQueues.get(delivery.queueKey) ?? 0;
           if (busy >= (delivery.target.ordered ? 1 : UNORDERED_PER_QUEUE)) continue;
+          if ((this.busyChannels.get(delivery.channelId) ?? 0) >= this.perChannel) continue;
           this.launch(delivery);
         }
       } while (this.again);
@@ -147,16 +154,15 @@ export class Dispatcher {
   }
 
   private launch(delivery: DueDelivery): void {
-    const key = delivery.queueKey;
-    this.busyQueues.set(key, (this.busyQueues.get(key) ?? 0) + 1);
+    count(this.busyQueues, delivery.queueKey, 1);
+    count(this.busyChannels, delivery.channelId, 1);
     const run = this.attempt(delivery)
       .catch((err: unknown) => this.deps.onError?.(err))
       .finally(() => {
         this.inFlight.delete(delivery.id);
         this.endedDuringRead?.add(delivery.id);
-        const left = (this.busyQueues.get(key) ?? 1) - 1;
-        if (left > 0) this.busyQueues.set(key, left);
-        else this.busyQueues.delete(key);
+        count(this.busyQueues, delivery.queueKey, -1);
+        count(this.busyChannels, delivery.channelId, -1);
         this.wake();
       });
     this.inFlight.set(delivery.id, run);
@@ -235,4 +241,11 @@ export class Dispatcher {
     await this.deps.store.recordAttempt(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
     await this.failing(d, `delivery ${d.id} failed for good (${reason}); replay it from /webhooks/deliveries`);
   }
+}
+
+/** Adds `delta` to a counter, dropping it at zero so the map holds only busy keys. */
+function count(counters: Map<string, number>, key: string, delta: number): void {
+  const n = (counters.get(key) ?? 0) + delta;
+  if (n > 0) counters.set(key, n);
+  else counters.delete(key);
 }

@@ -8,7 +8,7 @@ import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { resolveAndCheck, WebhookAddressRefused, type LookupAll } from './guard.js';
 import { channelSettings } from './outbox.js';
 import { createSender, type DeliveryResult, type Sender } from './sender.js';
-import { applyPatch, canonicalEventType, defaultSettings, validateSettingsPatch, type NormalisedPatch } from './settings.js';
+import { applyPatch, canonicalEventType, defaultSettings, limitProblems, validateSettingsPatch, type NormalisedPatch } from './settings.js';
 
 export interface WebhookServiceDeps {
   store: Store;
@@ -59,6 +59,8 @@ export class WebhookService {
   private async checkedPatch(json: unknown): Promise<NormalisedPatch> {
     const checked = validateSettingsPatch(json);
     if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
+    const limits = limitProblems(checked.patch);
+    if (limits.length > 0) throw errors.badRequest(limits.join('; '));
     for (const [i, webhook] of (checked.patch.webhooks ?? []).entries()) await this.guard(webhook.url, `webhooks[${i}].url`);
     return checked.patch;
   }

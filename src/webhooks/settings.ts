@@ -3,6 +3,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { splitEventName, type EventName } from '../protocol/events.js';
 import {
   DEFAULT_WEBHOOK_EVENTS,
+  SETTINGS_BOUNDS,
   SETTINGS_DEFAULTS,
   SettingsPatch,
   WEBHOOK_DEFAULTS,
@@ -50,6 +51,23 @@ export function validateSettingsPatch(json: unknown): PatchValidation {
   const semantic = semanticProblems(patch);
   if (semantic.length > 0) return { ok: false, problems: semantic };
   return { ok: true, patch: normalise(patch) };
+}
+
+/**
+ * wagate's caps on what a patch may set: webhooks per channel and the size of each webhook's
+ * headers. Checked on input only, so settings stored before a cap existed still load.
+ */
+export function limitProblems(patch: NormalisedPatch): string[] {
+  const problems: string[] = [];
+  const { maxItems } = SETTINGS_BOUNDS.webhooks_per_channel;
+  const webhooks = patch.webhooks ?? [];
+  if (webhooks.length > maxItems) problems.push(`webhooks: at most ${maxItems} webhooks per channel, got ${webhooks.length}`);
+  const { maximum } = SETTINGS_BOUNDS.webhook_headers_bytes;
+  webhooks.forEach((w, i) => {
+    const bytes = Object.entries(w.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    if (bytes > maximum) problems.push(`webhooks[${i}].headers: at most ${maximum} bytes of names and values together, got ${bytes}`);
+  });
+  return problems;
 }
 
 /** Applies a validated patch; answers Whapi's `{before_update, after_update, changes}`. */

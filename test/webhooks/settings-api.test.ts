@@ -113,6 +113,22 @@ describe('PATCH /settings', () => {
     expect(await settings()).toEqual(DEFAULTS);
   });
 
+  it('accepts 10 webhooks per channel and refuses the 11th with a 400, changing nothing', async () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ({ url: `http://127.0.0.1:9/hook${i}` }));
+    const ok = await gate('PATCH', '/settings', { webhooks: many(10) });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await settings()).webhooks).toHaveLength(10);
+    await expectRefused({ webhooks: many(11) }, 'at most 10 webhooks per channel');
+  });
+
+  it("refuses a webhook whose headers' names and values exceed 8192 bytes together", async () => {
+    const value = 'v'.repeat(2000);
+    const headers = { 'x-a': value, 'x-b': value, 'x-c': value, 'x-d': value, 'x-e': 'é'.repeat(100) };
+    await expectRefused({ webhooks: [{ url: 'http://127.0.0.1:9/', headers }] }, 'webhooks[0].headers: at most 8192 bytes');
+    const fits = { ...headers, 'x-e': 'e'.repeat(100) };
+    expect((await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/', headers: fits }] })).status).toBe(200);
+  });
+
   it('stores the seed spelling `channels` as `channel`', async () => {
     const res = await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/', events: [{ type: 'channels', method: 'post' }, { type: 'channels', method: 'patch' }] }] });
     expect(res.status).toBe(200);
