@@ -3,10 +3,9 @@ import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type He
 import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { deliveryTargets, withTargets } from '../webhooks/outbox.js';
-import { randomUUID } from 'node:crypto';
-import { isStoreFault, StoreUnavailableError } from '../store/errors.js';
 import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
+import { CommitJournal } from './journal.js';
 import { step, type Effect, type LifecycleEnv, type LifecycleInput, type LifecycleState, type TimerName } from './lifecycle.js';
 
 export interface RuntimeDeps {
@@ -25,10 +24,6 @@ export interface RuntimeDeps {
   /** A commit failed because the store did (it is retried); logs and metrics. */
   onStoreFault?: (channelId: string, err: unknown) => void;
 }
-
-/** How a commit that failed because the store did is retried: 50 ms doubling up to 2 s. */
-const RETRY_FIRST_MS = 50;
-const RETRY_MAX_MS = 2000;
 
 export interface CommitOptions {
   /**
@@ -54,11 +49,7 @@ export class ChannelRuntime {
   private timers = new Map<TimerName, TimerHandle>();
   private connection: EngineConnection | null = null;
   private closed = false;
-  /** Set by shutdown: a commit still retrying gives up instead of holding the queue. */
-  private closing = false;
-  private readonly wakeRetries = new Set<() => void>();
-  /** True while a commit of this channel is failing because the store does. */
-  storeFailing = false;
+  private readonly journal: CommitJournal;
   /** Emits 'status' (StatusText) after every committed status change. */
   readonly changes = new EventEmitter();
 
@@ -69,6 +60,18 @@ export class ChannelRuntime {
     private readonly deps: RuntimeDeps,
   ) {
     this.changes.setMaxListeners(0);
+    this.journal = new CommitJournal({
+      store: deps.store,
+      clock: deps.clock,
+      channelId: record.id,
+      onCommitted: deps.onCommitted,
+      onStoreFault: deps.onStoreFault,
+    });
+  }
+
+  /** True while this channel holds changes the store refused (they are being retried). */
+  get storeFailing(): boolean {
+    return this.journal.failing;
   }
 
   get id(): string {
@@ -137,30 +140,29 @@ export class ChannelRuntime {
    * an idempotency record) in one transaction. `build` sees every earlier change committed.
    */
   commitSide<T extends SideChange | null>(build: () => Promise<T> | T, opts: CommitOptions = {}): Promise<T> {
-    const untilDurable = opts.untilDurable ?? true;
-    if (!untilDurable && this.storeFailing) return Promise.reject(new StoreUnavailableError(this.deps.store.kind));
+    const mayFail = opts.untilDurable === false;
     const run = this.queue.then(async () => {
-      if (!untilDurable && this.storeFailing) throw new StoreUnavailableError(this.deps.store.kind);
-      let committed: T | undefined;
-      await this.durably(async () => {
-        const change = await build();
-        committed = change;
-        if (this.closed || !change) return null;
-        return { ...change, channelId: this.id, events: this.outbound(change.events ?? []) };
-      }, untilDurable);
-      return committed as T;
+      // A build reads the store (has this message been seen?): a failing read is retried here.
+      const change = mayFail ? await build() : await this.journal.retrying(async () => build());
+      if (this.closed || !change) return { change, durable: Promise.resolve() };
+      const { accepted, durable } = this.journal.commit({ ...change, channelId: this.id, events: this.outbound(change.events ?? []) }, mayFail);
+      // The queue goes on once the change is durable, or held in memory while the store fails.
+      await accepted;
+      return { change, durable };
     });
     this.queue = run.then(
       () => undefined,
       (err) => this.deps.onError?.(this.id, err),
     );
-    return run;
+    return run.then(async ({ change, durable }) => {
+      await durable;
+      return change;
+    });
   }
 
   /** Stops timers and the engine without recording anything (gateway shutdown, delete). */
   async shutdown(): Promise<void> {
-    this.closing = true;
-    for (const wake of this.wakeRetries) wake();
+    this.journal.close();
     await this.queue;
     this.closed = true;
     for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
@@ -180,21 +182,17 @@ export class ChannelRuntime {
     }
     if (effects.some((e) => e.kind === 'logout')) await this.connection?.logout().catch(() => undefined);
     // Readers see the new state once it is durable, so /health never runs ahead of the history,
-    // except while the store fails: then the truth (the connection is gone) beats the record,
-    // which follows as soon as the retried commit lands.
-    await this.commit(prev, state, effects, () => {
-      this.state = state;
-      if (prev.status !== state.status) this.changes.emit('status', state.status);
-    });
-    const published = this.state === state;
+    // except while the store fails: then the step is held in the journal and the channel lives
+    // on (the truth about the connection beats the record, which follows once the store is back).
+    await this.commit(prev, state, effects);
     this.state = state;
     this.deps.onStep?.(this.id, effects);
     for (const effect of effects) this.carryOut(effect);
-    if (prev.status !== state.status && !published) this.changes.emit('status', state.status);
+    if (prev.status !== state.status) this.changes.emit('status', state.status);
   }
 
   /** Writes the step's snapshot, history and events in one transaction. */
-  private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[], onFault: () => void): Promise<void> {
+  private async commit(prev: LifecycleState, s: LifecycleState, effects: Effect[]): Promise<void> {
     const produced: ChannelEvent[] = [];
     const history: HistoryEntry[] = [];
     for (const effect of effects) {
@@ -209,7 +207,7 @@ export class ChannelRuntime {
     const snapshotChanged =
       s.status !== prev.status || s.user !== prev.user || s.startAt !== prev.startAt || s.reason !== prev.reason;
     if (!snapshotChanged && history.length === 0 && events.length === 0 && !hasWipe(effects)) return;
-    await this.durably(() => ({
+    const { accepted } = this.journal.commit({
       channelId: this.id,
       snapshot: {
         status: s.status,
@@ -222,69 +220,8 @@ export class ChannelRuntime {
       history,
       events,
       wipeCredentials: hasWipe(effects),
-    }), true, onFault);
-  }
-
-  /**
-   * Commits the change `build` answers (null: nothing to write). A store fault is retried with
-   * backoff, in this channel's queue so that later inputs wait their turn, until the change is
-   * durable or the runtime shuts down; any other error is thrown. Each change carries an id the
-   * store keeps with the channel, so a commit whose outcome was lost with its connection is not
-   * written twice.
-   */
-  private async durably(
-    build: () => Promise<ChannelChange | null> | ChannelChange | null,
-    untilDurable: boolean,
-    onFirstFault?: () => void,
-  ): Promise<void> {
-    const changeId = randomUUID();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const change = await build();
-        if (!change) return;
-        await this.deps.store.commitChange({ ...change, changeId });
-        this.storeFailing = false;
-        const events = change.events ?? [];
-        if (events.length > 0) this.deps.onCommitted?.(this.id, events);
-        return;
-      } catch (err) {
-        if (!isStoreFault(err)) throw err;
-        this.deps.onStoreFault?.(this.id, err);
-        if (!untilDurable || this.closing) throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(this.deps.store.kind, err);
-        if (!this.storeFailing) {
-          this.storeFailing = true;
-          onFirstFault?.();
-        }
-        await this.pause(Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt));
-        if (await this.landed(changeId)) {
-          this.storeFailing = false;
-          return;
-        }
-      }
-    }
-  }
-
-  /** Whether the change `changeId` was committed after all (its COMMIT's answer was lost). */
-  private async landed(changeId: string): Promise<boolean> {
-    try {
-      return (await this.deps.store.lastChangeId(this.id)) === changeId;
-    } catch (err) {
-      if (isStoreFault(err)) return false;
-      throw err;
-    }
-  }
-
-  /** Waits `ms` on the runtime's clock, or less when the runtime shuts down. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.deps.clock.clearTimeout(timer);
-        this.wakeRetries.delete(done);
-        resolve();
-      };
-      const timer = this.deps.clock.setTimeout(done, ms);
-      this.wakeRetries.add(done);
     });
+    await accepted;
   }
 
   /** Events in their wire envelope, with one delivery target per webhook that takes them. */
