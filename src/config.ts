@@ -24,6 +24,11 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   lifecycle: LifecycleConfig;
+  /**
+   * Fault injection for crash tests: the process kills itself (SIGKILL) right after the engine
+   * accepted its N-th sent message, before that message is recorded. Never set in production.
+   */
+  faultKillAfterSend: number | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +50,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,
     lifecycle: {
       ...DEFAULT_LIFECYCLE,
       initTimeoutMs: int(env, 'WAGATE_INIT_TIMEOUT_MS', DEFAULT_LIFECYCLE.initTimeoutMs, 100, 3_600_000),

@@ -62,7 +62,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const commits = new EventEmitter().setMaxListeners(0);
   // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
   const metrics = new Metrics({ channels: () => channels, store });
-  const messages = new MessageService({ store, clock, onHold: (outcome, waitedMs) => metrics.hold(outcome, waitedMs) });
+  const messages = new MessageService({
+    store,
+    clock,
+    onHold: (outcome, waitedMs) => metrics.hold(outcome, waitedMs),
+    afterEngineSend: killAfterSend(config.faultKillAfterSend),
+  });
   const channels = new ChannelService({
     store,
     clock,
@@ -76,7 +81,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       commits.emit('committed', channelId);
     },
     onStep: (_channelId, effects) => metrics.step(effects),
-    onData: (runtime, data) => void messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
+    onData: (runtime, data) => messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
     onStoreFault: (channelId, err) => {
       metrics.storeFault();
@@ -158,5 +163,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       })();
       return closing;
     },
+  };
+}
+
+/** The crash-test hook of WAGATE_FAULT_KILL_AFTER_SEND: die between a send and its record. */
+function killAfterSend(n: number | null): (() => void) | undefined {
+  if (n === null) return undefined;
+  let sends = 0;
+  return () => {
+    if (++sends === n) process.kill(process.pid, 'SIGKILL');
   };
 }

@@ -18,7 +18,7 @@ export interface RuntimeDeps {
   /** Logs an engine failure (never a token or a message body). */
   onError?: (channelId: string, err: unknown) => void;
   /** Messages and receipts from the live connection. */
-  onData?: (runtime: ChannelRuntime, data: EngineData) => void;
+  onData?: (runtime: ChannelRuntime, data: EngineData) => Promise<void> | void;
   /** Sees every committed lifecycle step's effects (metrics). */
   onStep?: (channelId: string, effects: Effect[]) => void;
   /** A commit failed because the store did (it is retried); logs and metrics. */
@@ -250,7 +250,7 @@ export class ChannelRuntime {
         this.connection = this.engine.connect((event) => {
           if (event.type === 'message' || event.type === 'receipt') {
             // Data from an attempt that is no longer the live one is stale.
-            if (attempt === this.state.attempt) this.deps.onData?.(this, event);
+            if (attempt === this.state.attempt) return this.deps.onData?.(this, event);
           } else {
             void this.send({ type: 'engine', attempt, signal: event });
           }

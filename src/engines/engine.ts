@@ -39,7 +39,11 @@ export type EngineData =
   | { type: 'message'; message: InboundText; /** arrived while offline (history catch-up) */ offline: boolean }
   | { type: 'receipt'; id: string; chatId: string; status: 'delivered' | 'read' | 'played'; timestamp: number };
 
-export type EngineEmit = (event: EngineSignal | EngineData) => void;
+/**
+ * Where a connection's events go. For data (messages, receipts) the answer settles once the
+ * gateway has recorded it, so an engine that can hold back its acknowledgement waits for it.
+ */
+export type EngineEmit = (event: EngineSignal | EngineData) => Promise<void> | void;
 
 /** The connection closed before the message left: nothing was sent, a retry is safe. */
 export class EngineClosedError extends Error {

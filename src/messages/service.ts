@@ -33,6 +33,8 @@ export interface MessageServiceDeps {
   clock: Clock;
   /** Observes each send-hold wait (metrics). */
   onHold?: (outcome: 'sent' | 'expired', waitedMs: number) => void;
+  /** Runs after the engine accepted a message and before it is recorded (crash tests). */
+  afterEngineSend?: () => void;
 }
 
 export interface SendAnswer {
@@ -127,6 +129,7 @@ export class MessageService {
         if (err instanceof EngineSendError) throw new ApiError(502, 'send failed', err.message);
         throw err;
       }
+      this.deps.afterEngineSend?.();
       const message = this.outbound(channel, chatId, input, sent);
       const body: SentMessage = { sent: true, message };
       const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;

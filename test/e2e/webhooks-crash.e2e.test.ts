@@ -4,9 +4,11 @@ import { client, until } from '../support/http.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/process.js';
 import { seeded, startReceiver, type Receiver } from '../support/receiver.js';
 
-const ADMIN = 'crash-admin-token';
+const ADMIN = 'crash-admin-token-0123456789abcdef';
 const CHANNELS = 3;
 const KILLS = 6;
+/** In this round the gateway kills itself between an engine's send and its record. */
+const KILL_IN_TRANSACTION_ROUND = 2;
 const kinds = await databaseKinds();
 
 interface HistoryRow { from: string; to: string }
@@ -47,21 +49,48 @@ describe.each(kinds)('webhooks across SIGKILLs on %s', (_kind, makeDb) => {
       tokens.push(res.body.token);
     }
 
+    // Message traffic beside the status changes: sends with Idempotency-Keys and inbound messages.
+    const attempted: Array<{ token: string; key: string }> = [];
+    const answeredId = new Map<string, string>();
+    const inboundRecorded: Array<{ token: string; id: string }> = [];
+    const traffic: Promise<unknown>[] = [];
+    const sendWithKey = (url: string, token: string, key: string): Promise<unknown> =>
+      client(url, token)<{ message: { id: string } }>('POST', '/messages/text', { to: '61400111222', body: key }, { 'idempotency-key': key })
+        .then((res) => {
+          if (res.status === 200) answeredId.set(key, res.body.message.id);
+        })
+        .catch(() => undefined);
+
     for (let round = 0; round < KILLS; round++) {
-      // Drive every channel: pair it if it shows a QR, make it flap once it is AUTH.
+      // Drive every channel: pair it if it shows a QR, make it flap once it is AUTH, and move
+      // messages both ways. The gateway may die under us (the in-transaction round): stop then.
       const deadline = Date.now() + 2_500;
-      while (Date.now() < deadline) {
-        for (const token of tokens) {
-          const gate = client(gw.url, token);
-          const health = await gate<{ status: { text: string } }>('GET', '/health');
-          if (health.body.status.text === 'QR') await gate('POST', '/sandbox/scan');
-          else if (health.body.status.text === 'AUTH') await gate('POST', '/sandbox/flap', { times: 2, interval_ms: 300, duration_ms: 150 });
+      let step = 0;
+      try {
+        while (Date.now() < deadline && gw.child.exitCode === null && gw.child.signalCode === null) {
+          for (const token of tokens) {
+            const gate = client(gw.url, token);
+            const health = await gate<{ status: { text: string } }>('GET', '/health');
+            if (health.body.status.text === 'QR') await gate('POST', '/sandbox/scan');
+            else if (health.body.status.text === 'AUTH') {
+              const key = `r${round}-${tokens.indexOf(token)}-${step}`;
+              attempted.push({ token, key });
+              traffic.push(sendWithKey(gw.url, token, key));
+              const inbound = await gate<{ message_id: string; recorded: boolean }>('POST', '/sandbox/inbound', { from: '61400999000', body: `in-${key}` });
+              if (inbound.status === 200 && inbound.body.recorded) inboundRecorded.push({ token, id: inbound.body.message_id });
+              if (step % 3 === 0) await gate('POST', '/sandbox/flap', { times: 2, interval_ms: 300, duration_ms: 150 });
+            }
+          }
+          step++;
+          await new Promise((r) => setTimeout(r, 200));
         }
-        await new Promise((r) => setTimeout(r, 200));
+      } catch (err) {
+        if (round !== KILL_IN_TRANSACTION_ROUND) throw err;
       }
       expect(await gw.kill('SIGKILL')).toBeNull();
-      gw = await startGatewayProcess(env);
+      gw = await startGatewayProcess(round + 1 === KILL_IN_TRANSACTION_ROUND ? { ...env, WAGATE_FAULT_KILL_AFTER_SEND: '2' } : env);
     }
+    await Promise.all(traffic);
 
     // Settle: let every channel reach AUTH, then wait until nothing is pending.
     for (const token of tokens) {
@@ -115,5 +144,39 @@ describe.each(kinds)('webhooks across SIGKILLs on %s', (_kind, makeDb) => {
     }
     // The receiver really failed some attempts, so retries were exercised.
     expect(receiver.received.length).toBeGreaterThan(firstArrival.size);
+
+    // Messages: a key answers its first answer, or "outcome unknown" when the gateway died
+    // between the send and its record; no key produced two messages; every recorded inbound
+    // message and every answered send is listed.
+    let unknown = 0;
+    for (const { token, key } of attempted) {
+      const res = await client(gw.url, token)<{ message?: { id: string }; error?: { message: string } }>(
+        'POST',
+        '/messages/text',
+        { to: '61400111222', body: key },
+        { 'idempotency-key': key },
+      );
+      const earlier = answeredId.get(key);
+      if (earlier) {
+        expect(res.status).toBe(200);
+        expect(res.body.message?.id).toBe(earlier);
+      } else if (res.status === 409) {
+        expect(res.body.error?.message).toBe('send outcome unknown');
+        unknown++;
+      } else {
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        answeredId.set(key, res.body.message!.id);
+      }
+    }
+    expect(unknown).toBeGreaterThan(0);
+    for (const token of tokens) {
+      const listed = await client(gw.url, token)<{ messages: Array<{ id: string; from_me: boolean; text?: { body: string } }> }>('GET', '/messages/list?count=500');
+      const ids = new Set(listed.body.messages.map((m) => m.id));
+      const bodies = listed.body.messages.filter((m) => m.from_me).map((m) => m.text?.body);
+      expect(bodies.length).toBe(new Set(bodies).size);
+      const mine = attempted.filter((a) => a.token === token).map((a) => answeredId.get(a.key)).filter((id): id is string => id !== undefined);
+      expect(mine.filter((id) => !ids.has(id))).toEqual([]);
+      expect(inboundRecorded.filter((r) => r.token === token && !ids.has(r.id))).toEqual([]);
+    }
   }, 300_000);
 });

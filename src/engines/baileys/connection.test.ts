@@ -112,7 +112,7 @@ describe('baileys connection: lifecycle signals', () => {
   it('reports a connection that cannot start (unreadable creds) as transient, naming why', async () => {
     const h = harness();
     h.store.data.set(CREDS_KEY, '{broken');
-    h.engine.connect((e) => h.events.push(e));
+    h.engine.connect((e) => void h.events.push(e));
     await until(() => h.events.length === 1);
     expect(h.events[0]).toMatchObject({ type: 'close', reason: 'transient', detail: expect.stringMatching(/^the connection could not start: the stored credentials are unreadable/) });
   });
@@ -130,7 +130,7 @@ describe('baileys connection: lifecycle signals', () => {
 
   it('makes no socket when closed while loading its creds', async () => {
     const h = harness();
-    const conn = h.engine.connect((e) => h.events.push(e));
+    const conn = h.engine.connect((e) => void h.events.push(e));
     await conn.close();
     await h.engine.dispose();
     expect(h.events).toStrictEqual([]);

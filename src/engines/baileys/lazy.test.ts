@@ -10,7 +10,7 @@ describe('LazyBaileysEngine', () => {
     const sockets = fakeSocketFactory();
     const engine = new LazyBaileysEngine(testContext(), { socketFactory: sockets.factory });
     const events: Array<EngineSignal | EngineData> = [];
-    const conn = engine.connect((e) => events.push(e));
+    const conn = engine.connect((e) => void events.push(e));
     const sock = await sockets.socket(1);
     await sock.connecting();
     await sock.qr('2@ref');
@@ -25,7 +25,7 @@ describe('LazyBaileysEngine', () => {
     const sockets = fakeSocketFactory();
     const engine = new LazyBaileysEngine(testContext(), { socketFactory: sockets.factory });
     const events: unknown[] = [];
-    const conn = engine.connect((e) => events.push(e));
+    const conn = engine.connect((e) => void events.push(e));
     await conn.close();
     await engine.dispose();
     expect(sockets.sockets).toStrictEqual([]);
@@ -39,7 +39,7 @@ describe('LazyBaileysEngine', () => {
       }
     }
     const events: Array<EngineSignal | EngineData> = [];
-    const conn = new Broken(testContext()).connect((e) => events.push(e));
+    const conn = new Broken(testContext()).connect((e) => void events.push(e));
     await expect(conn.sendText({ chatId: '1@s.whatsapp.net', body: 'x', linkPreview: false })).rejects.toBeInstanceOf(EngineClosedError);
     expect(events).toStrictEqual([{ type: 'close', reason: 'transient', detail: 'the baileys engine could not load: Cannot find package baileys' }]);
     await expect(conn.close()).resolves.toBeUndefined();

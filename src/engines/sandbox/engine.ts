@@ -16,6 +16,9 @@ import {
 import { newMessageId, SandboxMessaging } from './messaging.js';
 import { sandboxTimings, type SandboxTimings } from './options.js';
 
+/** How long an inbound message from the simulated phone waits for the gateway to record it. */
+const INBOUND_RECORD_WAIT_MS = 5000;
+
 const CREDS_KEY = 'sandbox.account';
 
 type Phase = 'init' | 'launch' | 'qr' | 'open' | 'closed';
@@ -72,13 +75,25 @@ export class SandboxEngine implements Engine {
     return this.heldData.splice(0);
   }
 
-  /** A text message arrives from `from` (a phone number). */
-  inbound(from: string, body: string, fromName?: string): string {
+  /**
+   * A text message arrives from `from` (a phone number). Like WhatsApp's server, the simulated
+   * network keeps it until the gateway has recorded it, waiting up to `waitMs` for that.
+   */
+  async inbound(from: string, body: string, fromName?: string, waitMs = INBOUND_RECORD_WAIT_MS): Promise<{ id: string; recorded: boolean }> {
     const conn = this.requirePhase('open', 'the channel is not connected');
     const id = newMessageId();
     const timestamp = Math.floor(this.ctx.clock.now() / 1000);
-    conn.data({ type: 'message', offline: false, message: { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp } });
-    return id;
+    const recorded = Promise.resolve(conn.data({ type: 'message', offline: false, message: { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp } }));
+    let timer: TimerHandle | undefined;
+    const outcome = await Promise.race([
+      recorded.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = this.ctx.clock.setTimeout(() => resolve(false), waitMs))),
+    ]);
+    if (timer !== undefined) this.ctx.clock.clearTimeout(timer);
+    return { id, recorded: outcome };
   }
 
   /** The recipient's phone reports `status` for a sent message. */
@@ -196,8 +211,9 @@ class SandboxConnection implements EngineConnection {
     if (this.phase !== 'closed') this.emit(signal);
   }
 
-  data(data: EngineData): void {
-    if (this.phase === 'open') this.emit(data);
+  /** Hands data to the gateway; settles once the gateway has recorded it. */
+  data(data: EngineData): Promise<void> | void {
+    if (this.phase === 'open') return this.emit(data);
   }
 
   async sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }> {

@@ -97,11 +97,13 @@ export const SANDBOX_CONTROLS = {
       { from: Type.String({ pattern: '^\\d{7,15}$' }), body: Type.String({ minLength: 1, maxLength: MAX_TEXT_BODY }), name: Type.Optional(Type.String({ maxLength: 100 })) },
       { additionalProperties: false },
     ),
-    answer: Type.Object({ success: Type.Boolean(), message_id: Type.String() }),
-    run: async (channel: ChannelRuntime, body: { from: string; body: string; name?: string }) => ({
-      success: true,
-      message_id: sandboxOf(channel).inbound(body.from, body.body, body.name),
-    }),
+    // `recorded`: the gateway stored the message before answering (false: it is held in memory
+    // and retried because the store is failing).
+    answer: Type.Object({ success: Type.Boolean(), message_id: Type.String(), recorded: Type.Boolean() }),
+    run: async (channel: ChannelRuntime, body: { from: string; body: string; name?: string }) => {
+      const { id, recorded } = await sandboxOf(channel).inbound(body.from, body.body, body.name);
+      return { success: true, message_id: id, recorded };
+    },
   },
 } satisfies Record<string, SandboxControl>;
 
