@@ -54,7 +54,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     dirLock?.release();
     throw err;
   }
-  let adminHash = config.adminToken ? hashToken(config.adminToken) : ((await store.getMeta(ADMIN_HASH_KEY)) ?? '');
+  const storedAdminHash = await store.getMeta(ADMIN_HASH_KEY);
+  let adminHash = config.adminToken ? hashToken(config.adminToken) : (storedAdminHash ?? '');
   let ready = false;
   let url = '';
 
@@ -141,7 +142,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   prune();
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   ready = true;
-  app.log.info({ url, store: store.kind, channels: channels.size }, 'wagate is listening');
+  const adminToken = adminTokenSource(config.adminToken !== null, storedAdminHash, generated ? adminHash : null);
+  app.log.info({ url, store: store.kind, channels: channels.size, admin_token: adminToken }, 'wagate is listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -173,4 +175,14 @@ function killAfterSend(n: number | null): (() => void) | undefined {
   return () => {
     if (++sends === n) process.kill(process.pid, 'SIGKILL');
   };
+}
+
+/**
+ * Which admin token is in effect, for the start-up log, without the token: the hash's first
+ * 12 characters tell two generated tokens apart.
+ */
+function adminTokenSource(fromEnv: boolean, storedHash: string | null, generatedHash: string | null): string {
+  if (fromEnv) return `WAGATE_ADMIN_TOKEN${storedHash ? ' (a stored generated token is ignored while it is set)' : ''}`;
+  if (generatedHash) return `generated now (stored hash sha256:${generatedHash.slice(0, 12)}…)`;
+  return `generated on an earlier start (stored hash sha256:${(storedHash ?? '').slice(0, 12)}…)`;
 }

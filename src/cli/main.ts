@@ -15,18 +15,26 @@ async function serve(): Promise<void> {
     // Printed once: only its hash is stored.
     process.stdout.write(`\nAdmin token (shown once, keep it): ${gateway.generatedAdminToken}\n\n`);
   }
+  let stopping = false;
   const stop = (signal: string): void => {
+    // A second signal while closing means "now": a service manager's stop timeout, or Ctrl-C twice.
+    if (stopping) process.exit(1);
+    stopping = true;
     gateway.app.log.info({ signal }, 'shutting down');
     gateway.close().then(
-      () => process.exit(0),
+      () => {
+        gateway.app.log.info({ signal }, 'stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         gateway.app.log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
 const program = new Command('wagate')
