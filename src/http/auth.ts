@@ -23,12 +23,18 @@ export function requestToken(req: FastifyRequest): string | null {
   return typeof q === 'string' && q.length > 0 ? q : null;
 }
 
-/** Finds the channel of a gate request or answers 401 (never `need channel authorization`). */
-export function channelAuth(channels: ChannelService) {
+/**
+ * Finds the channel of a gate request or answers 401 (never `need channel authorization`).
+ * The admin token gets a hint: it is the mistake a newcomer makes first.
+ */
+export function channelAuth(channels: ChannelService, adminTokenHash: () => string) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = requestToken(req);
     if (!token) throw errors.invalidToken('send the channel token as "Authorization: Bearer <token>" or ?token=');
     const channel = channels.byToken(token);
+    if (!channel && sameHash(hashToken(token), adminTokenHash())) {
+      throw errors.invalidToken('this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
+    }
     if (!channel) throw errors.invalidToken('the token matches no channel');
     req.channel = channel;
   };

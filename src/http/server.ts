@@ -113,7 +113,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   await app.register(probeRoutes);
   await app.register(metricsRoutes);
   await app.register(async (gate) => {
-    gate.addHook('onRequest', channelAuth(ctx.channels));
+    gate.addHook('onRequest', channelAuth(ctx.channels, () => ctx.adminTokenHash()));
     await gate.register(healthRoutes);
     await gate.register(userRoutes);
     await gate.register(sandboxRoutes);

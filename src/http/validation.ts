@@ -1,5 +1,18 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
+import { CHANNEL_ID_PATTERN } from '../channel/tokens.js';
+import { CHAT_ID_PATTERN, MESSAGE_ID_PATTERN, TO_PATTERN } from '../protocol/index.js';
+import { WEBHOOK_SECRET_PATTERN } from '../protocol/settings.js';
+
+/** What each pattern means, for error messages: a regular expression is no help to a caller. */
+const PATTERN_HINTS: Record<string, string> = {
+  [TO_PATTERN]: 'a phone number or a chat id, e.g. 61371989950 or 61371989950@s.whatsapp.net',
+  [CHAT_ID_PATTERN]: 'a chat id, e.g. 61371989950@s.whatsapp.net',
+  [MESSAGE_ID_PATTERN]: 'a message id, as answered by a send',
+  [CHANNEL_ID_PATTERN]: 'a channel id, e.g. MANTIS-M72HC',
+  [WEBHOOK_SECRET_PATTERN]: 'a signing secret: whsec_ followed by base64',
+  '^\\d{7,15}$': 'a phone number of 7 to 15 digits',
+};
 
 /**
  * Two validators: query strings, params and headers arrive as text and are coerced to the
@@ -25,17 +38,44 @@ function validationError(errs: ErrorObject[]): Error {
   return Object.assign(new Error('validation failed'), { validation: errs });
 }
 
-/** Human-readable problems, each naming the field: `body.webhooks[0].url: must be string`. */
+/**
+ * Human-readable problems, each naming the field and, for a closed set, the allowed values:
+ * `body.engine: must be one of "sandbox", "baileys"`. A union of literals fails once per member
+ * in Ajv; those failures are folded into one line, and a pattern is described, never shown.
+ */
 export function describeValidation(part: string, errs: ErrorObject[]): string {
-  return errs
-    .slice(0, 5)
-    .map((e) => {
-      const path = pathOf(part, e);
-      if (e.keyword === 'additionalProperties') return `${path}: unknown field "${String(e.params.additionalProperty)}"`;
-      if (e.keyword === 'required') return `${path}: missing required field "${String(e.params.missingProperty)}"`;
+  const allowed = new Map<string, unknown[]>();
+  for (const e of errs) if (e.keyword === 'const') allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), e.params.allowedValue]);
+  const lines: string[] = [];
+  for (const e of errs) {
+    const line = describeOne(part, e, allowed);
+    if (line !== null && !lines.includes(line)) lines.push(line);
+  }
+  return lines.slice(0, 5).join('; ');
+}
+
+function describeOne(part: string, e: ErrorObject, allowed: Map<string, unknown[]>): string | null {
+  const path = pathOf(part, e);
+  const values = allowed.get(e.instancePath);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${path}: unknown field "${String(e.params.additionalProperty)}"`;
+    case 'required':
+      return `${path}: missing required field "${String(e.params.missingProperty)}"`;
+    case 'const':
+    case 'anyOf':
+      // The anyOf line says only "must match a schema in anyOf": the consts name the choices.
+      if (values) return `${path}: must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return e.keyword === 'anyOf' ? `${path}: matches none of the accepted shapes` : `${path}: must be ${JSON.stringify(e.params.allowedValue)}`;
+    case 'enum':
+      return `${path}: must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern': {
+      const hint = PATTERN_HINTS[String(e.params.pattern)];
+      return `${path}: ${hint ? `must be ${hint}` : 'is not in the expected format'}`;
+    }
+    default:
       return `${path}: ${e.message ?? 'is invalid'}`;
-    })
-    .join('; ');
+  }
 }
 
 function pathOf(part: string, e: ErrorObject): string {

@@ -2,6 +2,9 @@ import { Type, type Static, type TLiteral } from '@sinclair/typebox';
 import { EVENT_METHODS, EVENT_TYPES, EVENT_TYPE_ALIASES } from './events.js';
 
 /** Whapi's bounds, plus wagate's extension `send_hold_ms`. */
+/** A Standard Webhooks signing key: `whsec_` and base64. */
+export const WEBHOOK_SECRET_PATTERN = '^whsec_[A-Za-z0-9+/]+={0,2}$';
+
 export const SETTINGS_BOUNDS = {
   callback_backoff_delay_ms: { minimum: 3000, maximum: 15000 },
   max_callback_backoff_delay_ms: { minimum: 600000, maximum: 3600000 },
@@ -117,7 +120,7 @@ const webhookFields = {
     default: WEBHOOK_DEFAULTS.webhook_max_age_seconds,
   }),
   secret: Type.String({
-    pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+    pattern: WEBHOOK_SECRET_PATTERN,
     description: 'extension: Standard Webhooks signing key',
   }),
   ordered: Type.Boolean({ default: true, description: 'extension: deliver in event order' }),
