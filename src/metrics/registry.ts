@@ -19,7 +19,7 @@ export class Metrics {
 
   constructor(deps: { channels: () => ChannelService; store: Store }) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'wagate_process_' });
+    collectDefaultMetrics({ register: r, prefix: 'wagate_' });
     new Gauge({
       name: 'wagate_channels',
       help: 'Channels by status',

@@ -36,6 +36,15 @@ describe('/metrics', () => {
     expect(res.headers.get('content-type')).toContain('text/plain');
   });
 
+  it('names every metric once: wagate_ then the name, never a doubled prefix', async () => {
+    const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
+    const names = [...new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2] as string))];
+    expect(names).toContain('wagate_process_cpu_seconds_total');
+    expect(names).toContain('wagate_nodejs_eventloop_lag_seconds');
+    expect(names.filter((n) => !n.startsWith('wagate_'))).toEqual([]);
+    expect(names.filter((n) => /wagate_(\w+_)?process_process|wagate_wagate|nodejs_nodejs/.test(n))).toEqual([]);
+  });
+
   it('moves with a scripted sequence: pairing, a blip, webhook deliveries, a held send, requests', async () => {
     const before = {
       paired: await sample('wagate_status_transitions_total', { from: 'QR', to: 'AUTH' }),
