@@ -81,9 +81,16 @@ export async function registerWebhook(gate: GateClient, url: string, secret?: st
   await gate.settings.patch({ webhooks: [...others, { url, events: [...ECHO_BOT_EVENTS], ...(secret ? { secret } : {}) }] });
 }
 
+/** The log line of an echo's outcome: a redelivered webhook's answer says it sent nothing. */
+export function describeOutcome(outcome: SendOutcome): string {
+  if (!outcome.ok) return `echo to ${outcome.request.to} failed (${outcome.error.kind}): ${outcome.error.message}`;
+  if (outcome.replayed) return `already echoed to ${outcome.message.chat_id} (a redelivered webhook; nothing sent again)`;
+  return `echoed to ${outcome.message.chat_id} after ${outcome.attempts} attempt(s)`;
+}
+
 function logOutcome(outcome: SendOutcome): void {
-  if (outcome.ok) console.log(`echoed to ${outcome.message.chat_id} after ${outcome.attempts} attempt(s)`);
-  else console.error(`echo to ${outcome.request.to} failed (${outcome.error.kind}): ${outcome.error.message}`);
+  if (outcome.ok) console.log(describeOutcome(outcome));
+  else console.error(describeOutcome(outcome));
 }
 
 async function main(): Promise<void> {

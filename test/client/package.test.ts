@@ -67,7 +67,11 @@ describe('@wagate/client as a package', () => {
     const app = join(work, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, info?.filename as string)], { cwd: app });
+    // The one dependency comes packed from this checkout's node_modules: an offline install must
+    // not depend on what the machine's npm cache happens to hold.
+    const typebox = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: join(ROOT, 'node_modules/@sinclair/typebox') });
+    const [dep] = JSON.parse(typebox.stdout) as Array<{ filename: string }>;
+    await run('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, dep?.filename as string), join(work, info?.filename as string)], { cwd: app });
     expect(readdirSync(join(app, 'node_modules')).filter((d) => !d.startsWith('.')).sort()).toEqual(['@sinclair', '@wagate']);
 
     writeFileSync(join(app, 'check.mjs'), consumerJs);

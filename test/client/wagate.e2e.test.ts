@@ -3,7 +3,7 @@ import { ChannelStatusTracker, ResilientSender, nodeWebhookHandler, type Flappin
 import { generateSecret } from '../../src/webhooks/signing.js';
 import { until } from '../support/http.js';
 import type { GatewayProcess } from '../support/process.js';
-import { registerWebhook, startEchoBot } from '../../examples/echo-bot/bot.js';
+import { describeOutcome, registerWebhook, startEchoBot } from '../../examples/echo-bot/bot.js';
 import { STATUS_EVENTS, createSandboxChannel, listen, startGateway } from './support/wagate.js';
 
 const CHATS = ['61371989950', '61371989951', '61371989952', '61371989953', '61371989954'];
@@ -170,5 +170,10 @@ describe('the client against a real wagate with a sandbox channel', () => {
       '4915112345678@s.whatsapp.net echo: hello',
       '4915112345679@s.whatsapp.net echo: how are you?',
     ]);
+    // The log says "echoed" once per message sent, and names the replays for what they are.
+    const lines = outcomes.map(describeOutcome);
+    expect(lines.filter((l) => l.startsWith('echoed to'))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('already echoed to'))).toHaveLength(outcomes.length - 2);
+    expect(outcomes.filter((o) => o.ok && o.replayed)).toHaveLength(outcomes.length - 2);
   }, 60_000);
 });

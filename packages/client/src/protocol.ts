@@ -63,7 +63,7 @@ export type WebhookPayloads = { [N in EventName]: Static<(typeof PAYLOAD_SCHEMAS
 /** The message that tells a 401 of a channel that is not AUTH from a 401 of a bad token. */
 export const NEED_AUTHORIZATION: string = ERROR_MESSAGES.needChannelAuthorization;
 
-/** Statuses in which sending works (SPEC §4: SYNC_ERROR still sends). */
+/** Statuses in which sending works (SYNC_ERROR still sends: only reads are refused). */
 export function canSendIn(status: StatusText | null): boolean {
   return status === 'AUTH' || status === 'SYNC_ERROR';
 }

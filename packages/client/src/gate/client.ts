@@ -46,6 +46,8 @@ export interface SendOptions {
   /** Makes the send safe to retry: the same key within 24 h answers the first answer and sends nothing again. */
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** Called when the gateway answered from its idempotency record (`idempotent-replayed: true`): nothing was sent again. */
+  onReplayed?(): void;
 }
 
 export interface MessagesPage {
@@ -74,6 +76,7 @@ interface RequestOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   binary?: boolean;
+  onHeaders?(headers: Headers): void;
 }
 
 /**
@@ -148,7 +151,10 @@ export class GateClient {
     /** `POST /messages/text`. Pass an `idempotencyKey` to make retries safe. */
     sendText: (body: SendText, options: SendOptions = {}): Promise<SentMessage> => {
       const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
-      return this.request('POST', '/messages/text', { body, headers, signal: options.signal });
+      const onHeaders = (h: Headers): void => {
+        if (h.get('idempotent-replayed') === 'true') options.onReplayed?.();
+      };
+      return this.request('POST', '/messages/text', { body, headers, signal: options.signal, onHeaders });
     },
     /** `GET /messages/list`, newest first. */
     list: (query: MessageQuery = {}): Promise<MessagesPage> => this.request('GET', '/messages/list', { query: { ...query } }),
@@ -196,6 +202,7 @@ export class GateClient {
       }
     }
     if (!res.ok) throw errorFromAnswer(method, path, res.status, body, res.headers, Date.now());
+    opts.onHeaders?.(res.headers);
     return body as T;
   }
 

@@ -21,7 +21,8 @@ export class SenderError extends Error {
 
 /** The final outcome of one message: it resolves, never rejects. */
 export type SendOutcome =
-  | { ok: true; request: SendText; idempotencyKey: string; attempts: number; message: SentMessage['message'] }
+  /** `replayed`: the gateway had already sent this key's message and answered its record; nothing went out again. */
+  | { ok: true; request: SendText; idempotencyKey: string; attempts: number; message: SentMessage['message']; replayed: boolean }
   | { ok: false; request: SendText; idempotencyKey: string; attempts: number; error: AnyGateError | SenderError };
 
 export interface RetryNotice {
@@ -41,7 +42,7 @@ export interface SenderEvents {
 
 /** What the sender needs of a `GateClient`. */
 export interface TextSendingClient {
-  messages: { sendText(body: SendText, options: { idempotencyKey?: string; signal?: AbortSignal }): Promise<SentMessage> };
+  messages: { sendText(body: SendText, options: { idempotencyKey?: string; signal?: AbortSignal; onReplayed?(): void }): Promise<SentMessage> };
 }
 
 /** What the sender needs of a `ChannelStatusTracker`. */
@@ -170,8 +171,9 @@ export class ResilientSender extends Emitter<SenderEvents> {
       }
       attempts += 1;
       try {
-        const sent = await this.options.client.messages.sendText(job.request, { idempotencyKey: job.key, signal });
-        return this.finish(job, attempts, { message: sent.message });
+        let replayed = false;
+        const sent = await this.options.client.messages.sendText(job.request, { idempotencyKey: job.key, signal, onReplayed: () => (replayed = true) });
+        return this.finish(job, attempts, { message: sent.message, replayed });
       } catch (err) {
         if (signal.aborted) return this.finish(job, attempts, { error: closedOr(err) });
         const decision = decideRetry(err, counts, this.policy, this.random());
@@ -203,10 +205,10 @@ export class ResilientSender extends Emitter<SenderEvents> {
     await tracker.waitFor(canSendIn, left, signal);
   }
 
-  private finish(job: Job, attempts: number, result: { message: SentMessage['message'] } | { error: AnyGateError | SenderError }): void {
+  private finish(job: Job, attempts: number, result: { message: SentMessage['message']; replayed: boolean } | { error: AnyGateError | SenderError }): void {
     const outcome: SendOutcome =
       'message' in result
-        ? { ok: true, request: job.request, idempotencyKey: job.key, attempts, message: result.message }
+        ? { ok: true, request: job.request, idempotencyKey: job.key, attempts, message: result.message, replayed: result.replayed }
         : { ok: false, request: job.request, idempotencyKey: job.key, attempts, error: result.error };
     job.resolve(outcome);
     this.emit('outcome', outcome);

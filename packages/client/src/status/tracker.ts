@@ -99,7 +99,7 @@ export class ChannelStatusTracker extends Emitter<TrackerEvents> {
   get isAuthorized(): boolean {
     return this.current === 'AUTH';
   }
-  /** Sending works: AUTH, or SYNC_ERROR (which still sends, SPEC §4). */
+  /** Sending works: AUTH, or SYNC_ERROR (which still sends; only reads are refused). */
   get canSend(): boolean {
     return canSendIn(this.current);
   }
@@ -131,7 +131,7 @@ export class ChannelStatusTracker extends Emitter<TrackerEvents> {
         applied = this.applyAccount(event.user, seq, 'AUTH', event.name);
         break;
       case 'users.delete':
-        // The account is gone: a new pairing round starts (SPEC §1: INIT → LAUNCH → QR).
+        // The account is gone: a new pairing round starts (INIT → LAUNCH → QR).
         applied = this.applyAccount(null, seq, 'INIT', event.name);
         break;
       case 'alerts.post':
