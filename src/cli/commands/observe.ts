@@ -20,7 +20,8 @@ export function observeCommands(program: Command, out: () => Output): void {
         if (qr.status === 'OK' && qr.rowdata) {
           bar.done(`scan within ${qr.expire ?? '?'} s`);
           if (out().json) printObject(out(), { status: qr.status, rowdata: qr.rowdata, expire: qr.expire });
-          else process.stdout.write(await QRCode.toString(qr.rowdata, { type: 'terminal', small: true }));
+          // Colour codes only for a terminal: piped into a file or a pager, plain block characters.
+          else process.stdout.write(await QRCode.toString(qr.rowdata, process.stdout.isTTY ? { type: 'terminal', small: true } : { type: 'utf8' }));
           return;
         }
         bar.update(`waiting for a QR code on ${id} (QR status ${qr.status})`);
