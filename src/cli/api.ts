@@ -34,10 +34,14 @@ export async function call<T>(target: ApiTarget, method: string, path: string, b
   return json as T;
 }
 
-/** Reads a Server-Sent Events stream, calling `onEvent` per event until `signal` aborts. */
-export async function stream(target: ApiTarget, path: string, onEvent: (name: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+/**
+ * Reads a Server-Sent Events stream, calling `onEvent` per event until `signal` aborts;
+ * `onOpen` runs once the gateway accepted the stream (every later event will be seen).
+ */
+export async function stream(target: ApiTarget, path: string, onEvent: (name: string, data: unknown) => void, signal: AbortSignal, onOpen?: () => void): Promise<void> {
   const res = await fetch(`${target.url}${path}`, { headers: { authorization: `Bearer ${target.token}`, accept: 'text/event-stream' }, signal });
   if (!res.ok || !res.body) throw new ApiError(res.status, `event stream refused (${res.status})`);
+  onOpen?.();
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {

@@ -76,9 +76,12 @@ describe('the wagate CLI against a real gateway', { timeout: 120_000 }, () => {
     const { id } = JSON.parse(stdout) as { id: string };
     const watcher = spawn(process.execPath, [BIN, 'status', '--watch'], { env: { ...process.env, WAGATE_URL: gw.url, WAGATE_ADMIN_TOKEN: ADMIN } });
     let out = '';
+    let err = '';
     watcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    watcher.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
       await until(() => out.includes(id), 'the first table');
+      await until(() => err.includes('following status changes'), 'the stream to be open');
       await client(gw.url, ADMIN)('POST', `/partner/channels/${id}/stop`);
       await until(() => new RegExp(`${id}\\s+STOP`).test(out.split('\n').slice(2).join('\n')), 'a live STOP line');
     } finally {

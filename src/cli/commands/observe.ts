@@ -56,6 +56,7 @@ export function observeCommands(program: Command, out: () => Output): void {
           process.stdout.write(out().json ? `${JSON.stringify(line)}\n` : `${line.at}  ${line.id}  ${line.status}\n`);
         },
         abort.signal,
+        () => process.stderr.write('following status changes (Ctrl-C stops)\n'),
       ).catch((err: unknown) => {
         if (!abort.signal.aborted) throw err;
       });
