@@ -32,6 +32,18 @@ export function changeContract(store: () => Store): void {
     expect((stored[1]?.seq ?? 0) > (stored[0]?.seq ?? 0)).toBe(true);
   });
 
+  it("keeps the id of a channel's last change, so a writer that lost a COMMIT's answer can tell", async () => {
+    const a = await store().createChannel(newChannel());
+    expect(await store().lastChangeId(a.id)).toBeNull();
+    await store().commitChange({ channelId: a.id, changeId: 'change-1', events: [statusEvent(a.id, 'INIT', T0)] });
+    await store().commitChange({ channelId: a.id, changeId: 'change-2', history: [historyEntry(T0 + 1, 'INIT', 'LAUNCH')] });
+    expect(await store().lastChangeId(a.id)).toBe('change-2');
+    // A change that fails half-way leaves the last id as it was.
+    await expect(store().commitChange({ channelId: 'NOPE-00000', changeId: 'change-3' })).rejects.toThrow(UnknownChannelError);
+    expect(await store().lastChangeId(a.id)).toBe('change-2');
+    await store().probeWrite();
+  });
+
   it('leaves the status as it was when a change has no snapshot', async () => {
     const a = await store().createChannel(newChannel());
     await store().commitChange({ channelId: a.id, events: [statusEvent(a.id, 'NOT_INIT', T0)] });

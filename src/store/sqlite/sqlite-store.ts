@@ -63,6 +63,15 @@ export class SqliteStore implements Store {
     this.stmt('SELECT 1').get();
   }
 
+  /**
+   * Caps the database at its current size (`PRAGMA max_page_count`), so that writes needing
+   * more room fail with SQLITE_FULL as on a full disk; null lifts the cap. For fault tests.
+   */
+  capSize(capped: boolean): void {
+    const pages = capped ? (this.db.pragma('page_count', { simple: true }) as number) : 4_294_967_294;
+    this.db.pragma(`max_page_count = ${pages}`);
+  }
+
   async probeWrite(): Promise<void> {
     // Written in a transaction like every change, so a full disk or a lost lock fails it.
     this.db.transaction(() => {
