@@ -52,7 +52,9 @@ export class Metrics {
       help: 'Webhook deliveries waiting to be sent',
       registers: [r],
       async collect() {
-        this.set((await deps.store.outboxDepth()).pending);
+        // While the store fails, /metrics must still answer: the gauge keeps its last value.
+        const depth = await deps.store.outboxDepth().catch(() => null);
+        if (depth) this.set(depth.pending);
       },
     });
     new Gauge({
@@ -60,8 +62,8 @@ export class Metrics {
       help: 'Age of the oldest pending delivery (0 when none)',
       registers: [r],
       async collect() {
-        const { oldestCreatedAt } = await deps.store.outboxDepth();
-        this.set(oldestCreatedAt === null ? 0 : Math.max(0, (Date.now() - oldestCreatedAt) / 1000));
+        const depth = await deps.store.outboxDepth().catch(() => null);
+        if (depth) this.set(depth.oldestCreatedAt === null ? 0 : Math.max(0, (Date.now() - depth.oldestCreatedAt) / 1000));
       },
     });
     this.holdWaits = new Counter({ name: 'wagate_send_hold_waits_total', help: 'Sends that waited for a reconnect, by outcome', labelNames: ['outcome'], registers: [r] });
