@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 
 /** One delivery in the log (extension, `GET /webhooks/deliveries`). Times are unix milliseconds. */
 export const DeliveryView = Type.Object({

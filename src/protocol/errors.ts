@@ -26,6 +26,7 @@ export const ERROR_MESSAGES = {
   alreadyLoggedOut: 'Channel already logged out',
   invalidPhone: 'Invalid phone number',
   conflict: 'conflict',
+  webhookGone: 'webhook no longer exists',
   internal: 'internal error',
   unavailable: 'service unavailable',
   storeUnavailable: 'store unavailable',

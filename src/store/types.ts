@@ -77,7 +77,8 @@ export interface DeliveryTarget {
   maxBackoffDelayMs: number;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `cancelled`: its webhook left the channel's settings before it was delivered (kept in the log). */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
 
 /** One event on its way to one webhook. */
 export interface Delivery {
@@ -113,6 +114,9 @@ export interface AttemptResult {
   lastStatus: number | null;
   lastError: string | null;
 }
+
+/** Which pending deliveries of a channel `cancelDeliveries` cancels. */
+export type CancelFilter = { channelId: string; exceptQueues: string[] } | { channelId: string; id: number };
 
 export interface DeliveryFilter {
   channelId?: string;
@@ -268,8 +272,16 @@ export interface Store {
   getDelivery(id: number): Promise<DueDelivery | null>;
   /** Deliveries newest first, filtered and paged. */
   listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
-  /** Queues a fresh pending copy of each delivery (same event and target), due at `now`. */
-  replayDeliveries(ids: number[], now: number): Promise<Delivery[]>;
+  /**
+   * Queues a fresh pending copy of each delivery (same event), due at `now`; `targets[i]`, when
+   * given, replaces the target of `ids[i]`'s copy (the webhook as it is now; same url and mode).
+   */
+  replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]>;
+  /**
+   * Marks pending deliveries of a channel `cancelled` with `reason`: those of queues not in
+   * `exceptQueues` (webhooks that left its settings), or only delivery `id`. Answers how many.
+   */
+  cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number>;
   /** Marks every pending delivery of a queue failed with `reason` (the webhook was disabled). */
   failQueue(queueKey: string, reason: string, now: number): Promise<number>;
   /** Pending deliveries and the creation time of the oldest (metrics). */

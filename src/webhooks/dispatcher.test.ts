@@ -8,7 +8,7 @@ import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { createTestSchema, postgresForTests } from '../store/postgres/testing.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { DeliveryTarget, OutboundEvent, Store } from '../store/types.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { startReceiver, type Receiver } from './receiver.fixture.js';
 import { createSender, type Sender } from './sender.js';
 
@@ -46,17 +46,20 @@ interface Rig {
 }
 
 /** A migrated store, a receiver answering 200 and a dispatcher over `seam(store)`. */
-async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (s) => s): Promise<Rig> {
+async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (s) => s, route?: DispatcherDeps['route']): Promise<Rig> {
   const store = await open();
   await store.migrate();
   const receiver = await startReceiver();
-  const sender = createSender({ allowPrivate: true, timeoutMs: 5_000 });
+  // A long budget: under a loaded machine a timed-out attempt is retried (at least once), which
+  // these tests would mistake for a relaunch.
+  const sender = createSender({ allowPrivate: true, timeoutMs: 60_000 });
   const dispatcher = new Dispatcher({
     store: seam(store),
     clock: systemClock,
     sender,
     alert: async () => undefined,
     disableWebhook: async () => undefined,
+    route,
   });
   cleanups.push(async () => {
     await dispatcher.stop();
@@ -139,11 +142,28 @@ for (const [kind, open] of stores) {
 
     it('delivers a backlog over many queues exactly once each when every receiver answers', async () => {
       const { store, receiver, dispatcher } = await rig(open!);
-      const total = await backlog(store, receiver, 100, 20);
+      const total = await backlog(store, receiver, 60, 15);
       dispatcher.start();
       await drained(store, 60_000);
+      const { deliveries } = await store.listDeliveries({}, { count: total, offset: 0 });
+      expect(deliveries.filter((d) => d.attempts !== 1).map((d) => [d.id, d.attempts, d.lastError])).toEqual([]);
       expect(duplicates(receiver)).toBe(0);
       expect(receiver.received).toHaveLength(total);
+    });
+
+    it('cancels, without sending, a due delivery whose route says its webhook is gone', async () => {
+      const gone = new Set<number>();
+      const { store, receiver, dispatcher } = await rig(open!, undefined, (d) => (gone.has(d.eventSeq % 2) ? { cancelled: 'cancelled: removed' } : d.target));
+      gone.add(0);
+      const total = await backlog(store, receiver, 4, 5);
+      dispatcher.start();
+      await drained(store);
+      const { deliveries } = await store.listDeliveries({}, { count: total, offset: 0 });
+      const cancelled = deliveries.filter((d) => d.status === 'cancelled');
+      expect(cancelled.map((d) => d.eventSeq % 2)).toEqual(cancelled.map(() => 0));
+      expect(cancelled.every((d) => d.attempts === 0 && d.lastError === 'cancelled: removed')).toBe(true);
+      expect(receiver.received).toHaveLength(total - cancelled.length);
+      expect(receiver.received.every((r) => Number(String(r.headers['webhook-id']).slice(4)) % 2 === 1)).toBe(true);
     });
   });
 }

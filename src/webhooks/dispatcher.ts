@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
 import { splitEventName, type Alert } from '../protocol/events.js';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
-import type { DueDelivery, Store } from '../store/types.js';
+import type { DeliveryTarget, DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';
 import type { DeliveryResult, Sender } from './sender.js';
 
@@ -18,6 +18,12 @@ export interface DispatcherDeps {
   alert(channelId: string, alert: Alert): Promise<void>;
   /** The receiver answered 410 Gone: mark the webhook disabled in the channel's settings. */
   disableWebhook(channelId: string, url: string, mode: string): Promise<void>;
+  /**
+   * The delivery's webhook as the channel's settings have it now (headers, secret, retry
+   * settings), or why the delivery is cancelled instead (its webhook left the settings).
+   * Without it, every delivery goes to the target it was written with.
+   */
+  route?(delivery: DueDelivery): DeliveryTarget | { cancelled: string };
   /** Observes every attempt (metrics). */
   observe?(delivery: DueDelivery, result: DeliveryResult, outcome: 'delivered' | 'retry' | 'failed'): void;
   /** Attempts in flight at once, across all queues. */
@@ -105,9 +111,14 @@ export class Dispatcher {
         if (free <= 0) break;
         const ended = new Set<number>();
         this.endedDuringRead = ended;
-        const due = await this.deps.store
-          .dueDeliveries(this.deps.clock.now(), 2 * this.concurrency)
-          .finally(() => (this.endedDuringRead = null));
+        let due: DueDelivery[];
+        try {
+          due = await this.deps.store.dueDeliveries(this.deps.clock.now(), 2 * this.concurrency);
+        } finally {
+          // Only here, once this pump runs again: an attempt can end between the query's
+          // answer and this continuation, and must be counted as ended during the read.
+          this.endedDuringRead = null;
+        }
         for (const delivery of due) {
           if (this.inFlight.size >= this.concurrency) break;
           if (this.inFlight.has(delivery.id) || ended.has(delivery.id)) continue;
@@ -169,8 +180,14 @@ export class Dispatcher {
   }
 
   /** One attempt of one delivery, and its outcome written to the store. */
-  private async attempt(d: DueDelivery): Promise<void> {
+  private async attempt(due: DueDelivery): Promise<void> {
     const { store, clock, sender } = this.deps;
+    const routed = this.deps.route?.(due) ?? due.target;
+    if ('cancelled' in routed) {
+      await store.cancelDeliveries({ channelId: due.channelId, id: due.id }, routed.cancelled, clock.now());
+      return;
+    }
+    const d: DueDelivery = routed === due.target ? due : { ...due, target: routed };
     if (isExpired(d.createdAt, clock.now(), d.target.maxAgeSeconds)) {
       await this.giveUp(d, `gave up: older than webhook_max_age_seconds (${d.target.maxAgeSeconds} s)`, null);
       return;

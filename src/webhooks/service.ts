@@ -1,14 +1,22 @@
 import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import type { Clock } from '../channel/clock.js';
-import { envelope, errors, type Alert } from '../protocol/index.js';
-import type { Settings, UpdateSettingsAnswer, WebhookTestRequest } from '../protocol/settings.js';
-import type { Delivery, DeliveryFilter, Page, Store } from '../store/types.js';
+import { envelope, ERROR_MESSAGES, errors, type Alert } from '../protocol/index.js';
+import type { Settings, UpdateSettingsAnswer, Webhook, WebhookTestRequest } from '../protocol/settings.js';
+import { deliveryQueueKey } from '../store/rows.js';
+import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { resolveAndCheck, WebhookAddressRefused, type LookupAll } from './guard.js';
-import { channelSettings } from './outbox.js';
+import { channelSettings, targetOf } from './outbox.js';
 import { createSender, type DeliveryResult, type Sender } from './sender.js';
-import { applyPatch, canonicalEventType, defaultSettings, limitProblems, validateSettingsPatch, type NormalisedPatch } from './settings.js';
+import { applyPatch, canonicalEventType, defaultSettings, limitProblems, subscribes, validateSettingsPatch, type NormalisedPatch } from './settings.js';
+
+const REMOVED = "cancelled: the webhook was removed from the channel's settings";
+
+/** The channel's webhook a delivery belongs to (same url and mode: same queue), if it still has it. */
+function currentWebhook(settings: Settings, target: Pick<DeliveryTarget, 'url' | 'mode'>): Webhook | undefined {
+  return settings.webhooks.find((w) => w.url === target.url && w.mode === target.mode);
+}
 
 export interface WebhookServiceDeps {
   store: Store;
@@ -34,6 +42,7 @@ export class WebhookService {
       sender: this.sender,
       alert: (channelId, alert) => this.alert(channelId, alert),
       disableWebhook: (channelId, url, mode) => this.disableWebhook(channelId, url, mode),
+      route: (delivery) => this.route(delivery),
       observe: deps.observe,
       onError: deps.onError,
     });
@@ -47,7 +56,7 @@ export class WebhookService {
   /** `PATCH /settings`: validates, checks every webhook URL against the SSRF guard, saves. */
   async patch(channel: ChannelRuntime, json: unknown): Promise<UpdateSettingsAnswer> {
     const answer = applyPatch(this.settings(channel), await this.checkedPatch(json));
-    if (answer.changes.length > 0) await this.deps.channels.saveSettings(channel, answer.after_update);
+    if (answer.changes.length > 0) await this.save(channel, answer.after_update);
     return answer;
   }
 
@@ -68,8 +77,20 @@ export class WebhookService {
   /** `DELETE /settings`: back to the defaults (no webhooks). */
   async reset(channel: ChannelRuntime): Promise<Settings> {
     const settings = defaultSettings();
-    await this.deps.channels.saveSettings(channel, settings);
+    await this.save(channel, settings);
     return settings;
+  }
+
+  /**
+   * Saves settings, then cancels the pending deliveries of every webhook they no longer hold.
+   * Should the process stop in between, the dispatcher cancels each such delivery when its turn
+   * comes (see route).
+   */
+  private async save(channel: ChannelRuntime, settings: Settings): Promise<void> {
+    await this.deps.channels.saveSettings(channel, settings);
+    const keep = settings.webhooks.map((w) => deliveryQueueKey(channel.id, w));
+    const cancelled = await this.deps.store.cancelDeliveries({ channelId: channel.id, exceptQueues: keep }, REMOVED, this.deps.clock.now());
+    if (cancelled > 0) this.dispatcher.wake();
   }
 
   /** `POST /settings/webhook_test`: one signed test delivery, answered with its outcome. */
@@ -98,13 +119,23 @@ export class WebhookService {
     return this.deps.store.listDeliveries(filter, page);
   }
 
-  /** Queues fresh copies of deliveries of this channel; 404 for ids that are not its own. */
+  /**
+   * Queues fresh copies of deliveries of this channel, each to its webhook as the settings have
+   * it now; 404 for ids that are not its own, 409 when a delivery's webhook was removed.
+   */
   async replay(channel: ChannelRuntime, ids: number[]): Promise<Delivery[]> {
+    const settings = this.settings(channel);
+    const targets: DeliveryTarget[] = [];
     for (const id of ids) {
       const d = await this.deps.store.getDelivery(id);
       if (!d || d.channelId !== channel.id) throw errors.notFound(`delivery ${id} does not exist on this channel`);
+      const webhook = currentWebhook(settings, d.target);
+      if (!webhook) {
+        throw errors.conflict(ERROR_MESSAGES.webhookGone, `delivery ${id} went to ${d.target.url} (mode ${d.target.mode}), which is no longer among this channel's webhooks`);
+      }
+      targets.push(targetOf(webhook, settings));
     }
-    const copies = await this.deps.store.replayDeliveries(ids, this.deps.clock.now());
+    const copies = await this.deps.store.replayDeliveries(ids, this.deps.clock.now(), targets);
     this.dispatcher.wake();
     return copies;
   }
@@ -113,13 +144,29 @@ export class WebhookService {
   async replayRange(channel: ChannelRuntime, filter: Omit<DeliveryFilter, 'channelId'>, max: number): Promise<Delivery[]> {
     const { deliveries, total } = await this.deps.store.listDeliveries({ ...filter, channelId: channel.id }, { count: max, offset: 0 });
     if (total > max) throw errors.badRequest(`${total} deliveries match; narrow the range to at most ${max}`);
-    // Oldest first, so the copies queue in event order.
-    return this.replay(channel, deliveries.map((d) => d.id).reverse());
+    // Oldest first, so the copies queue in event order; a removed webhook's deliveries have nowhere to go.
+    const settings = this.settings(channel);
+    const live = deliveries.filter((d) => currentWebhook(settings, d.target) !== undefined);
+    return this.replay(channel, live.map((d) => d.id).reverse());
   }
 
   async stop(): Promise<void> {
     await this.dispatcher.stop();
     await this.sender.close();
+  }
+
+  /** Where a delivery goes now: its webhook as the channel's settings hold it, or cancelled. */
+  private route(d: DueDelivery): DeliveryTarget | { cancelled: string } {
+    const channel = this.deps.channels.find(d.channelId);
+    if (!channel) return { cancelled: 'cancelled: the channel no longer exists' };
+    const settings = this.settings(channel);
+    const webhook = currentWebhook(settings, d.target);
+    if (!webhook) return { cancelled: REMOVED };
+    // A replay is an operator's explicit ask; an event the webhook stopped taking is not sent.
+    if (d.replayOf === null && !subscribes(webhook, d.eventName)) {
+      return { cancelled: `cancelled: the webhook no longer takes ${d.eventName}` };
+    }
+    return targetOf(webhook, settings);
   }
 
   private async alert(channelId: string, alert: Alert): Promise<void> {
@@ -132,7 +179,7 @@ export class WebhookService {
     if (!channel) return;
     const settings = structuredClone(this.settings(channel));
     for (const w of settings.webhooks) if (w.url === url && w.mode === mode) w.disabled = true;
-    await this.deps.channels.saveSettings(channel, settings);
+    await this.save(channel, settings);
   }
 
   /** Refuses a URL whose resolved addresses the SSRF guard refuses; a name that does not resolve yet passes (it is checked on every attempt). */

@@ -91,8 +91,13 @@ export function settingsFromStored(stored: unknown): Settings {
  * it. (A webhook saved without `events` got DEFAULT_WEBHOOK_EVENTS when it was validated.)
  */
 export function matchingWebhooks(settings: Settings, eventName: EventName): Webhook[] {
+  return settings.webhooks.filter((w) => !w.disabled && subscribes(w, eventName));
+}
+
+/** Whether a webhook's `events` list takes this event. */
+export function subscribes(webhook: Webhook, eventName: EventName): boolean {
   const { type, method } = splitEventName(eventName);
-  return settings.webhooks.filter((w) => !w.disabled && w.events.some((e) => e.type === type && e.method === method));
+  return webhook.events.some((e) => e.type === type && e.method === method);
 }
 
 /** Resolves an accepted event type spelling (`channels`, `ack`, ...) to the stored one. */

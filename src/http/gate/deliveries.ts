@@ -79,7 +79,7 @@ export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'Send a delivery again (a fresh copy, queued behind newer events)',
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
-        response: { 200: DeliveryView, 401: ErrorBody, 404: ErrorBody },
+        response: { 200: DeliveryView, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req) => replayOne(webhooks, req.channel, (req.params as { id: number }).id),

@@ -58,6 +58,52 @@ export function deliveryAdminContract(store: () => Store): void {
     expect(await dueIds()).toEqual([ofW2.id, (await ofChannel(b.id))[0]?.id]);
   });
 
+  it("cancels a channel's pending deliveries of removed queues, or one delivery, and nothing else", async () => {
+    const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    const [w1, w2, w3] = [target('https://one.test/hook'), target('https://two.test/hook'), target('https://three.test/hook', { ordered: false })];
+    await emit(a.id, [w1, w2, w3], T0 + 1, T0 + 2);
+    await emit(b.id, [w1], T0 + 3);
+    const rows = await ofChannel(a.id);
+    const [done] = rows as [Delivery];
+    await store().recordAttempt(done.id, outcome('delivered', T0 + 10));
+    const keyOf = (t: typeof w1): string => rows.find((d) => d.target.url === t.url)!.queueKey;
+
+    // w1 and w3 leave the settings; w2 stays.
+    expect(await store().cancelDeliveries({ channelId: a.id, exceptQueues: [keyOf(w2)] }, 'removed', NOW)).toBe(3);
+    const after = await ofChannel(a.id);
+    expect(after.map((d) => [d.target.url, d.status, d.status === 'cancelled' ? d.lastError : null, d.updatedAt])).toEqual([
+      [w1.url, 'delivered', null, T0 + 10],
+      [w2.url, 'pending', null, T0 + 1],
+      [w3.url, 'cancelled', 'removed', NOW],
+      [w1.url, 'cancelled', 'removed', NOW],
+      [w2.url, 'pending', null, T0 + 2],
+      [w3.url, 'cancelled', 'removed', NOW],
+    ]);
+    expect((await ofChannel(b.id)).map((d) => d.status)).toEqual(['pending']);
+    expect(await store().cancelDeliveries({ channelId: a.id, exceptQueues: [] }, 'all', NOW)).toBe(2);
+
+    const [one] = await ofChannel(b.id);
+    expect(await store().cancelDeliveries({ channelId: a.id, id: one!.id }, 'not its channel', NOW)).toBe(0);
+    expect(await store().cancelDeliveries({ channelId: b.id, id: one!.id }, 'unsubscribed', NOW + 1)).toBe(1);
+    expect(await store().getDelivery(one!.id)).toMatchObject({ status: 'cancelled', lastError: 'unsubscribed', attempts: 0 });
+    expect(await store().outboxDepth()).toStrictEqual({ pending: 0, oldestCreatedAt: null });
+    expect((await store().listDeliveries({ status: 'cancelled' }, { count: 10, offset: 0 })).total).toBe(6);
+  });
+
+  it('replays a copy to the target given for it, keeping its queue', async () => {
+    const a = await store().createChannel(newChannel());
+    const old = target('https://one.test/hook');
+    await emit(a.id, [old], T0 + 1, T0 + 2);
+    const [d1, d2] = (await ofChannel(a.id)) as [Delivery, Delivery];
+    const now = { ...old, headers: { 'x-new': 'yes' }, secret: null, ordered: false, backoffDelayMs: 5000 };
+    const [c1, c2] = (await store().replayDeliveries([d1.id, d2.id], NOW, [now, old])) as [Delivery, Delivery];
+    expect(c1).toMatchObject({ replayOf: d1.id, target: now, queueKey: d1.queueKey });
+    expect(c2).toMatchObject({ replayOf: d2.id, target: old, queueKey: d2.queueKey });
+    expect((await store().getDelivery(c1.id))?.target).toStrictEqual(now);
+    // The copy to an unordered webhook goes as soon as it is due, beside the ordered queue's head.
+    expect(await dueIds()).toEqual([d1.id, c1.id]);
+  });
+
   it('lists deliveries newest first, filtered by channel, status and creation time, paged, with the total', async () => {
     const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
     const w = [target('https://one.test/hook', { ordered: false })];

@@ -158,4 +158,14 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE channels ADD COLUMN last_change_id text;
     `,
   },
+  {
+    version: 5,
+    name: 'cancelled deliveries',
+    sql: `
+      -- A delivery whose webhook left the channel's settings is kept as cancelled.
+      ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
+      ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check
+        CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled'));
+    `,
+  },
 ];

@@ -10,8 +10,10 @@ import {
 } from '../rows.js';
 import type {
   AttemptResult,
+  CancelFilter,
   Delivery,
   DeliveryFilter,
+  DeliveryTarget,
   DueDelivery,
   OutboundEvent,
   Page,
@@ -182,7 +184,7 @@ export class PostgresOutbox {
     return { deliveries: list.rows.map((row) => deliveryFromRow(row, asIs)), total: count.rows[0]?.total ?? 0 };
   }
 
-  async replay(ids: number[], now: number): Promise<Delivery[]> {
+  async replay(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
     if (ids.length === 0) return [];
     return withTransaction(this.pool, async (c) => {
       // The channels' locks, in id order as commitChange takes them: no copy can get an id
@@ -195,15 +197,25 @@ export class PostgresOutbox {
       const { rows } = await c.query<DeliveryRow>(
         `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
            next_attempt_at, created_at, updated_at, replay_of)
-         SELECT d.event_seq, d.channel_id, d.event_name, d.target, d.queue_key, d.ordered, 'pending', 0, $2, $2, $2, d.id
-         FROM unnest($1::bigint[]) WITH ORDINALITY AS r(id, n) JOIN deliveries d ON d.id = r.id
+         SELECT d.event_seq, d.channel_id, d.event_name, COALESCE(r.target::jsonb, d.target), d.queue_key,
+           COALESCE((r.target::jsonb ->> 'ordered')::boolean, d.ordered), 'pending', 0, $2, $2, $2, d.id
+         FROM unnest($1::bigint[], $3::text[]) WITH ORDINALITY AS r(id, target, n) JOIN deliveries d ON d.id = r.id
          ORDER BY r.n
          RETURNING ${deliveryColumns()}`,
-        [ids, now],
+        [ids, now, ids.map((_, i) => (targets?.[i] ? JSON.stringify(targets[i]) : null))],
       );
       // Ids were drawn in the order of `ids`; RETURNING's own order is not promised.
       return rows.sort((a, b) => a.id - b.id).map((row) => deliveryFromRow(row, asIs));
     });
+  }
+
+  async cancel(which: CancelFilter, reason: string, now: number): Promise<number> {
+    const set = `UPDATE deliveries SET status = 'cancelled', last_error = $1, updated_at = $2 WHERE channel_id = $3 AND status = 'pending'`;
+    const result =
+      'id' in which
+        ? await this.pool.query(`${set} AND id = $4`, [reason, now, which.channelId, which.id])
+        : await this.pool.query(`${set} AND NOT (queue_key = ANY($4::text[]))`, [reason, now, which.channelId, which.exceptQueues]);
+    return result.rowCount ?? 0;
   }
 
   async failQueue(queueKey: string, reason: string, now: number): Promise<number> {

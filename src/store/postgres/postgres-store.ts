@@ -4,7 +4,7 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
-import type { ChatRecord, IdempotencyRecord, MessageFilter, StoredMessage } from '../types.js';
+import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, StoredMessage } from '../types.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMessages } from './messages.js';
 import { applyPostgresMigrations } from './migrate.js';
@@ -229,8 +229,12 @@ export class PostgresStore implements Store {
     return this.outbox.list(filter, page);
   }
 
-  async replayDeliveries(ids: number[], now: number): Promise<Delivery[]> {
-    return this.outbox.replay(ids, now);
+  async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
+    return this.outbox.replay(ids, now, targets);
+  }
+
+  async cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number> {
+    return this.outbox.cancel(which, reason, now);
   }
 
   async failQueue(queueKey: string, reason: string, now: number): Promise<number> {

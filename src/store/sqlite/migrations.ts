@@ -160,4 +160,41 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE channels ADD COLUMN last_change_id TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'cancelled deliveries',
+    sql: `
+      -- A delivery whose webhook left the channel's settings is kept as cancelled. SQLite cannot
+      -- change a CHECK in place: the table is rebuilt, its AUTOINCREMENT high-water mark kept.
+      CREATE TABLE deliveries_v5 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_seq INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        event_name TEXT NOT NULL,
+        target TEXT NOT NULL,
+        queue_key TEXT NOT NULL,
+        ordered INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        last_status INTEGER,
+        last_error TEXT,
+        replay_of INTEGER
+      ) STRICT;
+      INSERT INTO deliveries_v5 SELECT * FROM deliveries;
+      DELETE FROM sqlite_sequence WHERE name = 'deliveries_v5';
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'deliveries_v5', seq FROM sqlite_sequence WHERE name = 'deliveries';
+      DROP TABLE deliveries;
+      ALTER TABLE deliveries_v5 RENAME TO deliveries;
+      CREATE INDEX deliveries_queue_pending ON deliveries (queue_key, id) WHERE status = 'pending';
+      CREATE INDEX deliveries_due_unordered ON deliveries (next_attempt_at, id)
+        WHERE status = 'pending' AND ordered = 0;
+      CREATE INDEX deliveries_channel_created ON deliveries (channel_id, created_at);
+      CREATE INDEX deliveries_status_created ON deliveries (status, created_at);
+      CREATE INDEX deliveries_event ON deliveries (event_seq);
+    `,
+  },
 ];

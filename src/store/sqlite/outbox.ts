@@ -10,8 +10,10 @@ import {
 } from '../rows.js';
 import type {
   AttemptResult,
+  CancelFilter,
   Delivery,
   DeliveryFilter,
+  DeliveryTarget,
   DueDelivery,
   OutboundEvent,
   Page,
@@ -196,20 +198,32 @@ export class SqliteOutbox {
     return { deliveries: rows.map((row) => deliveryFromRow(row, parseJson)), total };
   }
 
-  replay(ids: number[], now: number): Delivery[] {
+  replay(ids: number[], now: number, targets?: DeliveryTarget[]): Delivery[] {
     const copy = this.stmt(
       `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
          next_attempt_at, created_at, updated_at, replay_of)
-       SELECT event_seq, channel_id, event_name, target, queue_key, ordered, 'pending', 0, ?, ?, ?, id
-       FROM deliveries WHERE id = ?
+       SELECT event_seq, channel_id, event_name, COALESCE(@target, target), queue_key, COALESCE(@ordered, ordered),
+         'pending', 0, @now, @now, @now, id
+       FROM deliveries WHERE id = @id
        RETURNING ${deliveryColumns()}`,
     );
     return this.db.transaction(() =>
-      ids.flatMap((id) => {
-        const row = copy.get(now, now, now, id) as DeliveryRow | undefined;
+      ids.flatMap((id, i) => {
+        const t = targets?.[i];
+        const row = copy.get({ id, now, target: t ? JSON.stringify(t) : null, ordered: t ? (t.ordered ? 1 : 0) : null }) as
+          | DeliveryRow
+          | undefined;
         return row ? [deliveryFromRow(row, parseJson)] : [];
       }),
     )();
+  }
+
+  cancel(which: CancelFilter, reason: string, now: number): number {
+    const set = `UPDATE deliveries SET status = 'cancelled', last_error = ?, updated_at = ? WHERE channel_id = ? AND status = 'pending'`;
+    if ('id' in which) return this.stmt(`${set} AND id = ?`).run(reason, now, which.channelId, which.id).changes;
+    const keep = JSON.stringify(which.exceptQueues);
+    return this.stmt(`${set} AND queue_key NOT IN (SELECT value FROM json_each(?))`).run(reason, now, which.channelId, keep)
+      .changes;
   }
 
   failQueue(queueKey: string, reason: string, now: number): number {

@@ -6,7 +6,7 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
-import type { Store, StoredEvent, StoredMessage } from '../types.js';
+import type { CancelFilter, DeliveryTarget, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
@@ -236,8 +236,12 @@ export class SqliteStore implements Store {
     return this.outbox.list(filter, page);
   }
 
-  async replayDeliveries(ids: number[], now: number): Promise<Delivery[]> {
-    return this.outbox.replay(ids, now);
+  async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
+    return this.outbox.replay(ids, now, targets);
+  }
+
+  async cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number> {
+    return this.outbox.cancel(which, reason, now);
   }
 
   async failQueue(queueKey: string, reason: string, now: number): Promise<number> {

@@ -93,4 +93,35 @@ describe('SqliteStore', () => {
       await again.close();
     }
   });
+
+  it('keeps deliveries and their id high-water mark through the rebuild that allows cancelled', async () => {
+    const path = nextPath();
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+    for (const m of SQLITE_MIGRATIONS.filter((m) => m.version < 5)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.version);
+    }
+    raw.exec(`INSERT INTO channels (id, name, engine, token_hash, created_at, stopped, settings, engine_options, status, status_reason, status_since)
+              VALUES ('C1', 'c', 'sandbox', 'h', 1, 0, '{}', '{}', 'STOP', 'x', 1)`);
+    raw.exec("INSERT INTO events (channel_id, name, body, created_at) VALUES ('C1', 'channel.post', '{}', 1)");
+    const insert = raw.prepare(`INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, next_attempt_at, created_at, updated_at)
+                                VALUES (1, 'C1', 'channel.post', '{}', 'q', 1, 'pending', 1, 1, 1)`);
+    for (let i = 0; i < 3; i++) insert.run();
+    raw.exec('DELETE FROM deliveries WHERE id = 3');
+    raw.close();
+
+    const store = new SqliteStore(path);
+    try {
+      await store.migrate();
+      const db = (store as unknown as { db: Database.Database }).db;
+      expect(db.prepare('SELECT id FROM deliveries ORDER BY id').pluck().all()).toEqual([1, 2]);
+      db.prepare("UPDATE deliveries SET status = 'cancelled' WHERE id = 2").run();
+      const next = db.prepare(`INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, next_attempt_at, created_at, updated_at)
+                               VALUES (1, 'C1', 'channel.post', '{}', 'q', 1, 'pending', 1, 1, 1) RETURNING id`).pluck().get();
+      expect(next).toBe(4);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -14,7 +14,7 @@ const SINCE = [
 
 /** The deliveries tab of channel `id`. */
 export function deliveriesTab(id, ctx) {
-  const status = h('select', { name: 'status' }, h('option', { value: '' }, 'all'), ...['pending', 'delivered', 'failed'].map((s) => h('option', { value: s }, s)));
+  const status = h('select', { name: 'status' }, h('option', { value: '' }, 'all'), ...['pending', 'delivered', 'failed', 'cancelled'].map((s) => h('option', { value: s }, s)));
   const since = h('select', { name: 'since' }, ...SINCE.map(([v, label]) => h('option', { value: v }, label)));
   const table = h('div', { class: 'deliveries', 'aria-live': 'polite' });
   const pager = h('div', { class: 'pager' });
