@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresForTests } from '../../src/store/postgres/testing.js';
 import { client, until, type Call } from '../support/http.js';
-import { startGatewayProcess, type GatewayProcess } from '../support/process.js';
+import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../support/process.js';
 import { seeded, startReceiver, type Receiver } from '../support/receiver.js';
 import { QUIET, RECIPIENT, sentLog } from '../messages/channel.js';
 
@@ -209,7 +209,7 @@ describe('PostgreSQL backends cancelled and terminated under load', () => {
     const url = new URL(pgServer!.url);
     url.pathname = `/${dbName}`;
     receiver = await startReceiver();
-    gw = await startGatewayProcess({ WAGATE_DATABASE_URL: url.toString(), WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_WEBHOOK_TIMEOUT_MS: '2000' });
+    gw = await startGatewayProcess({ WAGATE_DATABASE_URL: url.toString(), WAGATE_DATA_DIR: tempDataDir(), WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_WEBHOOK_TIMEOUT_MS: '2000' });
     const channels = await createChannels(gw.url, receiver, 2);
 
     // The fault injector: cancel whatever wagate is running every 50 ms, and cut all of its
@@ -337,5 +337,9 @@ describe('SQLite on a filesystem that fills up', () => {
     await expectNothingLost(gw, channels, receiver, result, 10);
     const history = await ch.gate<{ history: Array<{ from: string; to: string; reason: string }> }>('GET', '/health/history?count=50');
     expect(history.body.history.some((h) => h.from === 'AUTH' && h.to === 'INIT')).toBe(true);
+    const after = await client(gw.url, ADMIN)<string>('GET', '/metrics');
+    const refused = Number(/^wagate_store_commit_faults_total (\d+)/m.exec(after.body)?.[1] ?? 0);
+    expect(refused).toBeGreaterThan(0);
+    console.info(`sqlite full disk: ${refused} commits refused and retried, answers ${JSON.stringify([...result.answers])}`);
   }, 180_000);
 });
