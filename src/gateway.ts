@@ -12,6 +12,7 @@ import { acquireDataDirLock } from './store/sqlite/data-dir-lock.js';
 import type { EngineKind, Store } from './store/types.js';
 import { VERSION } from './version.js';
 import { WebhookService } from './webhooks/service.js';
+import type { Endpoint, LookupAll, OutboundGuard } from './webhooks/guard.js';
 import { MessageService } from './messages/service.js';
 import { Metrics } from './metrics/registry.js';
 
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   engines?: Partial<Record<EngineKind, EngineFactory>>;
   /** Postgres schema to use (tests). */
   pgSchema?: string;
+  /** Name resolution for outbound addresses (tests point names anywhere without DNS). */
+  lookup?: LookupAll;
 }
 
 /** Opens the store, resumes every channel that was running, and starts listening. */
@@ -58,6 +61,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let adminHash = config.adminToken ? hashToken(config.adminToken) : (storedAdminHash ?? '');
   let ready = false;
   let url = '';
+  // Known once the server listens; until then nothing of ours answers, so nothing to refuse.
+  let listening: Endpoint[] = [];
+  // One guard for every address dialled on a customer's behalf (webhooks now; media, proxies).
+  const guard: OutboundGuard = { allowPrivate: config.webhookPrivate === 'allow', ownEndpoints: () => listening, lookup: opts.lookup };
 
   let webhooks: WebhookService | null = null;
   const commits = new EventEmitter().setMaxListeners(0);
@@ -93,7 +100,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     store,
     clock,
     channels,
-    allowPrivate: config.webhookPrivate === 'allow',
+    guard,
     timeoutMs: config.webhookTimeoutMs,
     observe: (delivery, _result, outcome) => metrics.delivery(delivery, outcome, clock.now()),
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
@@ -128,6 +135,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     dirLock?.release();
     throw err;
   }
+  listening = app.addresses().filter((a) => typeof a !== 'string');
   dirLock?.announce(url);
   // Generated only once the port is ours, so a failed start never stores a token nobody saw.
   const generated = adminHash ? null : newToken();

@@ -1,145 +1,134 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { describe, expect, it } from 'vitest';
-import { checkAddress, guardedLookup, resolveAndCheck, WebhookAddressRefused, type LookupAll } from './guard.js';
+import { createServer, isIPv6, type AddressInfo, type Server } from 'node:net';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AddressRefused, checkAddress, checkOutboundUrl, guardedConnector, guardedLookup, type LookupAll, type OutboundGuard } from './guard.js';
+import { ADDRESS_RANGES, type AddressRange } from './ranges.js';
 
-const deny = { allowPrivate: false };
-const allow = { allowPrivate: true };
+const allow: OutboundGuard = { allowPrivate: true };
+const deny: OutboundGuard = { allowPrivate: false };
 
-// [address, reason fragment when refused with private allowed, when refused with private denied]
-// null means the address is permitted in that mode.
-const CASES: Array<[string, string | null, string | null]> = [
-  // refused always: link-local and metadata
-  ['169.254.169.254', 'link-local (metadata)', 'link-local (metadata)'],
-  ['169.254.1.1', 'link-local', 'link-local'],
-  ['100.100.100.200', 'cloud metadata', 'cloud metadata'],
-  ['fd00:ec2::254', 'cloud metadata', 'cloud metadata'],
-  ['fe80::1', 'link-local', 'link-local'],
-  ['fe80::1%eth0', 'link-local', 'link-local'],
-  ['febf:ffff::1', 'link-local', 'link-local'],
-  // IPv4-mapped and other IPv6 forms that carry an IPv4 address
-  ['::ffff:169.254.169.254', 'link-local (metadata)', 'link-local (metadata)'],
-  ['::ffff:a9fe:a9fe', 'link-local (metadata)', 'link-local (metadata)'],
-  ['::FFFF:A9FE:A9FE', 'link-local (metadata)', 'link-local (metadata)'],
-  ['0:0:0:0:0:ffff:a9fe:a9fe', 'link-local (metadata)', 'link-local (metadata)'],
-  ['64:ff9b::a9fe:a9fe', 'link-local (metadata)', 'link-local (metadata)'],
-  ['2002:a9fe:a9fe::1', 'link-local (metadata)', 'link-local (metadata)'],
-  ['::169.254.169.254', 'link-local (metadata)', 'link-local (metadata)'],
-  ['::ffff:127.0.0.1', null, 'loopback'],
-  ['::ffff:10.0.0.1', null, 'private'],
-  ['::ffff:8.8.8.8', null, null],
-  // unspecified, multicast, reserved: refused always
-  ['0.0.0.0', 'unspecified', 'unspecified'],
-  ['0.1.2.3', 'unspecified', 'unspecified'],
-  ['::', 'unspecified', 'unspecified'],
-  ['::ffff:0.0.0.0', 'unspecified', 'unspecified'],
-  ['224.0.0.1', 'multicast', 'multicast'],
-  ['ff02::1', 'multicast', 'multicast'],
-  ['255.255.255.255', 'reserved', 'reserved'],
-  // loopback and private: refused only when private targets are denied
-  ['127.0.0.1', null, 'loopback'],
-  ['127.255.0.9', null, 'loopback'],
-  ['::1', null, 'loopback'],
-  ['10.1.2.3', null, 'private'],
-  ['172.16.0.1', null, 'private'],
-  ['172.31.255.254', null, 'private'],
-  ['192.168.1.1', null, 'private'],
-  ['100.64.0.1', null, 'private'],
-  ['100.127.255.254', null, 'private'],
-  ['fc00::1', null, 'private'],
-  ['fd12:3456::1', null, 'private'],
-  // public: always permitted
-  ['8.8.8.8', null, null],
-  ['172.32.0.1', null, null],
-  ['100.128.0.1', null, null],
-  ['169.255.0.1', null, null],
-  ['2606:4700:4700::1111', null, null],
-  ['2a00:1450:4001::200e', null, null],
-];
-
-describe('checkAddress', () => {
-  it.each(CASES)('%s: with private allowed → %s; denied → %s', (ip, whenAllowed, whenDenied) => {
-    const allowed = checkAddress(ip, allow);
-    const denied = checkAddress(ip, deny);
-    if (whenAllowed === null) expect(allowed).toBeNull();
-    else expect(allowed).toContain(whenAllowed);
-    if (whenDenied === null) expect(denied).toBeNull();
-    else expect(denied).toContain(whenDenied);
-  });
-
-  it('names the IPv4 address an IPv6 one carries', () => {
-    expect(checkAddress('::ffff:a9fe:a9fe', allow)).toBe('link-local (metadata) (carries IPv4 169.254.169.254)');
-  });
-
-  it('refuses something that is not an IP address', () => {
-    expect(checkAddress('example.com', allow)).toBe('not an IP address');
-  });
-});
-
+/** A test resolver: names answer what the table says, anything else is ENOTFOUND. No packet leaves. */
 const fakeDns = (table: Record<string, string[]>): LookupAll => async (hostname) => {
   const addresses = table[hostname];
   if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
-  return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  return addresses.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
 };
 
-describe('resolveAndCheck', () => {
-  it('refuses a literal metadata IP without asking DNS', async () => {
-    const lookup: LookupAll = () => Promise.reject(new Error('DNS must not be asked'));
-    await expect(resolveAndCheck('http://169.254.169.254/latest/meta-data', allow, lookup)).rejects.toThrow(
-      'webhook url refused: 169.254.169.254 is link-local (metadata)',
+/** An address inside a row: the address itself for a single one, else the network's first host. */
+function inside({ cidr }: AddressRange): string {
+  const [network, prefix] = cidr.split('/') as [string, string];
+  if (prefix === '32' || prefix === '128') return network;
+  if (isIPv6(network)) return network.endsWith('::') ? `${network}1` : network;
+  const octets = network.split('.').map(Number);
+  octets[3]! += 1;
+  return octets.join('.');
+}
+
+const literal = (ip: string) => `http://${isIPv6(ip) ? `[${ip}]` : ip}:8080/hook`;
+
+describe('checkOutboundUrl over every row of the range table', () => {
+  const rows = ADDRESS_RANGES.map((row) => [row.cidr, row] as const);
+
+  it.each(rows)('%s: refused in its modes, as a literal URL and as a resolved name', async (_cidr, row) => {
+    const ip = inside(row);
+    const lookup = fakeDns({ 'hooks.example': [ip] });
+    const noDns: LookupAll = () => Promise.reject(new Error('DNS must not be asked for a literal IP'));
+    for (const guard of [allow, deny]) {
+      const refused = row.tier === 'always' || !guard.allowPrivate;
+      const byLiteral = checkOutboundUrl(literal(ip), { ...guard, lookup: noDns });
+      const byName = checkOutboundUrl('https://hooks.example/in', { ...guard, lookup });
+      if (refused) {
+        await expect(byLiteral).rejects.toThrow(`url refused: ${ip} is ${row.reason} (${row.cidr}`);
+        await expect(byName).rejects.toThrow(`url refused: hooks.example resolves to ${ip}, which is ${row.reason} (${row.cidr}`);
+      } else {
+        await expect(byLiteral).resolves.toEqual([ip]);
+        await expect(byName).resolves.toEqual([ip]);
+      }
+    }
+  });
+
+  it('says why a private range is refused only under deny', async () => {
+    await expect(checkOutboundUrl('http://10.0.0.1/', deny)).rejects.toThrow(
+      'url refused: 10.0.0.1 is private (10.0.0.0/8; private targets are denied: WAGATE_WEBHOOK_PRIVATE=deny)',
     );
   });
 
-  it('refuses a bracketed literal IPv6 URL', async () => {
-    await expect(resolveAndCheck('http://[::ffff:a9fe:a9fe]/', allow)).rejects.toBeInstanceOf(WebhookAddressRefused);
+  it('names the IPv4 address a mapped IPv6 one carries', async () => {
+    await expect(checkOutboundUrl('http://[::ffff:a9fe:a9fe]/', allow)).rejects.toThrow('(169.254.169.254/32, carrying IPv4 169.254.169.254)');
   });
 
   it.each(['http://2130706433/', 'http://0x7f.1/', 'http://[::ffff:127.0.0.1]/', 'http://[0:0:0:0:0:0:0:1]/'])(
     'sees through the spelling of the literal loopback URL %s',
     async (url) => {
-      await expect(resolveAndCheck(url, deny, fakeDns({}))).rejects.toThrow(/is loopback/);
+      await expect(checkOutboundUrl(url, { ...deny, lookup: fakeDns({}) })).rejects.toThrow(/is loopback/);
     },
   );
 
-  it('refuses a hostname that resolves to a link-local address', async () => {
-    const lookup = fakeDns({ 'hooks.example': ['169.254.169.254'] });
-    await expect(resolveAndCheck('https://hooks.example/in', allow, lookup)).rejects.toThrow(
-      'webhook url refused: hooks.example resolves to 169.254.169.254, which is link-local (metadata)',
-    );
+  it('refuses a name when any one of its addresses is refused', async () => {
+    const lookup = fakeDns({ 'mixed.example': ['93.184.216.34', '198.18.0.5'] });
+    await expect(checkOutboundUrl('https://mixed.example/', { ...allow, lookup })).rejects.toThrow(/198\.18\.0\.5, which is benchmarking/);
   });
 
-  it('refuses a hostname when any one of its addresses is refused', async () => {
-    const lookup = fakeDns({ 'mixed.example': ['93.184.216.34', '10.0.0.5'] });
-    await expect(resolveAndCheck('https://mixed.example/', deny, lookup)).rejects.toThrow(/10\.0\.0\.5, which is private/);
-  });
-
-  it('answers every address of a permitted hostname', async () => {
+  it('answers every address of a permitted name', async () => {
     const lookup = fakeDns({ 'ok.example': ['93.184.216.34', '2606:2800:220:1::1'] });
-    await expect(resolveAndCheck('https://ok.example/', deny, lookup)).resolves.toEqual([
-      '93.184.216.34',
-      '2606:2800:220:1::1',
-    ]);
+    await expect(checkOutboundUrl('https://ok.example/', { ...deny, lookup })).resolves.toEqual(['93.184.216.34', '2606:2800:220:1::1']);
   });
 
-  it('refuses a scheme other than http and https', async () => {
-    await expect(resolveAndCheck('file:///etc/passwd', allow)).rejects.toThrow(/scheme file:/);
+  it('lets a DNS failure through for the caller to judge', async () => {
+    await expect(checkOutboundUrl('https://nowhere.example/', { ...allow, lookup: fakeDns({}) })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+  });
+
+  it('refuses a scheme other than the ones the caller accepts', async () => {
+    await expect(checkOutboundUrl('file:///etc/passwd', allow)).rejects.toThrow('url refused: scheme file: is not http or https');
+    await expect(checkOutboundUrl('socks5://10.0.0.1:1080', deny, ['socks5:', 'socks5h:'])).rejects.toThrow(/10\.0\.0\.1 is private/);
+  });
+});
+
+describe("the gateway's own listen address", () => {
+  const own = (address: string, port: number): OutboundGuard => ({ allowPrivate: true, ownEndpoints: () => [{ address, port }] });
+
+  it.each([
+    ['127.0.0.1', 8080, '127.0.0.1', 8080, true],
+    ['127.0.0.1', 8080, '::ffff:127.0.0.1', 8080, true],
+    ['127.0.0.1', 8080, '127.0.0.1', 8081, false],
+    ['127.0.0.1', 8080, '127.0.0.2', 8080, false], // nothing of ours answers there
+    ['0.0.0.0', 8080, '127.0.0.2', 8080, true], // listening on all: every local address is ours
+    ['::', 8080, '127.0.0.1', 8080, true],
+    ['::', 8080, '::1', 8080, true],
+    ['0.0.0.0', 8080, '93.184.216.34', 8080, false],
+    ['::1', 80, '::1', 80, true],
+  ] as const)('listening on %s:%i, %s:%i is its own: %s', (address, port, ip, target, expected) => {
+    const reason = checkAddress(ip, target, own(address, port));
+    expect(reason).toBe(expected ? `the gateway's own listen address (port ${target})` : null);
+  });
+
+  it('counts the default port of the scheme', async () => {
+    await expect(checkOutboundUrl('http://127.0.0.1/x', own('127.0.0.1', 80))).rejects.toThrow("127.0.0.1 is the gateway's own listen address (port 80)");
+    await expect(checkOutboundUrl('https://127.0.0.1/x', own('127.0.0.1', 80))).resolves.toEqual(['127.0.0.1']);
+  });
+
+  it('refuses a name that resolves to it', async () => {
+    const guard = { ...own('127.0.0.1', 9000), lookup: fakeDns({ 'me.example': ['127.0.0.1'] }) };
+    await expect(checkOutboundUrl('http://me.example:9000/', guard)).rejects.toThrow("me.example resolves to 127.0.0.1, which is the gateway's own listen address (port 9000)");
+  });
+
+  it('knows nothing of its own before it listens', () => {
+    expect(checkAddress('127.0.0.1', 8080, { allowPrivate: true, ownEndpoints: () => [] })).toBeNull();
   });
 });
 
 describe('guardedLookup', () => {
-  const call = (
-    fn: ReturnType<typeof guardedLookup>,
-    hostname: string,
-    all: boolean,
-  ): Promise<{ err: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }> =>
+  const call = (fn: ReturnType<typeof guardedLookup>, hostname: string, all: boolean): Promise<{ err: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }> =>
     new Promise((resolve) => fn(hostname, { all }, (err, address, family) => resolve({ err, address, family })));
 
   it('hands net.connect a checked address', async () => {
-    const fn = guardedLookup(allow, fakeDns({ 'hooks.example': ['127.0.0.1'] }));
+    const fn = guardedLookup({ ...allow, lookup: fakeDns({ 'hooks.example': ['127.0.0.1'] }) }, 80);
     expect(await call(fn, 'hooks.example', false)).toEqual({ err: null, address: '127.0.0.1', family: 4 });
   });
 
   it('answers the list form when net.connect asks for all addresses', async () => {
-    const fn = guardedLookup(allow, fakeDns({ 'hooks.example': ['127.0.0.1', '::1'] }));
+    const fn = guardedLookup({ ...allow, lookup: fakeDns({ 'hooks.example': ['127.0.0.1', '::1'] }) }, 80);
     const { err, address } = await call(fn, 'hooks.example', true);
     expect(err).toBeNull();
     expect(address).toEqual([
@@ -148,24 +137,71 @@ describe('guardedLookup', () => {
     ]);
   });
 
-  it('fails the connection when an address is refused', async () => {
-    const fn = guardedLookup(deny, fakeDns({ 'rebind.example': ['127.0.0.1'] }));
-    const { err } = await call(fn, 'rebind.example', false);
-    expect(err).toBeInstanceOf(WebhookAddressRefused);
+  it('fails the connection when an address is refused at connect time (rebinding)', async () => {
+    const { err } = await call(guardedLookup({ ...deny, lookup: fakeDns({ 'rebind.example': ['127.0.0.1'] }) }, 80), 'rebind.example', false);
+    expect(err).toBeInstanceOf(AddressRefused);
     expect(err?.message).toBe(
-      'webhook url refused: rebind.example resolves to 127.0.0.1, which is loopback (private targets are denied: WAGATE_WEBHOOK_PRIVATE=deny)',
+      'url refused: rebind.example resolves to 127.0.0.1, which is loopback (127.0.0.0/8; private targets are denied: WAGATE_WEBHOOK_PRIVATE=deny)',
     );
   });
 
+  it('judges the port it was made for', async () => {
+    const guard: OutboundGuard = { ...allow, ownEndpoints: () => [{ address: '127.0.0.1', port: 9000 }], lookup: fakeDns({ 'me.example': ['127.0.0.1'] }) };
+    expect((await call(guardedLookup(guard, 9000), 'me.example', false)).err).toBeInstanceOf(AddressRefused);
+    expect((await call(guardedLookup(guard, 9001), 'me.example', false)).err).toBeNull();
+  });
+
   it('passes DNS failures through', async () => {
-    const { err } = await call(guardedLookup(allow, fakeDns({})), 'nowhere.example', false);
+    const { err } = await call(guardedLookup({ ...allow, lookup: fakeDns({}) }, 80), 'nowhere.example', false);
     expect(err?.code).toBe('ENOTFOUND');
   });
 
   it('uses the system resolver by default', async () => {
     const expected = await new Promise<string>((resolve) => dnsLookup('localhost', (_e, a) => resolve(a)));
-    const { err, address } = await call(guardedLookup(allow), 'localhost', true);
+    const { err, address } = await call(guardedLookup(allow, 80), 'localhost', true);
     expect(err).toBeNull();
     expect((address as LookupAddress[]).map((a) => a.address)).toContain(expected);
+  });
+});
+
+describe('guardedConnector', () => {
+  let server: Server | null = null;
+  let agent: Agent | null = null;
+  afterEach(async () => {
+    await agent?.close();
+    await new Promise((r) => (server ? server.close(r) : r(null)));
+    server = agent = null;
+  });
+
+  /** A loopback listener that counts connections and answers every request 200. */
+  async function listener(): Promise<{ port: number; connections: () => number }> {
+    let connections = 0;
+    server = createServer((socket) => {
+      connections += 1;
+      socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'));
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    return { port: (server.address() as AddressInfo).port, connections: () => connections };
+  }
+
+  it('refuses a literal IP without connecting (net.connect never asks lookup for those)', async () => {
+    const l = await listener();
+    agent = new Agent({ connect: guardedConnector(deny) });
+    await expect(request(`http://127.0.0.1:${l.port}/`, { dispatcher: agent })).rejects.toThrow('url refused: 127.0.0.1 is loopback');
+    expect(l.connections()).toBe(0);
+  });
+
+  it('refuses a name resolving to the listener when it is the gateway itself, and connects when it is not', async () => {
+    const l = await listener();
+    const lookup = fakeDns({ 'me.example': ['127.0.0.1'] });
+    agent = new Agent({ connect: guardedConnector({ ...allow, lookup, ownEndpoints: () => [{ address: '127.0.0.1', port: l.port }] }) });
+    await expect(request(`http://me.example:${l.port}/`, { dispatcher: agent })).rejects.toThrow("gateway's own listen address");
+    expect(l.connections()).toBe(0);
+    await agent.close();
+    agent = new Agent({ connect: guardedConnector({ ...allow, lookup }) });
+    const res = await request(`http://me.example:${l.port}/`, { dispatcher: agent });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+    expect(l.connections()).toBe(1);
   });
 });

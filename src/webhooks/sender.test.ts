@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LookupAll } from './guard.js';
+import type { LookupAll, OutboundGuard } from './guard.js';
 import { startReceiver, type Receiver, type ReceiverHandler } from './receiver.fixture.js';
 import { createSender, deliveryTarget, type DeliveryAttempt, type Sender } from './sender.js';
 import { generateSecret } from './signing.js';
@@ -18,8 +18,8 @@ async function receiver(handler?: ReceiverHandler): Promise<Receiver> {
   return r;
 }
 
-function sender(options: Partial<Parameters<typeof createSender>[0]> = {}): Sender {
-  const s = createSender({ allowPrivate: true, ...options });
+function sender({ timeoutMs, ...guard }: Partial<OutboundGuard> & { timeoutMs?: number } = {}): Sender {
+  const s = createSender({ guard: { allowPrivate: true, ...guard }, timeoutMs });
   cleanup.push(() => s.close());
   return s;
 }
@@ -195,7 +195,7 @@ describe('SSRF guard on delivery', () => {
     const r = await receiver();
     const result = await sender({ allowPrivate: false }).send(attempt(r.origin));
     expect(result.ok).toBe(false);
-    expect(result.error).toContain('webhook url refused: 127.0.0.1 is loopback');
+    expect(result.error).toContain('url refused: 127.0.0.1 is loopback');
     expect(r.received).toHaveLength(0);
   });
 
@@ -206,7 +206,7 @@ describe('SSRF guard on delivery', () => {
 
   it('refuses a literal link-local URL even when private targets are allowed', async () => {
     const result = await sender({ allowPrivate: true }).send(attempt('http://169.254.169.254/latest/meta-data'));
-    expect(result).toMatchObject({ ok: false, error: 'webhook url refused: 169.254.169.254 is link-local (metadata)' });
+    expect(result).toMatchObject({ ok: false, error: 'url refused: 169.254.169.254 is the cloud metadata service (AWS, GCP, Azure, OpenStack) (169.254.169.254/32)' });
   });
 
   it('refuses a hostname that resolves to a link-local address', async () => {
@@ -214,7 +214,7 @@ describe('SSRF guard on delivery', () => {
     const result = await s.send(attempt('http://hooks.example:8080/in'));
     expect(result).toMatchObject({
       ok: false,
-      error: 'webhook url refused: hooks.example resolves to 169.254.169.254, which is link-local (metadata)',
+      error: 'url refused: hooks.example resolves to 169.254.169.254, which is the cloud metadata service (AWS, GCP, Azure, OpenStack) (169.254.169.254/32)',
     });
   });
 
@@ -231,5 +231,31 @@ describe('SSRF guard on delivery', () => {
     const s = sender({ allowPrivate: true, lookup: dns({ 'hooks.example': '127.0.0.1' }) });
     expect((await s.send(attempt(`http://hooks.example:${r.port}/in`))).ok).toBe(true);
     expect(r.received[0]?.headers.host).toBe(`hooks.example:${r.port}`);
+  });
+
+  // The receiver plays the gateway: a connection to it would show up in its log.
+  it.each([
+    ['a literal IP', (port: number) => `http://127.0.0.1:${port}/hook`],
+    ['an IPv4-mapped literal', (port: number) => `http://[::ffff:127.0.0.1]:${port}/hook`],
+    ['a name', (port: number) => `http://self.example:${port}/hook`],
+  ])('never connects to its own listen address and port (%s)', async (_form, url) => {
+    const r = await receiver();
+    const s = sender({ ownEndpoints: () => [{ address: '127.0.0.1', port: r.port }], lookup: dns({ 'self.example': '127.0.0.1' }) });
+    const result = await s.send(attempt(url(r.port)));
+    expect(result.error).toMatch(new RegExp(`is the gateway's own listen address \\(port ${r.port}\\)`));
+    expect(r.received).toHaveLength(0);
+  });
+
+  it('connects to the same address on another port', async () => {
+    const r = await receiver();
+    const s = sender({ ownEndpoints: () => [{ address: '127.0.0.1', port: r.port + 1 }] });
+    expect((await s.send(attempt(r.origin))).ok).toBe(true);
+  });
+
+  it('counts every local address as its own when it listens on all of them', async () => {
+    const r = await receiver();
+    const s = sender({ ownEndpoints: () => [{ address: '0.0.0.0', port: r.port }] });
+    expect((await s.send(attempt(`http://127.0.0.1:${r.port}/`))).error).toContain("gateway's own listen address");
+    expect(r.received).toHaveLength(0);
   });
 });

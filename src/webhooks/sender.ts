@@ -1,15 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '../protocol/settings.js';
-import { checkLiteralHost, guardedLookup, WebhookAddressRefused, type GuardOptions, type LookupAll } from './guard.js';
+import { AddressRefused, guardedConnector, type OutboundGuard } from './guard.js';
+import { isSendableHeaderValue } from './settings.js';
 import { classifyResponse } from './policy.js';
 import { sign } from './signing.js';
 
-export interface SenderOptions extends GuardOptions {
+export interface SenderOptions {
+  /** Judges every connection (a test resolver goes in its `lookup`). */
+  guard: OutboundGuard;
   /** One attempt's budget, from connecting to the last byte of the response body. */
   timeoutMs?: number;
-  /** Name resolution; tests inject one to point a hostname anywhere. */
-  lookup?: LookupAll;
 }
 
 /** Everything one delivery attempt needs; the caller keeps `webhookId` stable across retries. */
@@ -50,13 +51,11 @@ const USER_AGENT = 'wagate-webhooks';
 const MAX_RESPONSE_BODY = 64 * 1024;
 // Headers wagate owns on every attempt; a webhook's own headers never replace them.
 const NOT_CONFIGURABLE = new Set([...WEBHOOK_RESERVED_HEADERS, 'content-type']);
-const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
 
 /** A sender with one keep-alive pool whose every connection goes through the SSRF guard. */
-export function createSender({ allowPrivate, timeoutMs = 15_000, lookup }: SenderOptions): Sender {
-  const guard = { allowPrivate };
+export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Sender {
   const agent = new Agent({
-    connect: { lookup: guardedLookup(guard, lookup), timeout: Math.min(timeoutMs, 10_000) },
+    connect: guardedConnector(guard, { timeout: Math.min(timeoutMs, 10_000) }),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
@@ -69,8 +68,6 @@ export function createSender({ allowPrivate, timeoutMs = 15_000, lookup }: Sende
     let status: number | undefined;
     try {
       const target = deliveryTarget(attempt.url, attempt.mode, attempt.eventType, attempt.method);
-      // net.connect skips `lookup` for literal IPs, so those are checked here.
-      checkLiteralHost(target.url, guard);
       const response = await request(target.url, {
         dispatcher: agent,
         method: target.verb,
@@ -130,7 +127,7 @@ export function deliveryHeaders(attempt: DeliveryAttempt): Record<string, string
   for (const [name, value] of Object.entries(attempt.headers)) {
     const lower = name.toLowerCase();
     // Settings validation already refuses these; stored settings from elsewhere might not.
-    if (NOT_CONFIGURABLE.has(lower) || HEADER_VALUE_FORBIDDEN.test(value)) continue;
+    if (NOT_CONFIGURABLE.has(lower) || !isSendableHeaderValue(value)) continue;
     headers[lower] = value;
   }
   headers['content-type'] = 'application/json';
@@ -149,7 +146,7 @@ export function deliveryHeaders(attempt: DeliveryAttempt): Record<string, string
 
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (err instanceof WebhookAddressRefused) return err.message;
+  if (err instanceof AddressRefused) return err.message;
   // Connection errors from happy-eyeballs arrive as an AggregateError with an empty message.
   const inner = err instanceof AggregateError && err.errors[0] instanceof Error ? err.errors[0] : err;
   const code = (inner as NodeJS.ErrnoException).code ?? (err as NodeJS.ErrnoException).code;

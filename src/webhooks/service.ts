@@ -6,10 +6,10 @@ import type { Settings, UpdateSettingsAnswer, Webhook, WebhookTestRequest } from
 import { deliveryQueueKey } from '../store/rows.js';
 import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
-import { resolveAndCheck, WebhookAddressRefused, type LookupAll } from './guard.js';
+import { AddressRefused, checkOutboundUrl, type OutboundGuard } from './guard.js';
 import { channelSettings, targetOf } from './outbox.js';
 import { createSender, type DeliveryResult, type Sender } from './sender.js';
-import { applyPatch, canonicalEventType, defaultSettings, limitProblems, subscribes, validateSettingsPatch, type NormalisedPatch } from './settings.js';
+import { applyPatch, canonicalEventType, defaultSettings, limitProblems, subscribes, validateSettingsPatch, validateWebhookTarget, type NormalisedPatch } from './settings.js';
 
 const REMOVED = "cancelled: the webhook was removed from the channel's settings";
 
@@ -22,9 +22,9 @@ export interface WebhookServiceDeps {
   store: Store;
   clock: Clock;
   channels: ChannelService;
-  allowPrivate: boolean;
+  /** The SSRF guard every webhook URL and connection goes through. */
+  guard: OutboundGuard;
   timeoutMs?: number;
-  lookup?: LookupAll;
   observe?: DispatcherDeps['observe'];
   onError?: (err: unknown) => void;
 }
@@ -35,7 +35,7 @@ export class WebhookService {
   readonly dispatcher: Dispatcher;
 
   constructor(private readonly deps: WebhookServiceDeps) {
-    this.sender = createSender({ allowPrivate: deps.allowPrivate, timeoutMs: deps.timeoutMs, lookup: deps.lookup });
+    this.sender = createSender({ guard: deps.guard, timeoutMs: deps.timeoutMs });
     this.dispatcher = new Dispatcher({
       store: deps.store,
       clock: deps.clock,
@@ -93,8 +93,11 @@ export class WebhookService {
     if (cancelled > 0) this.dispatcher.wake();
   }
 
-  /** `POST /settings/webhook_test`: one signed test delivery, answered with its outcome. */
-  async test(channel: ChannelRuntime, req: WebhookTestRequest): Promise<DeliveryResult & { webhook_id: string }> {
+  /** `POST /settings/webhook_test`: one signed test delivery (the URL and headers checked as `PATCH /settings` checks them), answered with its outcome. */
+  async test(channel: ChannelRuntime, json: WebhookTestRequest): Promise<DeliveryResult & { webhook_id: string }> {
+    const checked = validateWebhookTarget(json);
+    if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
+    const req = checked.target;
     await this.guard(req.url, 'url');
     const type = canonicalEventType(req.type) ?? 'channel';
     const now = this.deps.clock.now();
@@ -185,9 +188,9 @@ export class WebhookService {
   /** Refuses a URL whose resolved addresses the SSRF guard refuses; a name that does not resolve yet passes (it is checked on every attempt). */
   private async guard(url: string, field: string): Promise<void> {
     try {
-      await resolveAndCheck(url, { allowPrivate: this.deps.allowPrivate }, this.deps.lookup);
+      await checkOutboundUrl(url, this.deps.guard);
     } catch (err) {
-      if (err instanceof WebhookAddressRefused) throw errors.badRequest(`${field}: ${err.message}`);
+      if (err instanceof AddressRefused) throw errors.badRequest(`${field}: ${err.message}`);
     }
   }
 }

@@ -24,6 +24,9 @@ export type NormalisedPatch = Partial<Settings>;
 
 export type PatchValidation = { ok: true; patch: NormalisedPatch } | { ok: false; problems: string[] };
 
+/** The fields a webhook and a `webhook_test` request share, checked by the same rules. */
+type WebhookTarget = Pick<WebhookInput, 'url' | 'headers' | 'secret'>;
+
 const FIELD_ORDER: readonly SettingsField[] = [
   'callback_backoff_delay_ms',
   'max_callback_backoff_delay_ms',
@@ -35,8 +38,12 @@ const FIELD_ORDER: readonly SettingsField[] = [
 
 // RFC 9110 token: what a header name may contain.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// A CR or LF would let a value start a second header; NUL is refused by HTTP stacks anyway.
-const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+// What HTTP can carry in a header value (RFC 9110 field-value; Node and undici refuse the rest,
+// so a stored value outside it would fail every delivery). A CR or LF would start a new header.
+const HEADER_VALUE_UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/u;
+// The URL parser drops tabs and newlines anywhere and spaces at the ends: what is stored is
+// what is sent, so none of them may be in a URL (after trimming the ends).
+const URL_UNSENDABLE = /[\s\x00-\x1f\x7f]/u;
 
 /** The settings of a channel that never changed them. */
 export function defaultSettings(): Settings {
@@ -62,12 +69,31 @@ export function limitProblems(patch: NormalisedPatch): string[] {
   const { maxItems } = SETTINGS_BOUNDS.webhooks_per_channel;
   const webhooks = patch.webhooks ?? [];
   if (webhooks.length > maxItems) problems.push(`webhooks: at most ${maxItems} webhooks per channel, got ${webhooks.length}`);
-  const { maximum } = SETTINGS_BOUNDS.webhook_headers_bytes;
   webhooks.forEach((w, i) => {
-    const bytes = Object.entries(w.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
-    if (bytes > maximum) problems.push(`webhooks[${i}].headers: at most ${maximum} bytes of names and values together, got ${bytes}`);
+    const size = headersSizeProblem(w.headers);
+    if (size) problems.push(`webhooks[${i}].headers: ${size}`);
   });
   return problems;
+}
+
+function headersSizeProblem(headers: Record<string, string>): string | null {
+  const { maximum } = SETTINGS_BOUNDS.webhook_headers_bytes;
+  const bytes = Object.entries(headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  return bytes > maximum ? `at most ${maximum} bytes of names and values together, got ${bytes}` : null;
+}
+
+/** Checks a webhook's URL, secret and headers (a `webhook_test` request) by the rules of `PATCH /settings`; answers it with its URL trimmed, or every problem. */
+export function validateWebhookTarget<T extends WebhookTarget>(target: T): { ok: true; target: T } | { ok: false; problems: string[] } {
+  const trimmed = { ...target, url: target.url.trim() };
+  const problems = targetProblems(trimmed, '');
+  const size = headersSizeProblem(trimmed.headers ?? {});
+  if (size) problems.push(`headers: ${size}`);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, target: trimmed };
+}
+
+/** Whether HTTP can send this header value (visible ASCII, spaces, tabs and Latin-1). */
+export function isSendableHeaderValue(value: string): boolean {
+  return !HEADER_VALUE_UNSENDABLE.test(value);
 }
 
 /** Applies a validated patch; answers Whapi's `{before_update, after_update, changes}`. */
@@ -78,11 +104,15 @@ export function applyPatch(current: Settings, patch: NormalisedPatch): UpdateSet
   return { before_update: before, after_update: after, changes };
 }
 
-/** Reads settings kept by the store (possibly written by an older wagate) into full settings. */
+/**
+ * Reads settings kept by the store (possibly written by an older wagate) into full settings.
+ * Only their shape is checked: they passed the rules of their day when saved, and a rule added
+ * since must not make a channel unreadable (the sender skips a header value it cannot send).
+ */
 export function settingsFromStored(stored: unknown): Settings {
-  const result = validateSettingsPatch(stored ?? {});
-  if (!result.ok) throw new Error(`stored settings are invalid: ${result.problems.join('; ')}`);
-  return applyPatch(defaultSettings(), result.patch).after_update;
+  const problems = structuralProblems(stored ?? {});
+  if (problems.length > 0) throw new Error(`stored settings are invalid: ${problems.join('; ')}`);
+  return applyPatch(defaultSettings(), normalise((stored ?? {}) as SettingsPatch)).after_update;
 }
 
 /**
@@ -115,7 +145,7 @@ function normalise(patch: SettingsPatch): NormalisedPatch {
 
 function normaliseWebhook(input: WebhookInput): Webhook {
   const webhook: Webhook = {
-    url: input.url,
+    url: input.url.trim(),
     // Whapi's schema gives `[{type: "message", method: "put"}]` as the default: the deprecated
     // spelling from when every event used `put`. Its meaning today is "new messages".
     events: input.events ? normaliseEvents(input.events) : structuredClone([...DEFAULT_WEBHOOK_EVENTS]),
@@ -148,20 +178,27 @@ function semanticProblems(patch: SettingsPatch): string[] {
     const problem = proxyProblem(patch.proxy);
     if (problem) problems.push(`proxy: ${problem}`);
   }
-  patch.webhooks?.forEach((w, i) => {
-    const at = `webhooks[${i}]`;
-    const url = urlProblem(w.url);
-    if (url) problems.push(`${at}.url: ${url}`);
-    if (w.secret !== undefined) {
-      const secret = secretProblem(w.secret);
-      if (secret) problems.push(`${at}.secret: ${secret}`);
-    }
-    problems.push(...headerProblems(w.headers ?? {}).map((p) => `${at}.headers${p}`));
-  });
+  patch.webhooks?.forEach((w, i) => problems.push(...targetProblems({ ...w, url: w.url.trim() }, `webhooks[${i}].`)));
+  return problems;
+}
+
+/** The problems of a webhook's URL (already trimmed), secret and headers, each path under `at`. */
+function targetProblems(target: WebhookTarget, at: string): string[] {
+  const problems: string[] = [];
+  const url = urlProblem(target.url);
+  if (url) problems.push(`${at}url: ${url}`);
+  if (target.secret !== undefined) {
+    const secret = secretProblem(target.secret);
+    if (secret) problems.push(`${at}secret: ${secret}`);
+  }
+  problems.push(...headerProblems(target.headers ?? {}).map((p) => `${at}headers${p}`));
   return problems;
 }
 
 function urlProblem(raw: string): string | null {
+  if (raw === '') return 'must not be empty';
+  const unsendable = URL_UNSENDABLE.exec(raw);
+  if (unsendable) return `must not contain ${describeChar(unsendable[0])} (at position ${unsendable.index})`;
   let url: URL;
   try {
     url = new URL(raw);
@@ -195,10 +232,23 @@ function headerProblems(headers: Record<string, string>): string[] {
     if (!HEADER_NAME.test(name)) problems.push(`: invalid header name "${name}"`);
     else if (WEBHOOK_RESERVED_HEADERS.includes(lower)) problems.push(`.${name}: set by wagate, cannot be configured`);
     else if (seen.has(lower)) problems.push(`.${name}: given twice (header names are case-insensitive)`);
-    else if (HEADER_VALUE_FORBIDDEN.test(value)) problems.push(`.${name}: value must not contain line breaks`);
+    else {
+      const unsendable = HEADER_VALUE_UNSENDABLE.exec(value);
+      if (unsendable) {
+        const what = describeChar(unsendable[0]);
+        problems.push(`.${name}: value contains ${what} at position ${unsendable.index}; HTTP header values may hold only visible ASCII, spaces, tabs and Latin-1 characters`);
+      }
+    }
     seen.add(lower);
   }
   return problems;
+}
+
+/** A character named so that an invisible one can be seen: `a space`, `U+0001`, `"€" (U+20AC)`. */
+function describeChar(char: string): string {
+  const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (char === ' ') return 'a space';
+  return /[\p{L}\p{N}\p{P}\p{S}]/u.test(char) ? `"${char}" (${code})` : code;
 }
 
 function structuralProblems(json: unknown): string[] {
