@@ -8,6 +8,7 @@ import {
   matchingWebhooks,
   settingsFromStored,
   validateSettingsPatch,
+  validateWebhookTarget,
   type NormalisedPatch,
 } from './settings.js';
 import { generateSecret } from './signing.js';
@@ -144,10 +145,42 @@ describe('validateSettingsPatch: webhooks', () => {
       problems(hook({ headers: { 'bad name': 'v', 'X-A': 'a\r\nInjected: 1', 'Webhook-Signature': 'v1,x', 'x-a': 'b' } })),
     ).toEqual([
       'webhooks[0].headers: invalid header name "bad name"',
-      'webhooks[0].headers.X-A: value must not contain line breaks',
+      'webhooks[0].headers.X-A: value contains U+000D at position 1; HTTP header values may hold only visible ASCII, spaces, tabs and Latin-1 characters',
       'webhooks[0].headers.Webhook-Signature: set by wagate, cannot be configured',
       'webhooks[0].headers.x-a: given twice (header names are case-insensitive)',
     ]);
+  });
+
+  // undici refuses these at send time (UND_ERR_INVALID_ARG): stored, they fail every delivery.
+  it.each([
+    ['a\x01b', 'U+0001 at position 1'],
+    ['tab\tok\x7f', 'U+007F at position 6'],
+    ['Bearer \0', 'U+0000 at position 7'],
+    ['prix 10€', '"€" (U+20AC) at position 7'],
+    ['名前', '"名" (U+540D) at position 0'],
+    ['ok 👍', '"👍" (U+1F44D) at position 3'],
+  ])('refuses the unsendable header value %j, naming the header', (value, what) => {
+    expect(problems(hook({ headers: { 'X-Tenant': value } }))).toEqual([
+      `webhooks[0].headers.X-Tenant: value contains ${what}; HTTP header values may hold only visible ASCII, spaces, tabs and Latin-1 characters`,
+    ]);
+  });
+
+  it('accepts header values with spaces, tabs and Latin-1 text', () => {
+    const headers = { 'X-Name': 'José Müller\tñ', Authorization: 'Bearer abc.def~ghi' };
+    expect(patch(hook({ headers })).webhooks?.[0]?.headers).toEqual(headers);
+  });
+
+  it('trims the spaces around a url and stores it trimmed', () => {
+    expect(patch({ webhooks: [{ url: '  https://a.example/in \t' }] }).webhooks?.[0]?.url).toBe('https://a.example/in');
+  });
+
+  it.each([
+    ['   ', 'webhooks[0].url: must not be empty'],
+    ['https://a.exa mple/in', 'webhooks[0].url: must not contain a space (at position 13)'],
+    ['https://a.example/i\nn', 'webhooks[0].url: must not contain U+000A (at position 19)'],
+    ['https://a.ex\tample/', 'webhooks[0].url: must not contain U+0009 (at position 12)'],
+  ])('refuses the url %j, which the URL parser would silently change', (url, message) => {
+    expect(problems({ webhooks: [{ url }] })).toEqual([message]);
   });
 
   it('accepts a whsec_ secret and rejects a malformed or short one', () => {
@@ -249,10 +282,34 @@ describe('applyPatch', () => {
   });
 });
 
+describe('validateWebhookTarget (webhook_test)', () => {
+  it('applies the rules of PATCH /settings, with paths of its own body', () => {
+    const result = validateWebhookTarget({ url: 'https://user:pw@a.example/in', headers: { 'X-A': 'a\x01', Host: 'x' }, secret: 'whsec_c2hvcnQ=' });
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        'url: must not contain credentials; use headers (e.g. Authorization)',
+        'secret: key must be 24 to 64 bytes, got 5',
+        'headers.X-A: value contains U+0001 at position 1; HTTP header values may hold only visible ASCII, spaces, tabs and Latin-1 characters',
+        'headers.Host: set by wagate, cannot be configured',
+      ],
+    });
+  });
+
+  it('answers the request with its url trimmed', () => {
+    expect(validateWebhookTarget({ url: ' https://a.example/in ', type: 'channel' })).toEqual({ ok: true, target: { url: 'https://a.example/in', type: 'channel' } });
+  });
+});
+
 describe('settingsFromStored', () => {
   it('fills fields an older store row lacks with defaults', () => {
     expect(settingsFromStored({ callback_persist: false })).toEqual({ ...defaultSettings(), callback_persist: false });
     expect(settingsFromStored(undefined)).toEqual(defaultSettings());
+  });
+
+  it('reads a row saved before a rule was added (the sender skips what it cannot send)', () => {
+    const stored = { webhooks: [{ url: ' https://a.example/in', events: [], mode: 'body', headers: { 'X-A': 'a\x01' }, webhook_max_age_seconds: 60, ordered: true }] };
+    expect(settingsFromStored(stored).webhooks[0]).toMatchObject({ url: 'https://a.example/in', headers: { 'X-A': 'a\x01' } });
   });
 
   it('refuses a stored row that is not valid settings', () => {

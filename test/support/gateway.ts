@@ -1,6 +1,7 @@
 import type { Clock } from '../../src/channel/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
+import type { LookupAll } from '../../src/webhooks/guard.js';
 import { client, type Call } from './http.js';
 import { tempDataDir } from './process.js';
 
@@ -16,7 +17,7 @@ export interface TestGateway {
 }
 
 /** Starts a real gateway in this process on an ephemeral loopback port with a fresh SQLite store. */
-export async function startTestGateway(opts: { env?: Record<string, string>; clock?: Clock; random?: () => number } = {}): Promise<TestGateway> {
+export async function startTestGateway(opts: { env?: Record<string, string>; clock?: Clock; random?: () => number; lookup?: LookupAll } = {}): Promise<TestGateway> {
   const config = loadConfig({
     WAGATE_PORT: '0',
     WAGATE_DATA_DIR: tempDataDir(),
@@ -24,7 +25,7 @@ export async function startTestGateway(opts: { env?: Record<string, string>; clo
     WAGATE_LOG_LEVEL: 'warn',
     ...opts.env,
   });
-  const gateway = await startGateway(config, { clock: opts.clock, random: opts.random });
+  const gateway = await startGateway(config, { clock: opts.clock, random: opts.random, lookup: opts.lookup });
   const partner = client(gateway.url, ADMIN_TOKEN);
   return {
     gateway,

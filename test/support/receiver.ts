@@ -26,6 +26,8 @@ export interface Receiver {
   url: string;
   /** Every request, in arrival order (also those answered with a failure). */
   received: Received[];
+  /** TCP connections accepted so far (an SSRF test proves a refusal opened none). */
+  connections(): number;
   /** Sets the answer for the next requests: a status, optional headers, or `hang` (never answer). */
   respond(answer: { status: number; headers?: Record<string, string> } | 'hang' | ((r: Received) => number)): void;
   close(): Promise<void>;
@@ -74,11 +76,14 @@ export async function startReceiver(flaky: Flakiness = {}): Promise<Receiver> {
     });
   });
   server.keepAliveTimeout = 60_000;
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${address.port}`,
     received,
+    connections: () => connections,
     respond: (a) => {
       answer = a;
     },

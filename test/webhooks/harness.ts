@@ -1,5 +1,6 @@
 import { afterEach } from 'vitest';
 import { VirtualClock } from '../../src/channel/clock.js';
+import type { LookupAll } from '../../src/webhooks/guard.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Flakiness, type Receiver, type Received } from '../support/receiver.js';
@@ -50,8 +51,8 @@ export function virtualClock(): VirtualClock {
 }
 
 /** Starts a gateway that closes after the test. */
-export async function gateway(opts: { clock?: VirtualClock; env?: Record<string, string> } = {}): Promise<TestGateway> {
-  const gw = await startTestGateway({ clock: opts.clock, env: { WAGATE_LOG_LEVEL: 'silent', ...opts.env } });
+export async function gateway(opts: { clock?: VirtualClock; env?: Record<string, string>; lookup?: LookupAll } = {}): Promise<TestGateway> {
+  const gw = await startTestGateway({ clock: opts.clock, lookup: opts.lookup, env: { WAGATE_LOG_LEVEL: 'silent', ...opts.env } });
   closers.push(() => gw.close());
   return gw;
 }

@@ -129,6 +129,23 @@ describe('PATCH /settings', () => {
     expect((await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/', headers: fits }] })).status).toBe(200);
   });
 
+  // Issue 11, finding 8: such a value was stored, then every delivery failed (UND_ERR_INVALID_ARG).
+  it.each([
+    ['a control character', 'tenant\x01'],
+    ['text outside Latin-1', 'prix 10€'],
+    ['a line break', 'a\r\nInjected: 1'],
+  ])('refuses a header value with %s, naming the header', async (_what, value) => {
+    await expectRefused({ webhooks: [{ url: 'http://127.0.0.1:9/', headers: { 'X-Tenant': value } }] }, 'webhooks[0].headers.X-Tenant: value contains');
+  });
+
+  it('stores a url trimmed of the spaces around it, and refuses one with spaces inside', async () => {
+    const res = await gate('PATCH', '/settings', { webhooks: [{ url: '  http://127.0.0.1:9/in  ' }] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.after_update.webhooks[0].url).toBe('http://127.0.0.1:9/in');
+    expect(((await settings()).webhooks as Array<{ url: string }>)[0]!.url).toBe('http://127.0.0.1:9/in');
+    await expectRefused({ webhooks: [{ url: 'http://127.0.0.1:9/a b' }] }, 'webhooks[0].url: must not contain a space');
+  });
+
   it('stores the seed spelling `channels` as `channel`', async () => {
     const res = await gate('PATCH', '/settings', { webhooks: [{ url: 'http://127.0.0.1:9/', events: [{ type: 'channels', method: 'post' }, { type: 'channels', method: 'patch' }] }] });
     expect(res.status).toBe(200);
@@ -179,6 +196,30 @@ describe('POST /settings/webhook_test', () => {
     const res = await gate('POST', '/settings/webhook_test', { url: `${r.url}/test`, type: 'channel', mode: 'body' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: false, status: 500 });
+  });
+
+  // The same rules as PATCH /settings (issue 11, finding 8): it accepted `user:pw@` URLs.
+  it.each([
+    [{ url: 'http://user:pw@127.0.0.1:9/' }, 'url: must not contain credentials'],
+    [{ url: 'http://127.0.0.1:9/', headers: { 'X-Tenant': 'tenant\x01' } }, 'headers.X-Tenant: value contains U+0001'],
+    [{ url: 'http://127.0.0.1:9/', headers: { 'X-Tenant': '名前' } }, 'headers.X-Tenant: value contains "名" (U+540D)'],
+    [{ url: 'http://127.0.0.1:9/', headers: { 'Webhook-Id': 'mine' } }, 'headers.Webhook-Id: set by wagate'],
+    [{ url: 'http://127.0.0.1:9/a\tb' }, 'url: must not contain U+0009'],
+    [{ url: 'http://127.0.0.1:9/', headers: { 'x-a': 'v'.repeat(4096), 'x-b': 'v'.repeat(4096) } }, 'headers: at most 8192 bytes'],
+  ])('refuses %j as PATCH /settings would, sending nothing', async (body, details) => {
+    const r = await receiver();
+    const res = await gate('POST', '/settings/webhook_test', { type: 'channel', mode: 'body', ...body, url: body.url.replace('127.0.0.1:9', new URL(r.url).host) });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 400 });
+    expect(res.body.error.details).toContain(details);
+    expect(r.received).toHaveLength(0);
+  });
+
+  it('trims the url as PATCH /settings does', async () => {
+    const r = await receiver();
+    const res = await gate('POST', '/settings/webhook_test', { url: `  ${r.url}/test `, type: 'channel', mode: 'body' });
+    expect(res.body).toMatchObject({ ok: true, status: 200 });
+    expect(r.received.map((x) => x.path)).toEqual(['/test']);
   });
 
   it('refuses a body without url or with an unknown mode', async () => {
