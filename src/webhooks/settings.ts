@@ -43,7 +43,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE_UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/u;
 // The URL parser drops tabs and newlines anywhere and spaces at the ends: what is stored is
 // what is sent, so none of them may be in a URL (after trimming the ends).
-const URL_UNSENDABLE = /[\s\x00-\x1f\x7f]/u;
+const URL_UNSENDABLE = /[\s\p{Cc}]/u;
 
 /** The settings of a channel that never changed them. */
 export function defaultSettings(): Settings {

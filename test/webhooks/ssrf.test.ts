@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { LookupAll } from '../../src/webhooks/guard.js';
 import { client, until, type Call } from '../support/http.js';
 import { tempDataDir } from '../support/process.js';
-import type { Receiver } from '../support/receiver.js';
 import type { TestGateway } from '../support/gateway.js';
 import { closeAfterEach, deliveryWhere, events, FAST, gateway, hook, receiver } from './harness.js';
 
