@@ -52,7 +52,7 @@ async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (
   const receiver = await startReceiver();
   // A long budget: under a loaded machine a timed-out attempt is retried (at least once), which
   // these tests would mistake for a relaunch.
-  const sender = createSender({ allowPrivate: true, timeoutMs: 60_000 });
+  const sender = createSender({ guard: { allowPrivate: true }, timeoutMs: 60_000 });
   const dispatcher = new Dispatcher({
     store: seam(store),
     clock: systemClock,
