@@ -307,9 +307,9 @@ describe('settingsFromStored', () => {
     expect(settingsFromStored(undefined)).toEqual(defaultSettings());
   });
 
-  it('reads a row saved before a rule was added (the sender skips what it cannot send)', () => {
+  it('reads a row saved before a rule was added, as it was saved (the sender skips what it cannot send)', () => {
     const stored = { webhooks: [{ url: ' https://a.example/in', events: [], mode: 'body', headers: { 'X-A': 'a\x01' }, webhook_max_age_seconds: 60, ordered: true }] };
-    expect(settingsFromStored(stored).webhooks[0]).toMatchObject({ url: 'https://a.example/in', headers: { 'X-A': 'a\x01' } });
+    expect(settingsFromStored(stored).webhooks[0]).toMatchObject({ url: ' https://a.example/in', headers: { 'X-A': 'a\x01' } });
   });
 
   it('refuses a stored row that is not valid settings', () => {

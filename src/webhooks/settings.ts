@@ -54,7 +54,9 @@ export function defaultSettings(): Settings {
 export function validateSettingsPatch(json: unknown): PatchValidation {
   const problems = structuralProblems(json);
   if (problems.length > 0) return { ok: false, problems };
-  const patch = json as SettingsPatch;
+  const given = json as SettingsPatch;
+  // Trimmed on input only: a stored URL is the key of its deliveries' queue, so it stays as saved.
+  const patch = given.webhooks ? { ...given, webhooks: given.webhooks.map((w) => ({ ...w, url: w.url.trim() })) } : given;
   const semantic = semanticProblems(patch);
   if (semantic.length > 0) return { ok: false, problems: semantic };
   return { ok: true, patch: normalise(patch) };
@@ -145,7 +147,7 @@ function normalise(patch: SettingsPatch): NormalisedPatch {
 
 function normaliseWebhook(input: WebhookInput): Webhook {
   const webhook: Webhook = {
-    url: input.url.trim(),
+    url: input.url,
     // Whapi's schema gives `[{type: "message", method: "put"}]` as the default: the deprecated
     // spelling from when every event used `put`. Its meaning today is "new messages".
     events: input.events ? normaliseEvents(input.events) : structuredClone([...DEFAULT_WEBHOOK_EVENTS]),
@@ -178,7 +180,7 @@ function semanticProblems(patch: SettingsPatch): string[] {
     const problem = proxyProblem(patch.proxy);
     if (problem) problems.push(`proxy: ${problem}`);
   }
-  patch.webhooks?.forEach((w, i) => problems.push(...targetProblems({ ...w, url: w.url.trim() }, `webhooks[${i}].`)));
+  patch.webhooks?.forEach((w, i) => problems.push(...targetProblems(w, `webhooks[${i}].`)));
   return problems;
 }
 
