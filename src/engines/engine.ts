@@ -37,7 +37,8 @@ export interface InboundText {
 /** What a connection reports besides its status: messages and receipts. */
 export type EngineData =
   | { type: 'message'; message: InboundText; /** arrived while offline (history catch-up) */ offline: boolean }
-  | { type: 'receipt'; id: string; chatId: string; status: 'delivered' | 'read' | 'played'; timestamp: number };
+  /** `sent`: WhatsApp's server acknowledged a message that was answered as `pending`. */
+  | { type: 'receipt'; id: string; chatId: string; status: 'sent' | 'delivered' | 'read' | 'played'; timestamp: number };
 
 /**
  * Where a connection's events go. For data (messages, receipts) the answer settles once the
@@ -45,9 +46,16 @@ export type EngineData =
  */
 export type EngineEmit = (event: EngineSignal | EngineData) => Promise<void> | void;
 
-/** The connection closed before the message left: nothing was sent, a retry is safe. */
+/**
+ * The connection closed before the message was acknowledged. Without `unacknowledged`, nothing
+ * left and a retry is safe; with it, the message may have left under that id and is re-sent only
+ * under the same id (`OutgoingText.id`), so that the recipient keeps one copy.
+ */
 export class EngineClosedError extends Error {
-  constructor(detail = 'the connection closed before the message was sent') {
+  constructor(
+    detail = 'the connection closed before the message was sent',
+    readonly unacknowledged?: string,
+  ) {
     super(detail);
     this.name = 'EngineClosedError';
   }
@@ -67,6 +75,19 @@ export interface OutgoingText {
   quoted?: string;
   mentions?: string[];
   linkPreview: boolean;
+  /** Re-send under this id: a message that was handed to a connection lost before its ack. */
+  id?: string;
+}
+
+/**
+ * A message the engine handed to WhatsApp: `sent` once WhatsApp's server acknowledged it;
+ * `pending` when no ack came within the ack window although the connection answered a probe
+ * (a `sent` receipt follows if the ack comes).
+ */
+export interface SentText {
+  id: string;
+  timestamp: number;
+  status: 'sent' | 'pending';
 }
 
 /** One connection attempt. Its events go to the `emit` passed to `Engine.connect`. */
@@ -79,8 +100,8 @@ export interface EngineConnection {
   requestPairingCode(phone: string): Promise<string>;
   /** The linked account's profile. */
   profile(): Promise<Profile>;
-  /** Sends a text; throws EngineClosedError when nothing left, EngineSendError when refused. */
-  sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }>;
+  /** Sends a text; throws EngineClosedError when the connection ended first, EngineSendError when refused. */
+  sendText(message: OutgoingText): Promise<SentText>;
 }
 
 /**

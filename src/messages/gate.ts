@@ -24,10 +24,10 @@ export async function sendHoldOutcome(channel: ChannelRuntime, holdMs: number): 
 }
 
 /** Throws Whapi's 401 for a send that cannot go out. */
-export function refuseSend(channel: ChannelRuntime, outcome: 'expired' | 'refused', holdMs: number): never {
+export function refuseSend(channel: ChannelRuntime, outcome: 'expired' | 'refused', holdMs: number, more = ''): never {
   const s = channel.state;
   const waited = outcome === 'expired' ? `; it did not reconnect within send_hold_ms (${holdMs} ms)` : '';
-  throw errors.needAuthorization(`channel status is ${s.status}${waited}`);
+  throw errors.needAuthorization(`channel status is ${s.status}${waited}${more}`);
 }
 
 /** Reads (chats, messages) need AUTH; SYNC_ERROR answers with the cure. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../channel/clock.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
-import { EngineClosedError, EngineSendError, type EngineData, type InboundText } from '../engines/engine.js';
+import { EngineClosedError, EngineSendError, type EngineData, type InboundText, type SentText } from '../engines/engine.js';
 import {
   ApiError,
   MESSAGE_STATUS,
@@ -16,7 +16,7 @@ import {
 } from '../protocol/index.js';
 import type { IdempotencyRecord, Store, StoredMessage } from '../store/types.js';
 import { channelSettings } from '../webhooks/outbox.js';
-import { refuseSend, sendHoldOutcome } from './gate.js';
+import { canSend, refuseSend, sendHoldOutcome } from './gate.js';
 
 /** How long an Idempotency-Key answers with its first answer. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
@@ -108,24 +108,33 @@ export class MessageService {
     const holdMs = channelSettings(channel.record.settings).send_hold_ms;
     const deadline = this.deps.clock.now() + holdMs;
     const chatId = normaliseChatId(input.to);
+    // A message handed to a connection that was lost before WhatsApp acknowledged it: re-sent once
+    // the channel is back, under the same id, so the recipient keeps one copy.
+    let unacknowledged: string | undefined;
     for (;;) {
-      await this.waitForSendable(channel, deadline, holdMs);
+      await this.waitForSendable(channel, deadline, holdMs, unacknowledged);
       const conn = channel.liveConnection;
-      let sent: { id: string; timestamp: number };
+      let sent: SentText;
       try {
-        if (!conn) throw new EngineClosedError();
+        if (!conn) throw new EngineClosedError(undefined, unacknowledged);
         // Only now can a crash leave the outcome unknown: a restart during the hold sent nothing.
         await mark?.set();
         mark?.sending();
-        sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview });
+        sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview, id: unacknowledged });
       } catch (err) {
-        // The engine refused or nothing left: the message did not go.
-        if (err instanceof EngineClosedError || err instanceof EngineSendError) mark?.notSent();
+        if (err instanceof EngineClosedError) unacknowledged = err.unacknowledged ?? unacknowledged;
+        // The engine refused or nothing left: the message did not go (unless an earlier attempt
+        // handed it to a connection that was lost before the ack: then it may have).
+        if ((err instanceof EngineClosedError || err instanceof EngineSendError) && !unacknowledged) mark?.notSent();
         // Nothing left: the connection dropped under us; wait for the reconnect, within the hold,
         // with the key released meanwhile (a crash while waiting has sent nothing).
         if (err instanceof EngineClosedError) await mark?.release();
-        if (err instanceof EngineClosedError && this.deps.clock.now() < deadline) continue;
-        if (err instanceof EngineClosedError) throw errors.needAuthorization(`the connection dropped and did not come back within send_hold_ms (${holdMs} ms)`);
+        if (err instanceof EngineClosedError && this.deps.clock.now() < deadline) {
+          // The lifecycle may not have processed the close yet: wait for it rather than spin on a dead connection.
+          await channel.waitFor((s) => !canSend(s) || channel.liveConnection !== conn, deadline - this.deps.clock.now());
+          continue;
+        }
+        if (err instanceof EngineClosedError) throw errors.needAuthorization(`the connection dropped and did not come back within send_hold_ms (${holdMs} ms)${unsent(unacknowledged)}`);
         if (err instanceof EngineSendError) throw new ApiError(502, 'send failed', err.message);
         throw err;
       }
@@ -139,9 +148,10 @@ export class MessageService {
         messages: [stored(message)],
         chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
         idempotency,
+        // A `pending` message gets its statuses.post when WhatsApp's ack arrives (a `sent` receipt).
         events: [
           { name: 'messages.post', payload: { messages: [message] } },
-          { name: 'statuses.post', payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } },
+          ...(sent.status === 'sent' ? [{ name: 'statuses.post' as const, payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } }] : []),
         ],
       }));
       work.push(recorded.catch(() => undefined));
@@ -164,12 +174,12 @@ export class MessageService {
   }
 
   /** Resolves when the channel can send; throws 401 when it cannot within the hold. */
-  private async waitForSendable(channel: ChannelRuntime, deadline: number, holdMs: number): Promise<void> {
+  private async waitForSendable(channel: ChannelRuntime, deadline: number, holdMs: number, unacknowledged?: string): Promise<void> {
     const started = this.deps.clock.now();
     const outcome = await sendHoldOutcome(channel, deadline - started);
     if (outcome === 'now') return;
     if (outcome !== 'refused') this.deps.onHold?.(outcome === 'held' ? 'sent' : 'expired', this.deps.clock.now() - started);
-    if (outcome !== 'held') refuseSend(channel, outcome, holdMs);
+    if (outcome !== 'held') refuseSend(channel, outcome, holdMs, unsent(unacknowledged));
   }
 
   /** Forgets Idempotency-Keys older than the 24-hour window; answers how many. */
@@ -223,7 +233,7 @@ export class MessageService {
     });
   }
 
-  private outbound(channel: ChannelRuntime, chatId: string, input: SendText, sent: { id: string; timestamp: number }): Message {
+  private outbound(channel: ChannelRuntime, chatId: string, input: SendText, sent: SentText): Message {
     const message: Message = {
       id: sent.id,
       type: 'text',
@@ -232,7 +242,7 @@ export class MessageService {
       from_me: true,
       source: 'api',
       timestamp: sent.timestamp,
-      status: 'sent',
+      status: sent.status,
       text: { body: input.body },
     };
     if (!message.from) delete message.from;
@@ -292,6 +302,11 @@ class InProgressMark {
     this.held = false;
     await this.channel.commitSide(() => ({ idempotency: { ...this.record, createdAt: 0 } }));
   }
+}
+
+/** What a failed send says about a message that was handed over but never acknowledged. */
+function unsent(unacknowledged: string | undefined): string {
+  return unacknowledged ? `; message ${unacknowledged} was handed to a connection that was lost before WhatsApp acknowledged it, and was not sent again` : '';
 }
 
 function reusedKey(): ApiError {

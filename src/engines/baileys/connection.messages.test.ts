@@ -25,8 +25,8 @@ describe('baileys connection: sending text', () => {
   it('sends through sock.sendMessage without a link preview and answers the id and time', async () => {
     const { conn, sock } = await openConnection();
     const sent = await conn.sendText({ chatId: CHAT, body: 'hi', linkPreview: false });
-    expect(sock.sent).toStrictEqual([{ jid: CHAT, content: { text: 'hi', linkPreview: null }, options: {} }]);
-    expect(sent).toStrictEqual({ id: '3EB0FAKE1', timestamp: 1_767_225_601 });
+    expect(sock.sent).toStrictEqual([{ jid: CHAT, content: { text: 'hi', linkPreview: null }, options: { messageId: sent.id } }]);
+    expect(sent).toStrictEqual({ id: expect.stringMatching(/^3EB0[0-9A-F]{18}$/), timestamp: 1_767_225_601, status: 'sent' });
   });
 
   it('passes mentions as jids and lets Baileys build a preview when asked', async () => {

@@ -1,15 +1,16 @@
-import { toNumber, type AuthenticationCreds, type BaileysEventMap } from 'baileys';
+import { generateMessageIDV2, toNumber, type AuthenticationCreds, type BaileysEventMap, type BinaryNode } from 'baileys';
 import type { Clock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import { ApiError, errors, type Profile } from '../../protocol/index.js';
-import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingText } from '../engine.js';
+import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingText, type SentText } from '../engine.js';
+import { ConnectionLostError, LivenessWatch } from '../liveness.js';
 import { loadAuth, type BaileysLogger, type ChannelAuth } from './auth-state.js';
 import type { CredentialWriter } from './credential-writer.js';
 import { classifyDisconnect, type Disconnect } from './disconnect.js';
 import { messagesFromUpsert, phoneDigits, receiptsFromUpdates, receiptsFromUserReceipts } from './inbound.js';
 import type { BaileysSettings } from './options.js';
 import type { RecentMessages } from './recent-messages.js';
-import { socketConfig, type BaileysEvents, type SocketFactory, type SocketLike } from './socket.js';
+import { enableTcpKeepAlive, pingNode, socketConfig, type BaileysEvents, type SocketFactory, type SocketLike } from './socket.js';
 import { SyncWatch } from './sync-watch.js';
 
 /** A QR's life, as WhatsApp Web (and Baileys' qrTimeout) issues them: the first 60 s, later ones 20 s. */
@@ -17,6 +18,8 @@ export const QR_FIRST_TTL_MS = 60_000;
 export const QR_NEXT_TTL_MS = 20_000;
 /** How long a logout or a profile lookup may take before the adapter stops waiting. */
 const REQUEST_BOUND_MS = 5_000;
+/** Why a request that waited for its answer failed when the connection ended under it. */
+const ENDED_UNANSWERED = 'the connection ended before WhatsApp answered';
 
 export interface ConnectionDeps {
   ctx: EngineContext;
@@ -41,6 +44,18 @@ export class BaileysConnection implements EngineConnection {
   private unsubscribe: (() => void) | null = null;
   private qrCount = 0;
   private readonly sync: SyncWatch;
+  /** Watches the open connection for answers (docs/baileys.md, "A silent connection"). */
+  private liveness: LivenessWatch | null = null;
+  /** Sent messages waiting for WhatsApp's server ack, by message id. */
+  private readonly acks = new Map<string, (ack: BinaryNode) => void>();
+  private readonly onFrame = (): void => this.liveness?.received();
+  private readonly onAck = (ack: BinaryNode): void => {
+    const id = ack.attrs.id;
+    const waiting = id ? this.acks.get(id) : undefined;
+    if (!id || !waiting) return;
+    this.acks.delete(id);
+    waiting(ack);
+  };
   private readonly started: Promise<void>;
 
   constructor(
@@ -70,9 +85,18 @@ export class BaileysConnection implements EngineConnection {
         proxy: ctx.proxy(),
         logger,
         getMessage: async (key) => recent.content(key),
+        keepAliveMs: settings.liveness.keepAliveMs,
       });
-      this.sock = factory(config);
-      this.unsubscribe = this.sock.ev.process((events) => this.onEvents(events));
+      const sock = factory(config);
+      this.sock = sock;
+      const stopEvents = sock.ev.process((events) => this.onEvents(events));
+      sock.ws.on('frame', this.onFrame);
+      sock.ws.on('CB:ack,class:message', this.onAck);
+      this.unsubscribe = () => {
+        stopEvents();
+        sock.ws.off('frame', this.onFrame);
+        sock.ws.off('CB:ack,class:message', this.onAck);
+      };
     } catch (err) {
       await this.finish({ reason: 'transient', detail: `the connection could not start: ${messageOf(err)}` });
     }
@@ -128,6 +152,7 @@ export class BaileysConnection implements EngineConnection {
       return;
     }
     this.phase = 'open';
+    this.watchLiveness();
     this.signal({ type: 'open', user: { id: phoneDigits(me.id), name: me.name ?? me.notify ?? me.verifiedName ?? '' } });
     if (this.auth?.syncFailed) {
       this.sync.stop();
@@ -135,6 +160,22 @@ export class BaileysConnection implements EngineConnection {
       return;
     }
     this.sync.opened(awaitsFirstHistory(this.auth?.state.creds));
+  }
+
+  /** From `open` on, a request left unanswered makes the adapter probe; an unanswered probe ends the connection. */
+  private watchLiveness(): void {
+    const sock = this.sock;
+    if (!sock) return;
+    enableTcpKeepAlive(sock.ws);
+    this.liveness = new LivenessWatch(this.clock, this.deps.settings.liveness, {
+      // The probe's answer (or any frame) reaches the watch through onFrame; its own outcome does not matter.
+      probe: () => void sock.query(pingNode()).catch(() => undefined),
+      lost: (detail) => {
+        void this.finish({ reason: 'transient', detail });
+        // On a dead network the WebSocket close handshake may hang: the close signal does not wait for it.
+        void Promise.resolve(sock.end(new Error(detail))).catch(() => undefined);
+      },
+    });
   }
 
   private onHistory(): void {
@@ -153,6 +194,8 @@ export class BaileysConnection implements EngineConnection {
   private stopEvents(): void {
     this.phase = 'ended';
     this.sync.stop();
+    this.liveness?.stop(ENDED_UNANSWERED);
+    this.acks.clear();
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -213,29 +256,62 @@ export class BaileysConnection implements EngineConnection {
     const me = this.sock?.user;
     const name = me?.name ?? me?.notify ?? me?.verifiedName ?? '';
     const lookup = me?.id && this.sock?.profilePictureUrl ? this.sock.profilePictureUrl(`${phoneDigits(me.id)}@s.whatsapp.net`, 'image') : undefined;
-    const icon = lookup ? await bounded(this.clock, lookup, undefined).catch(() => undefined) : undefined;
+    const icon = lookup ? await bounded(this.clock, this.answered(lookup), undefined).catch(() => undefined) : undefined;
     return { name, about: '', icon: icon ?? '' };
   }
 
-  async sendText(m: OutgoingText): Promise<{ id: string; timestamp: number }> {
+  /**
+   * Sends a text and waits for WhatsApp's server ack under the liveness watch: `sent` once acked,
+   * `pending` if the ack is late on a connection that answered the probe. When the connection is
+   * lost meanwhile, EngineClosedError carries the id, so that a re-send reuses it.
+   */
+  async sendText(m: OutgoingText): Promise<SentText> {
     const sock = this.sock;
-    if (this.phase !== 'open' || !sock) throw new EngineClosedError();
+    const liveness = this.liveness;
+    if (this.phase !== 'open' || !sock || !liveness) throw new EngineClosedError(undefined, m.id);
     // linkPreview null: no preview is fetched; left out, Baileys may build one.
     const content: { text: string; linkPreview?: null; mentions?: string[] } = { text: m.body };
     if (!m.linkPreview) content.linkPreview = null;
     if (m.mentions?.length) content.mentions = m.mentions.map(mentionJid);
-    const options = m.quoted ? { quoted: this.deps.recent.quoted(m.chatId, m.quoted) } : {};
-    let sent;
+    // The id is chosen here, so the ack can be awaited before the stanza leaves, and a re-send keeps it.
+    const id = m.id ?? generateMessageIDV2(sock.user?.id);
+    const options = { messageId: id, ...(m.quoted ? { quoted: this.deps.recent.quoted(m.chatId, m.quoted) } : {}) };
+    const acked = new Promise<BinaryNode>((resolve) => this.acks.set(id, resolve));
+    const handed = sock.sendMessage(m.chatId, content, options).then((sent) => {
+      if (sent) this.deps.recent.remember(sent);
+      return sent;
+    });
+    const both = Promise.all([handed, acked]);
+    let answer;
     try {
-      sent = await sock.sendMessage(m.chatId, content, options);
+      answer = await liveness.watch(both);
     } catch (err) {
+      this.acks.delete(id);
+      if (err instanceof ConnectionLostError) throw new EngineClosedError(err.message, id);
       // Baileys checks the socket before it writes: "Connection Closed" (428) means nothing left.
-      if ((err as { output?: { statusCode?: number } }).output?.statusCode === 428) throw new EngineClosedError();
+      if ((err as { output?: { statusCode?: number } }).output?.statusCode === 428) throw new EngineClosedError(undefined, m.id);
       throw new EngineSendError(`WhatsApp refused the message: ${messageOf(err)}`);
     }
-    if (!sent?.key.id) throw new EngineSendError('WhatsApp accepted the message without an id');
-    this.deps.recent.remember(sent);
-    return { id: sent.key.id, timestamp: toNumber(sent.messageTimestamp) || Math.floor(this.clock.now() / 1000) };
+    const now = Math.floor(this.clock.now() / 1000);
+    if (answer.kind === 'unconfirmed') {
+      both.then(
+        ([, ack]) => {
+          if (!ack.attrs.error) this.data([{ type: 'receipt', id, chatId: m.chatId, status: 'sent', timestamp: Math.floor(this.clock.now() / 1000) }]);
+        },
+        () => undefined,
+      );
+      return { id, timestamp: now, status: 'pending' };
+    }
+    const [sent, ack] = answer.value;
+    if (ack.attrs.error) throw new EngineSendError(`WhatsApp refused the message: error ${ack.attrs.error}`);
+    return { id, timestamp: toNumber(sent?.messageTimestamp) || now, status: 'sent' };
+  }
+
+  /** A request's answer under the liveness watch; undefined when it did not come. */
+  private async answered<T>(request: Promise<T>): Promise<T | undefined> {
+    if (!this.liveness) return request;
+    const answer = await this.liveness.watch(request);
+    return answer.kind === 'answered' ? answer.value : undefined;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Profile } from '../../protocol/index.js';
-import { EngineClosedError, type Engine, type EngineConnection, type EngineContext, type EngineEmit, type OutgoingText } from '../engine.js';
+import { EngineClosedError, type Engine, type EngineConnection, type EngineContext, type EngineEmit, type OutgoingText, type SentText } from '../engine.js';
 import type { BaileysEngine, BaileysEngineDeps } from './engine.js';
 
 /**
@@ -65,7 +65,7 @@ class DeferredConnection implements EngineConnection {
     return (await this.live()).profile();
   }
 
-  async sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }> {
+  async sendText(message: OutgoingText): Promise<SentText> {
     return (await this.live()).sendText(message);
   }
 }

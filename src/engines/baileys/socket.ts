@@ -4,6 +4,7 @@ import {
   type AnyMessageContent,
   type AuthenticationState,
   type BaileysEventMap,
+  type BinaryNode,
   type Contact,
   type MiscMessageGenerationOptions,
   type UserFacingSocketConfig,
@@ -18,11 +19,23 @@ import type { BaileysLogger } from './auth-state.js';
 export type BaileysEvents = Partial<BaileysEventMap>;
 
 /**
+ * Baileys' WebSocket client: an emitter of every decoded `frame`, of `CB:<tag>,<attr>:<value>` per
+ * frame, and of `TAG:<id>` for answers.
+ */
+export interface SocketClientLike {
+  on(event: string, listener: (node: BinaryNode) => void): unknown;
+  off(event: string, listener: (node: BinaryNode) => void): unknown;
+}
+
+/**
  * The part of Baileys' socket the adapter uses. The real one comes from `makeWASocket`; tests
  * implement it with a fake that replays event sequences.
  */
 export interface SocketLike {
   ev: { process(handler: (events: BaileysEvents) => void | Promise<void>): () => void };
+  ws: SocketClientLike;
+  /** Sends an iq and resolves with its answer. */
+  query(node: BinaryNode, timeoutMs?: number): Promise<BinaryNode>;
   /** The linked account (creds.me), once known. */
   readonly user?: Contact;
   requestPairingCode(phone: string): Promise<string>;
@@ -45,6 +58,8 @@ export interface SocketParams {
   logger: BaileysLogger;
   /** Baileys asks for a message it sent when a recipient needs it re-encrypted (retry receipts). */
   getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
+  /** Baileys' regular keep-alive ping interval. */
+  keepAliveMs: number;
 }
 
 /** The socket configuration for one connection attempt. */
@@ -62,7 +77,27 @@ export function socketConfig(p: SocketParams): UserFacingSocketConfig {
     // The phone keeps its notifications while the gateway is connected.
     markOnlineOnConnect: false,
     syncFullHistory: false,
+    keepAliveIntervalMs: p.keepAliveMs,
   };
+}
+
+/** How soon TCP keep-alive starts probing an idle socket (keeps NAT and proxy mappings warm). */
+const TCP_KEEP_ALIVE_DELAY_MS = 15_000;
+
+/**
+ * Turns on TCP keep-alive on the socket under Baileys' WebSocket, so a peer that vanished is
+ * noticed by the kernel too and NAT mappings stay open between the 30 s pings. Best effort:
+ * Node sets only the initial delay (the probe interval and count are the kernel's).
+ */
+export function enableTcpKeepAlive(ws: SocketClientLike): void {
+  type Tcp = { setKeepAlive?(enable: boolean, delayMs: number): void };
+  const tcp = (ws as unknown as { socket?: { _socket?: Tcp } | null }).socket?._socket;
+  tcp?.setKeepAlive?.(true, TCP_KEEP_ALIVE_DELAY_MS);
+}
+
+/** The `w:p` ping WhatsApp Web's keep-alive sends; any answer (or any frame) proves the connection. */
+export function pingNode(): BinaryNode {
+  return { tag: 'iq', attrs: { to: 's.whatsapp.net', type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] };
 }
 
 /** An agent that tunnels through the channel's socks5 proxy, if it has one. */

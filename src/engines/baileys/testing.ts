@@ -2,8 +2,9 @@
  * Test support for the Baileys adapter: an in-memory credential store and a fake socket that
  * implements the part of Baileys' socket the adapter uses, replaying event sequences.
  */
+import { EventEmitter } from 'node:events';
 import { Boom } from '@hapi/boom';
-import { initAuthCreds, type AnyMessageContent, type AuthenticationCreds, type Contact, type MiscMessageGenerationOptions, type UserFacingSocketConfig, type WAMessage } from 'baileys';
+import { initAuthCreds, type AnyMessageContent, type BinaryNode, type AuthenticationCreds, type Contact, type MiscMessageGenerationOptions, type UserFacingSocketConfig, type WAMessage } from 'baileys';
 import { VirtualClock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import type { Store } from '../../store/types.js';
@@ -91,6 +92,16 @@ export class FakeSocket implements SocketLike {
   loggedOut = 0;
   /** The next sendMessage throws this, once. */
   sendFailure: Error | null = null;
+  /** The iqs the adapter sent (probes). */
+  readonly queries: BinaryNode[] = [];
+  /** The network carries nothing back: no acks, no answers. */
+  silent = false;
+  /** WhatsApp does not ack messages by itself (the test calls `ack`), but answers queries. */
+  holdAcks = false;
+  /** The server acks the next message with this error code, once. */
+  ackError: string | null = null;
+  /** Baileys' WebSocket client: frames from the server are emitted here. */
+  readonly ws = new EventEmitter();
   private handlers = new Set<(events: BaileysEvents) => void | Promise<void>>();
   private serial = 0;
 
@@ -164,14 +175,37 @@ export class FakeSocket implements SocketLike {
     return 'ABCD1234';
   }
 
+  /** A frame from the server, as Baileys' socket emits it (`frame`, then `CB:ack,class:...` for acks). */
+  receive(node: BinaryNode): void {
+    this.ws.emit('frame', node);
+    if (node.tag === 'ack') this.ws.emit(`CB:ack,class:${node.attrs.class}`, node);
+  }
+
+  /** WhatsApp's server acknowledges message `id`. */
+  ack(id: string, error?: string): void {
+    this.receive({ tag: 'ack', attrs: { class: 'message', id, from: 's.whatsapp.net', ...(error ? { error } : {}) } });
+  }
+
+  async query(node: BinaryNode): Promise<BinaryNode> {
+    this.queries.push(node);
+    if (this.silent) return new Promise<BinaryNode>(() => undefined);
+    const answer: BinaryNode = { tag: 'iq', attrs: { type: 'result', id: node.attrs.id ?? 'q', from: 's.whatsapp.net' } };
+    queueMicrotask(() => this.receive(answer));
+    return answer;
+  }
+
   async sendMessage(jid: string, content: AnyMessageContent, options?: MiscMessageGenerationOptions): Promise<WAMessage | undefined> {
     const failure = this.sendFailure;
     this.sendFailure = null;
     if (failure) throw failure;
     this.sent.push({ jid, content, options });
     this.serial += 1;
+    const id = options?.messageId ?? `3EB0FAKE${this.serial}`;
+    const error = this.ackError;
+    this.ackError = null;
+    if (!this.silent && !this.holdAcks) queueMicrotask(() => this.ack(id, error ?? undefined));
     const text = (content as { text: string }).text;
-    return { key: { remoteJid: jid, fromMe: true, id: `3EB0FAKE${this.serial}` }, message: { extendedTextMessage: { text } }, messageTimestamp: 1_767_225_600 + this.serial };
+    return { key: { remoteJid: jid, fromMe: true, id }, message: { extendedTextMessage: { text } }, messageTimestamp: 1_767_225_600 + this.serial };
   }
 
   async logout(): Promise<void> {

@@ -12,7 +12,9 @@ import {
   type EngineData,
   type EngineEmit,
   type OutgoingText,
+  type SentText,
 } from '../engine.js';
+import { ConnectionLostError, LivenessWatch } from '../liveness.js';
 import { newMessageId, SandboxMessaging } from './messaging.js';
 import { sandboxTimings, type SandboxTimings } from './options.js';
 
@@ -147,6 +149,11 @@ export class SandboxEngine implements Engine {
     conn.drop('logged_out', 'sandbox unlink: the phone removed this device');
   }
 
+  /** The network stops carrying anything without closing: no acks, no pings answered (SPEC §8). */
+  silence(): void {
+    this.requirePhase('open', 'the channel is not connected').silent = true;
+  }
+
   /** The initial sync with the phone fails. */
   syncError(): void {
     const conn = this.requirePhase('open', 'the channel is not connected');
@@ -190,6 +197,10 @@ class SandboxConnection implements EngineConnection {
   private qrCount = 0;
   private pairingCode: string | null = null;
   private user: User | null = null;
+  /** The simulated network carries nothing, in either direction, until this connection ends. */
+  silent = false;
+  private liveness: LivenessWatch | null = null;
+  private keepAlive: TimerHandle | null = null;
 
   constructor(
     private readonly engine: SandboxEngine,
@@ -216,10 +227,34 @@ class SandboxConnection implements EngineConnection {
     if (this.phase === 'open') return this.emit(data);
   }
 
-  async sendText(message: OutgoingText): Promise<{ id: string; timestamp: number }> {
-    if (this.phase !== 'open') throw new EngineClosedError();
+  async sendText(message: OutgoingText): Promise<SentText> {
+    if (this.phase !== 'open' || !this.liveness) throw new EngineClosedError(undefined, message.id);
+    if (this.silent) {
+      // Nothing leaves and no ack comes: the watch probes, then declares the connection lost.
+      const id = message.id ?? newMessageId();
+      await this.liveness.watch(new Promise<never>(() => undefined)).catch((err: unknown) => {
+        throw err instanceof ConnectionLostError ? new EngineClosedError(err.message, id) : err;
+      });
+    }
     if (this.engine.messaging.takeRefusal()) throw new EngineSendError('sandbox: the network refused the message');
-    return this.engine.messaging.accept(message, (d) => this.engine.deliverData(d));
+    return { ...this.engine.messaging.accept(message, (d) => this.engine.deliverData(d)), status: 'sent' };
+  }
+
+  /** The simulated keep-alive: a ping every interval, answered unless the network went silent. */
+  private watchLiveness(): void {
+    const { clock, timings } = this.engine;
+    const answer = (): void => {
+      if (!this.silent) this.liveness?.received();
+    };
+    this.liveness = new LivenessWatch(clock, timings.liveness, {
+      probe: () => void clock.setTimeout(answer, 0),
+      lost: (detail) => this.drop('transient', detail),
+    });
+    const tick = (): void => {
+      answer();
+      this.keepAlive = clock.setTimeout(tick, timings.liveness.keepAliveMs);
+    };
+    this.keepAlive = clock.setTimeout(tick, timings.liveness.keepAliveMs);
   }
 
   private launch(): void {
@@ -255,6 +290,7 @@ class SandboxConnection implements EngineConnection {
     if (this.timer) this.engine.clock.clearTimeout(this.timer);
     this.phase = 'open';
     this.user = user;
+    this.watchLiveness();
     this.signal({ type: 'open', user });
     for (const data of this.engine.takeHeldData()) this.data(data);
   }
@@ -266,7 +302,10 @@ class SandboxConnection implements EngineConnection {
 
   async close(): Promise<void> {
     if (this.timer) this.engine.clock.clearTimeout(this.timer);
+    if (this.keepAlive) this.engine.clock.clearTimeout(this.keepAlive);
+    this.keepAlive = null;
     this.phase = 'closed';
+    this.liveness?.stop('the connection ended before the network answered');
   }
 
   async logout(): Promise<void> {

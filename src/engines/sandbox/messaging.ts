@@ -49,10 +49,15 @@ export class SandboxMessaging {
     return true;
   }
 
-  /** Accepts a message and schedules its receipts on `emit`. */
+  /**
+   * Accepts a message and schedules its receipts on `emit`. A re-send under an id the network
+   * already carried is acknowledged again but kept once, as the recipient's phone keeps one copy.
+   */
   accept(message: OutgoingText, emit: (data: EngineData) => void): { id: string; timestamp: number } {
     const at = this.clock.now();
-    const id = newMessageId();
+    const id = message.id ?? newMessageId();
+    const earlier = this.sent.find((m) => m.id === id);
+    if (earlier) return { id, timestamp: Math.floor(earlier.at / 1000) };
     this.sent.push({ id, chatId: message.chatId, body: message.body, at });
     const { deliveredMs, readMs } = this.receipts;
     if (deliveredMs !== null) this.later(deliveredMs, () => emit(this.receipt(id, message.chatId, 'delivered')));

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LivenessOptions, livenessTimings, type LivenessTimings } from '../liveness.js';
 
 /** The `sandbox` object a channel may carry at creation: its simulated timings (SPEC §8). */
 export const SandboxOptions = Type.Object(
@@ -10,6 +11,7 @@ export const SandboxOptions = Type.Object(
     qr_per_round: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     receipt_delivered_ms: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()])),
     receipt_read_ms: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 3_600_000 }), Type.Null()])),
+    ...LivenessOptions,
   },
   { additionalProperties: false },
 );
@@ -23,6 +25,8 @@ export interface SandboxTimings {
   qrPerRound: number;
   receiptDeliveredMs: number | null;
   receiptReadMs: number | null;
+  /** The simulated keep-alive and the liveness watch, as the Baileys engine times them. */
+  liveness: LivenessTimings;
 }
 
 /** The timings of a sandbox channel: the spec's defaults, overridden by its options. */
@@ -38,5 +42,6 @@ export function sandboxTimings(options: Record<string, unknown>): SandboxTimings
     // The recipient's phone acknowledges within a second and reads a few seconds later.
     receiptDeliveredMs: o.receipt_delivered_ms === undefined ? 1_000 : o.receipt_delivered_ms,
     receiptReadMs: o.receipt_read_ms === undefined ? 3_000 : o.receipt_read_ms,
+    liveness: livenessTimings(options),
   };
 }

@@ -58,6 +58,13 @@ export const SANDBOX_CONTROLS = {
       return { success: true };
     },
   },
+  silence: {
+    summary: 'The network stops carrying anything without closing: the liveness watch declares the connection lost',
+    run: async (channel: ChannelRuntime) => {
+      sandboxOf(channel).silence();
+      return { success: true };
+    },
+  },
   unlink: {
     summary: 'The phone logs this device out',
     run: async (channel: ChannelRuntime) => {
