@@ -227,17 +227,27 @@ class SandboxConnection implements EngineConnection {
     if (this.phase === 'open') return this.emit(data);
   }
 
+  /**
+   * Sends under the liveness watch, as the Baileys engine does: on a silent network nothing leaves
+   * and no ack comes, so the watch probes and declares the connection lost; a late ack (`ack_delay`)
+   * answers `pending`, then a `sent` receipt.
+   */
   async sendText(message: OutgoingText): Promise<SentText> {
-    if (this.phase !== 'open' || !this.liveness) throw new EngineClosedError(undefined, message.id);
-    if (this.silent) {
-      // Nothing leaves and no ack comes: the watch probes, then declares the connection lost.
-      const id = message.id ?? newMessageId();
-      await this.liveness.watch(new Promise<never>(() => undefined)).catch((err: unknown) => {
-        throw err instanceof ConnectionLostError ? new EngineClosedError(err.message, id) : err;
-      });
-    }
-    if (this.engine.messaging.takeRefusal()) throw new EngineSendError('sandbox: the network refused the message');
-    return { ...this.engine.messaging.accept(message, (d) => this.engine.deliverData(d)), status: 'sent' };
+    const liveness = this.liveness;
+    if (this.phase !== 'open' || !liveness) throw new EngineClosedError(undefined, message.id);
+    const { messaging, clock } = this.engine;
+    const id = message.id ?? newMessageId();
+    if (!this.silent && messaging.takeRefusal()) throw new EngineSendError('sandbox: the network refused the message');
+    const accepted = this.silent ? null : messaging.accept({ ...message, id }, (d) => this.engine.deliverData(d));
+    const delay = messaging.ackDelayMs;
+    const acked = this.silent ? new Promise<void>(() => undefined) : new Promise<void>((r) => (delay > 0 ? clock.setTimeout(r, delay) : r()));
+    const answer = await liveness.watch(acked).catch((err: unknown) => {
+      throw err instanceof ConnectionLostError ? new EngineClosedError(err.message, id) : err;
+    });
+    if (!accepted) throw new EngineClosedError(undefined, id);
+    if (answer.kind === 'answered') return { ...accepted, status: 'sent' };
+    void acked.then(() => this.engine.deliverData(messaging.receipt(id, message.chatId, 'sent')));
+    return { ...accepted, status: 'pending' };
   }
 
   /** The simulated keep-alive: a ping every interval, answered unless the network went silent. */

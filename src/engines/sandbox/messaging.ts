@@ -29,6 +29,8 @@ export function newMessageId(): string {
  */
 export class SandboxMessaging {
   readonly sent: SandboxSent[] = [];
+  /** How long the simulated server takes to acknowledge a send (0: at once). */
+  ackDelayMs = 0;
   private refusals = 0;
   private receiptTimers = new Set<TimerHandle>();
 
@@ -66,7 +68,7 @@ export class SandboxMessaging {
   }
 
   /** A receipt for a sent message, now. */
-  receipt(id: string, chatId: string, status: 'delivered' | 'read' | 'played'): EngineData {
+  receipt(id: string, chatId: string, status: 'sent' | 'delivered' | 'read' | 'played'): EngineData {
     return { type: 'receipt', id, chatId, status, timestamp: Math.floor(this.clock.now() / 1000) };
   }
 

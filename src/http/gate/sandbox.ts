@@ -65,6 +65,14 @@ export const SANDBOX_CONTROLS = {
       return { success: true };
     },
   },
+  ack_delay: {
+    summary: 'The server acknowledges each later send after delay_ms (pings still answered): sends past the ack window answer pending',
+    body: Type.Object({ delay_ms: Type.Integer({ minimum: 0, maximum: 600_000 }) }, { additionalProperties: false }),
+    run: async (channel: ChannelRuntime, body: { delay_ms: number }) => {
+      sandboxOf(channel).messaging.ackDelayMs = body.delay_ms;
+      return { success: true };
+    },
+  },
   unlink: {
     summary: 'The phone logs this device out',
     run: async (channel: ChannelRuntime) => {
