@@ -23,7 +23,7 @@ export interface EmulatedSetup {
  * An emulator, a webhook receiver and an in-process gateway whose baileys channels connect to
  * the emulator (`WAGATE_BAILEYS_WS_URL`), trusting the emulator's root certificate.
  */
-export async function startEmulatedGateway(): Promise<EmulatedSetup> {
+export async function startEmulatedGateway(baileys: Record<string, unknown> = {}): Promise<EmulatedSetup> {
   const emulator = await WhatsAppEmulator.start();
   trustRoot(emulator.authority.root.public);
   // The engine imports 'baileys' lazily; this import resolves to the same module instance.
@@ -33,11 +33,7 @@ export async function startEmulatedGateway(): Promise<EmulatedSetup> {
   }
   const receiver = await startReceiver();
   const gw = await startTestGateway({ env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_LOG_LEVEL: 'silent' } });
-  const { gate } = await gw.createChannel({
-    engine: 'baileys',
-    baileys: { sync_timeout_ms: 3_600_000 },
-    settings: { webhooks: [{ url: `${receiver.url}/hook`, events: LIFECYCLE_EVENTS, mode: 'body' }] },
-  });
+  const { gate } = await createEmulatedChannel(gw, receiver, baileys);
   return {
     emulator,
     receiver,
@@ -49,6 +45,15 @@ export async function startEmulatedGateway(): Promise<EmulatedSetup> {
       await emulator.close();
     },
   };
+}
+
+/** Another baileys channel on the setup's gateway, its lifecycle webhooks going to `receiver`. */
+export function createEmulatedChannel(gw: TestGateway, receiver: Receiver, baileys: Record<string, unknown> = {}): Promise<{ id: string; gate: Call }> {
+  return gw.createChannel({
+    engine: 'baileys',
+    baileys: { sync_timeout_ms: 3_600_000, ...baileys },
+    settings: { webhooks: [{ url: `${receiver.url}/hook`, events: LIFECYCLE_EVENTS, mode: 'body' }] },
+  });
 }
 
 /** The channel's status text now. */
@@ -69,6 +74,13 @@ export async function scanQr(setup: EmulatedSetup): Promise<string> {
   if (qr.status !== 200 || !qr.body.rowdata) throw new Error(`GET /users/login answered ${qr.status}`);
   setup.emulator.scan(qr.body.rowdata);
   return qr.body.rowdata;
+}
+
+/** Pairs the setup's channel through the emulator: AUTH, with users.post delivered. */
+export async function pair(setup: EmulatedSetup): Promise<void> {
+  await scanQr(setup);
+  await reach(setup.gate, 'AUTH');
+  await until(() => setup.receiver.received.some((r) => eventOf(r) === 'users.post'), 'users.post');
 }
 
 /** `type.method` of a received webhook. */

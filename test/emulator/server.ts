@@ -50,7 +50,7 @@ export class EmulatedConnection {
   noiseKey = '';
   /** Refs this connection was sent in pair-device. */
   readonly refs = new Set<string>();
-  /** While true, pings and queries go unanswered (the network is gone). */
+  /** While true, the network carries nothing either way, and nothing closes (a dead route, a frozen NAT). */
   silent = false;
   private buffer = Buffer.alloc(0);
   private sawIntro = false;
@@ -73,7 +73,7 @@ export class EmulatedConnection {
 
   /** Sends one binary node. */
   send(node: BinaryNode): void {
-    if (!this.transport || !this.open) return;
+    if (!this.transport || !this.open || this.silent) return;
     this.sendFrame(this.transport.encrypt(encodeBinaryNode(node)));
   }
 
@@ -107,6 +107,7 @@ export class EmulatedConnection {
   }
 
   private async receive(data: Buffer): Promise<void> {
+    if (this.silent) return;
     this.buffer = Buffer.concat([this.buffer, data]);
     if (!this.sawIntro) {
       if (this.buffer.subarray(0, 4).equals(ROUTING_PREFIX)) {
@@ -171,6 +172,7 @@ export class EmulatedConnection {
   }
 
   private onNode(node: BinaryNode): void {
+    if (node.tag === 'message') return this.onMessage(node);
     if (node.tag !== 'iq') return;
     const { type, id, xmlns } = node.attrs;
     if (type === 'result') {
@@ -183,9 +185,28 @@ export class EmulatedConnection {
       }
       return;
     }
-    if (this.silent || !id) return;
+    if (!id) return;
     this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node) });
   }
+
+  /** A message stanza: WhatsApp takes it for the recipient and acknowledges it to the sender. */
+  private onMessage(node: BinaryNode): void {
+    const { id, to } = node.attrs;
+    if (!id || !to) return;
+    this.emulator.messages.push({ id, to, connection: this.emulator.connections.indexOf(this), at: Date.now() });
+    this.emulator.emit('message', id);
+    this.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } });
+  }
+}
+
+/** A message stanza the emulated server took for its recipient. */
+export interface CarriedMessage {
+  id: string;
+  /** The recipient's jid. */
+  to: string;
+  /** The index of the connection it came over (in `connections`). */
+  connection: number;
+  at: number;
 }
 
 /** What the emulator puts in a query's result: enough for Baileys' login round trips. */
@@ -202,6 +223,8 @@ export class WhatsAppEmulator extends EventEmitter {
   readonly connections: EmulatedConnection[] = [];
   /** Protocol failures seen on any connection (a test asserts there are none). */
   readonly errors: unknown[] = [];
+  /** Every message stanza the server took, in arrival order (a re-send under the same id shows twice). */
+  readonly messages: CarriedMessage[] = [];
   readonly refsPerRound: number;
   private constructor(
     private readonly server: WsServer,
@@ -250,9 +273,9 @@ export class WhatsAppEmulator extends EventEmitter {
     return at;
   }
 
-  /** The logged-in connection stops answering pings and queries, as if the network were gone. */
-  silence(): number {
-    this.loggedIn().silent = true;
+  /** The network of a connection (default: the one logged in) stops carrying anything, without closing. */
+  silence(conn: EmulatedConnection = this.loggedIn()): number {
+    conn.silent = true;
     return Date.now();
   }
 
