@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../support/http.js';
-import { label, pair, reach, scanQr, startEmulatedGateway, type EmulatedSetup } from './harness.js';
+import { label, pair, scanQr, startEmulatedGateway, type EmulatedSetup } from './harness.js';
 import type { DropKind } from './server.js';
 
 let setup: EmulatedSetup | null = null;
