@@ -42,9 +42,10 @@ describe('a silent connection to the WhatsApp Web emulator', () => {
     const answer = s.gate<{ sent: boolean; message: { id: string; status: string } }>('POST', '/messages/text', { to: RECIPIENT, body: 'into the silence' });
     await until(() => statusPosts(s, mark).some((r) => label(r) !== 'AUTH'), 'leaving AUTH', 10_000);
     const left = statusPosts(s, mark).find((r) => label(r) !== 'AUTH')!;
-    // The 3 s ack window, then the 3 s probe timeout: the status change is committed and delivered within ms.
-    expect(left.at - sentAt).toBeLessThan(6_000 + 250);
+    // The 3 s ack window, then the 3 s probe timeout; then the status change is committed and its
+    // webhook delivered (tens of ms; more on a loaded machine, hence the margin).
     expect(left.at - sentAt).toBeGreaterThanOrEqual(6_000);
+    expect(left.at - sentAt).toBeLessThan(6_000 + 1_000);
     expect(await dropDetail(s)).toMatch(/^no answer from WhatsApp for 6 s; attempt 1 in \d+ ms$/);
 
     const res = await answer;
@@ -68,7 +69,8 @@ describe('a silent connection to the WhatsApp Web emulator', () => {
     const silentAt = s.emulator.silence();
     await until(() => statusPosts(s, mark).some((r) => label(r) !== 'AUTH'), 'leaving AUTH', 45_000, 100);
     const left = statusPosts(s, mark).find((r) => label(r) !== 'AUTH')!;
-    expect(left.at - silentAt).toBeLessThan(4_000 + 250);
+    // Within keep-alive + ack window + probe timeout (4 s) of the last answer, which came before the silence.
+    expect(left.at - silentAt).toBeLessThan(4_000 + 1_000);
     expect(await dropDetail(s)).toMatch(/^no answer from WhatsApp for \d s; /);
     await until(() => statusPosts(s, mark).some((r) => label(r) === 'AUTH'), 'AUTH again', 15_000);
     expect(s.emulator.connections.length).toBe(before + 1);
