@@ -81,6 +81,17 @@ describe('a silent network while a message is being sent', () => {
     expect(carried.map((m) => [m.id, m.body])).toStrictEqual([[send.answer!.body.message.id, 'are you there?']]);
   });
 
+  it('re-sends every send caught by the silence once, each under its own id', async () => {
+    const { clock, gate } = await virtualChannel();
+    expect((await gate('POST', '/sandbox/silence')).status).toBe(200);
+    const sends = Array.from({ length: 5 }, (_, i) => inFlight(gate, `caught ${i}`));
+    await advanceUntil(clock, () => sends.every((s) => s.answer !== null), 20_000);
+    expect(sends.map((s) => [s.answer!.status, s.answer!.body.message.status])).toStrictEqual(Array(5).fill([200, 'sent']));
+    const carried = await sentLog(gate);
+    expect(carried.map((m) => m.body).sort()).toStrictEqual(['caught 0', 'caught 1', 'caught 2', 'caught 3', 'caught 4']);
+    expect(new Set(carried.map((m) => m.id))).toStrictEqual(new Set(sends.map((s) => s.answer!.body.message.id)));
+  });
+
   it('answers 401 naming the unacknowledged message when the channel does not come back within the send hold', async () => {
     const { clock, gate } = await virtualChannel();
     expect((await gate('PATCH', '/settings', { send_hold_ms: 9_000 })).status).toBe(200);
