@@ -26,6 +26,7 @@ const NEAR_VALID: Record<string, Record<string, unknown>> = {
   '/sandbox/flap': { times: 1, interval_ms: 1000, surprise: true },
   '/sandbox/stuck': { phase: 'INIT', surprise: true },
   '/sandbox/fail': { reason: 'replaced', surprise: true },
+  '/sandbox/ack_delay': { delay_ms: 10, surprise: true },
   '/partner/channels': { name: 'intruder', engine: 'sandbox', surprise: true },
   '/settings': { callback_persist: false, surprise: true },
   '/settings/webhook_test': { url: 'http://127.0.0.1:9/never', type: 'messages', mode: 'body', surprise: true },

@@ -27,6 +27,8 @@ export const GATE_ROUTES: readonly Route[] = [
   { method: 'POST', path: '/sandbox/blip', guard: 'channel', closedBody: true, wrongType: { body: { duration_ms: '2500' }, field: 'body.duration_ms' } },
   { method: 'POST', path: '/sandbox/flap', guard: 'channel', closedBody: true, wrongType: { body: { times: 'three', interval_ms: 1000 }, field: 'body.times' } },
   { method: 'POST', path: '/sandbox/unlink', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/silence', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/ack_delay', guard: 'channel', closedBody: true, wrongType: { body: { delay_ms: 'soon' }, field: 'body.delay_ms' } },
   { method: 'POST', path: '/sandbox/sync_error', guard: 'channel' },
   { method: 'POST', path: '/sandbox/stuck', guard: 'channel', closedBody: true, wrongType: { body: { phase: 1 }, field: 'body.phase' } },
   { method: 'POST', path: '/sandbox/fail', guard: 'channel', closedBody: true, wrongType: { body: { reason: ['replaced'] }, field: 'body.reason' } },
