@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { call, targetFromEnv } from '../api.js';
 import { printObject, type Output } from '../output.js';
 
-/** `wagate sandbox CHANNEL scan|blip|flap|unlink|sync-error|inbound`. */
+/** `wagate sandbox CHANNEL scan|blip|flap|silence|unlink|sync-error|inbound`. */
 export function sandboxCommands(program: Command, out: () => Output): void {
   const sandbox = program.command('sandbox').description("drive a sandbox channel's simulated phone and network");
   const control = async (channel: string, name: string, body: Record<string, unknown> = {}): Promise<void> => {
@@ -27,6 +27,10 @@ export function sandboxCommands(program: Command, out: () => Output): void {
     .option('--times <n>', 'how many blips', '3')
     .option('--interval <ms>', 'one blip every', '5000')
     .action((channel: string, o: { times: string; interval: string }) => control(channel, 'flap', { times: Number(o.times), interval_ms: Number(o.interval) }));
+  sandbox
+    .command('silence <channel>')
+    .description('the network carries nothing and nothing closes, until the liveness watch declares the connection lost')
+    .action((channel: string) => control(channel, 'silence'));
   sandbox.command('unlink <channel>').description('the phone logs this device out').action((channel: string) => control(channel, 'unlink'));
   sandbox.command('sync-error <channel>').description('the sync with the phone fails: SYNC_ERROR').action((channel: string) => control(channel, 'sync_error'));
   sandbox
