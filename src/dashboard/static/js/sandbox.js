@@ -60,6 +60,7 @@ export function sandboxCard(id, ctx) {
           times: Number(flapTimes.value),
           interval_ms: Number(flapEvery.value),
         })),
+        control('silence', 'Silence', 'The network carries nothing and nothing closes: lost within 36 s at rest, 6 s after a send.', []),
         control('unlink', 'Unlink', 'The phone removes this device: logged out, a new pairing round.', []),
         control('sync_error', 'Sync error', 'The sync with the phone fails: SYNC_ERROR.', []),
         control('stuck', 'Stuck start', 'The next start hangs; the watchdog must act.', [field('Phase', phase)], () => ({ phase: phase.value })),
