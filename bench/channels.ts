@@ -14,7 +14,7 @@ import { tempDataDir } from '../test/support/process.js';
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10_000);
 const CONCURRENCY = 64;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
-const ADMIN = 'bench-admin';
+const ADMIN = 'bench-admin-token-0123456789';
 
 function rssMb(): number {
   global.gc?.();

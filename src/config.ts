@@ -23,6 +23,7 @@ export interface Config {
   webhookTimeoutMs: number;
   logLevel: string;
   bodyLimitBytes: number;
+  http: HttpLimits;
   lifecycle: LifecycleConfig;
   /**
    * Fault injection for crash tests: the process kills itself (SIGKILL) right after the engine
@@ -30,6 +31,28 @@ export interface Config {
    */
   faultKillAfterSend: number | null;
 }
+
+/** How long and how many: the HTTP server's defences against slow, many and guessing clients. */
+export interface HttpLimits {
+  /** A request (headers and body) must have arrived within this; then 408 and the connection closes. */
+  requestTimeoutMs: number;
+  /** The request's headers must have arrived within this. */
+  headersTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed. */
+  connectionTimeoutMs: number;
+  /** Open connections beyond this are closed at once. */
+  maxConnections: number;
+  /** Open connections from one client address beyond this are closed at once (0: no cap). */
+  maxConnectionsPerAddress: number;
+  /** An event stream whose client reads nothing of what waits for it this long is cut off. */
+  streamStallTimeoutMs: number;
+  /** Failed authentications one client address may make per `authFailureWindowMs`. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+}
+
+/** An admin token shorter than this can be guessed. */
+export const MIN_ADMIN_TOKEN_LENGTH = 24;
 
 type Env = Record<string, string | undefined>;
 
@@ -41,7 +64,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.WAGATE_DATA_DIR ?? './data'),
     databaseUrl: env.WAGATE_DATABASE_URL || null,
     sqliteSynchronous: oneOf(env, 'WAGATE_SQLITE_SYNCHRONOUS', ['full', 'normal'] as const, 'full'),
-    adminToken: env.WAGATE_ADMIN_TOKEN || null,
+    adminToken: adminToken(env),
     metricsToken: env.WAGATE_METRICS_TOKEN || null,
     publicUrl: env.WAGATE_PUBLIC_URL || null,
     defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'baileys'),
@@ -51,6 +74,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,
+    http: httpLimits(env),
     lifecycle: {
       ...DEFAULT_LIFECYCLE,
       initTimeoutMs: int(env, 'WAGATE_INIT_TIMEOUT_MS', DEFAULT_LIFECYCLE.initTimeoutMs, 100, 3_600_000),
@@ -62,6 +86,36 @@ export function loadConfig(env: Env = process.env): Config {
       },
     },
   };
+}
+
+function adminToken(env: Env): string | null {
+  const token = env.WAGATE_ADMIN_TOKEN;
+  if (!token) return null;
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new Error(
+      `WAGATE_ADMIN_TOKEN is ${token.length} characters long; it must be at least ${MIN_ADMIN_TOKEN_LENGTH}, so it cannot be guessed ` +
+        '(make one with `openssl rand -base64 32`, or unset it and wagate generates one on first start)',
+    );
+  }
+  return token;
+}
+
+function httpLimits(env: Env): HttpLimits {
+  const limits: HttpLimits = {
+    requestTimeoutMs: int(env, 'WAGATE_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    headersTimeoutMs: int(env, 'WAGATE_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    connectionTimeoutMs: int(env, 'WAGATE_CONNECTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    maxConnections: int(env, 'WAGATE_MAX_CONNECTIONS', 1000, 1, 1_000_000),
+    maxConnectionsPerAddress: int(env, 'WAGATE_MAX_CONNECTIONS_PER_ADDRESS', 200, 0, 1_000_000),
+    streamStallTimeoutMs: int(env, 'WAGATE_STREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    authFailureLimit: int(env, 'WAGATE_AUTH_FAILURE_LIMIT', 20, 1, 1_000_000),
+    authFailureWindowMs: int(env, 'WAGATE_AUTH_FAILURE_WINDOW_MS', 60_000, 1000, 86_400_000),
+  };
+  // Node checks the headers deadline first; one longer than the whole request's would never fire.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new Error(`WAGATE_HEADERS_TIMEOUT_MS (${limits.headersTimeoutMs}) must not exceed WAGATE_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`);
+  }
+  return limits;
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -95,6 +95,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       metrics.storeFault();
       app.log.warn({ channelId, err }, 'store refused a commit; retrying');
     },
+    onRevoked: (channelId) => commits.emit('revoked', channelId),
   });
   webhooks = new WebhookService({
     store,
@@ -122,7 +123,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       adminTokenHash: () => adminHash,
       isReady: () => ready,
     },
-    { bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel },
+    { bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, limits: config.http },
   );
 
   await channels.load();

@@ -18,6 +18,8 @@ export interface ChannelServiceDeps {
   defaultEngine: EngineKind;
   onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
   onError?: (channelId: string, err: unknown) => void;
+  /** The channel's token stopped working: rotated, or the channel deleted. */
+  onRevoked?: (channelId: string) => void;
   onData?: RuntimeDeps['onData'];
   onStep?: RuntimeDeps['onStep'];
   onStoreFault?: RuntimeDeps['onStoreFault'];
@@ -115,6 +117,7 @@ export class ChannelService {
     const runtime = this.get(id);
     this.runtimes.delete(id);
     this.byTokenHash.delete(runtime.record.tokenHash);
+    this.deps.onRevoked?.(id);
     await runtime.shutdown();
     await this.deps.store.deleteChannel(id);
   }
@@ -152,6 +155,7 @@ export class ChannelService {
     this.byTokenHash.delete(runtime.record.tokenHash);
     runtime.record.tokenHash = tokenHash;
     this.byTokenHash.set(tokenHash, id);
+    this.deps.onRevoked?.(id);
     return { runtime, token };
   }
 

@@ -3,6 +3,8 @@ import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import { hashToken, sameHash } from '../channel/tokens.js';
 import { errors } from '../protocol/index.js';
+import type { AuthFailureLimiter } from './auth-limiter.js';
+import type { StreamTickets } from './stream-tickets.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,42 +13,96 @@ declare module 'fastify' {
   }
 }
 
-/** The token a request carries: `Authorization: Bearer <token>` or `?token=<token>`. */
-export function requestToken(req: FastifyRequest): string | null {
+/** The token in `Authorization: Bearer <token>`, if the request sends one. */
+export function headerToken(req: FastifyRequest): string | null {
   const header = req.headers.authorization;
-  if (header) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m?.[1] ?? null;
-  }
-  const query = req.query as Record<string, unknown> | undefined;
-  const q = query?.token;
-  return typeof q === 'string' && q.length > 0 ? q : null;
+  if (!header) return null;
+  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
 }
+
+/** `?<name>=` as a single non-empty string, if present. */
+function queryParam(req: FastifyRequest, name: string): string | null {
+  const value = (req.query as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+/** The token a gate request carries: `Authorization: Bearer <token>`, or `?token=` as Whapi allows. */
+export function requestToken(req: FastifyRequest): string | null {
+  return req.headers.authorization ? headerToken(req) : queryParam(req, 'token');
+}
+
+export interface AuthenticatorDeps {
+  channels: ChannelService;
+  /** The admin token's hash (it may be generated after the server is built). */
+  adminTokenHash: () => string;
+  metricsTokenHash: string | null;
+  limiter: AuthFailureLimiter;
+  tickets: StreamTickets;
+}
+
+const ADMIN_HEADER_ONLY = 'send the admin token as "Authorization: Bearer <token>"; the partner API never takes it in the URL';
 
 /**
- * Finds the channel of a gate request or answers 401 (never `need channel authorization`).
- * The admin token gets a hint: it is the mistake a newcomer makes first.
+ * Every credential check, each an onRequest hook. A request that carries a credential from an
+ * address that has failed too often answers 429 before its credential is looked at; a wrong
+ * credential counts against its address.
  */
-export function channelAuth(channels: ChannelService, adminTokenHash: () => string) {
-  return async (req: FastifyRequest): Promise<void> => {
+export class Authenticator {
+  constructor(private readonly deps: AuthenticatorDeps) {}
+
+  /**
+   * Gate routes: finds the channel of the token or answers 401 (never `need channel authorization`).
+   * The admin token gets a hint: it is the mistake a newcomer makes first.
+   */
+  readonly channel = async (req: FastifyRequest): Promise<void> => {
     const token = requestToken(req);
     if (!token) throw errors.invalidToken('send the channel token as "Authorization: Bearer <token>" or ?token=');
-    const channel = channels.byToken(token);
-    if (!channel && sameHash(hashToken(token), adminTokenHash())) {
-      throw errors.invalidToken('this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
+    this.deps.limiter.check(req.ip);
+    const channel = this.deps.channels.byToken(token);
+    if (!channel && this.isAdmin(token)) {
+      this.refuse(req, 'this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
     }
-    if (!channel) throw errors.invalidToken('the token matches no channel');
+    if (!channel) this.refuse(req, 'the token matches no channel');
     req.channel = channel;
   };
-}
 
-/** Admits only the admin token; a channel token on a partner route answers 403. */
-export function adminAuth(adminTokenHash: () => string, channels: ChannelService) {
-  return async (req: FastifyRequest): Promise<void> => {
-    const token = requestToken(req);
-    if (!token) throw errors.invalidToken('send the admin token as "Authorization: Bearer <token>"');
-    if (sameHash(hashToken(token), adminTokenHash())) return;
-    if (channels.byToken(token)) throw errors.adminRequired('a channel token cannot use the partner API');
+  /** Partner routes: the admin token, in the Authorization header only; a channel token answers 403. */
+  readonly admin = async (req: FastifyRequest): Promise<void> => {
+    const token = headerToken(req);
+    if (!token) throw errors.invalidToken(ADMIN_HEADER_ONLY);
+    this.deps.limiter.check(req.ip);
+    if (this.isAdmin(token)) return;
+    this.deps.limiter.fail(req.ip);
+    if (this.deps.channels.byToken(token)) throw errors.adminRequired('a channel token cannot use the partner API');
     throw errors.invalidToken('the token is not the admin token');
   };
+
+  /** The partner event stream: the admin token in the header, or a ticket (`?ticket=`) for browsers. */
+  readonly stream = async (req: FastifyRequest): Promise<void> => {
+    const ticket = queryParam(req, 'ticket');
+    if (req.headers.authorization || ticket === null) return this.admin(req);
+    this.deps.limiter.check(req.ip);
+    if (!this.deps.tickets.redeem(ticket)) this.refuse(req, 'the ticket is unknown, used or expired: get a new one with POST /partner/events/ticket');
+  };
+
+  /** `/metrics`: the admin token (header only) or WAGATE_METRICS_TOKEN (header or `?token=`, for scrapers). */
+  readonly metrics = async (req: FastifyRequest): Promise<void> => {
+    const header = headerToken(req);
+    const token = header ?? queryParam(req, 'token');
+    if (!token) throw errors.invalidToken('send the admin token or WAGATE_METRICS_TOKEN as "Authorization: Bearer <token>"');
+    this.deps.limiter.check(req.ip);
+    const { metricsTokenHash } = this.deps;
+    if (header !== null && this.isAdmin(token)) return;
+    if (metricsTokenHash !== null && sameHash(hashToken(token), metricsTokenHash)) return;
+    this.refuse(req, 'the token is neither the admin token (in the Authorization header) nor the metrics token');
+  };
+
+  private isAdmin(token: string): boolean {
+    return sameHash(hashToken(token), this.deps.adminTokenHash());
+  }
+
+  private refuse(req: FastifyRequest, details: string): never {
+    this.deps.limiter.fail(req.ip);
+    throw errors.invalidToken(details);
+  }
 }

@@ -49,6 +49,7 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
 }
 
 function send(reply: FastifyReply, err: ApiError): FastifyReply {
-  if (err.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+  if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
+  else if (err.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(err.status).type('application/json').send(err.toBody());
 }

@@ -2,7 +2,12 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 
 import type { Clock } from '../channel/clock.js';
 import type { ChannelService } from '../channel/service.js';
 import type { Store, EngineKind } from '../store/types.js';
-import { adminAuth, channelAuth } from './auth.js';
+import { Authenticator } from './auth.js';
+import { AuthFailureLimiter } from './auth-limiter.js';
+import { capConnections } from './connections.js';
+import { redactUrl } from './redact.js';
+import { StreamTickets } from './stream-tickets.js';
+import type { HttpLimits } from '../config.js';
 import { registerErrorHandling } from './errors.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { deliveryRoutes } from './gate/deliveries.js';
@@ -13,7 +18,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { metricsRoutes } from './ops/metrics.js';
 import swagger from '@fastify/swagger';
 import type { EventEmitter } from 'node:events';
-import { channelStreamRoutes, partnerStreamRoutes } from './streams.js';
+import { channelStreamRoutes, partnerStreamRoutes, streamTicketRoutes } from './streams.js';
 import swaggerUi from '@fastify/swagger-ui';
 import { settingsRoutes } from './gate/settings.js';
 import { sandboxRoutes } from './gate/sandbox.js';
@@ -42,7 +47,10 @@ export interface GatewayContext {
   webhooks: WebhookService;
   messages: MessageService;
   metrics: Metrics;
-  /** Emits 'committed' (channel id) after every commit that wrote events. */
+  /**
+   * Emits 'committed' (channel id) after every commit that wrote events, and 'revoked' (channel
+   * id) when a channel's token is rotated or the channel deleted: streams opened with it end.
+   */
   commits: EventEmitter;
   /** WAGATE_METRICS_TOKEN's hash, if set. */
   metricsTokenHash: string | null;
@@ -65,18 +73,31 @@ declare module 'fastify' {
 export interface ServerOptions {
   bodyLimitBytes: number;
   logLevel: string;
+  limits: HttpLimits;
+}
+
+/** How often a stream with nothing to say proves it is alive: well inside the idle timeout. */
+function heartbeatMs(limits: HttpLimits): number {
+  return Math.min(15_000, Math.floor(limits.connectionTimeoutMs / 2));
 }
 
 /** Builds the HTTP server: gate routes (channel token), partner routes (admin token), probes. */
 export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Promise<FastifyInstance> {
+  const { limits } = opts;
   const app = Fastify({
     bodyLimit: opts.bodyLimitBytes,
     logger: {
       level: opts.logLevel,
       // Tokens travel in headers and query strings: keep both out of the logs.
-      redact: ['req.headers.authorization', 'req.query.token'],
-      serializers: { req: (req) => ({ method: req.method, url: String(req.url).replace(/token=[^&]+/g, 'token=[redacted]') }) },
+      redact: ['req.headers.authorization', 'req.query.token', 'req.query.ticket'],
+      serializers: { req: (req) => ({ method: req.method, url: redactUrl(String(req.url)) }) },
     },
+    // A client that trickles its request, or holds a connection silent, is cut off (408 / close).
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    keepAliveTimeout: Math.min(72_000, limits.connectionTimeoutMs),
+    // Node checks the deadlines every connectionsCheckingInterval: often enough for the shortest one to hold.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))) },
     // One line per request is noise at info level; debug and trace keep them.
     logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace' }),
     ajv: { customOptions: { removeAdditional: false } },
@@ -87,6 +108,16 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     },
     clientErrorHandler: rawClientError,
   });
+  capConnections(app.server, { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress });
+  const tickets = new StreamTickets(() => ctx.clock.now());
+  const auth = new Authenticator({
+    channels: ctx.channels,
+    adminTokenHash: () => ctx.adminTokenHash(),
+    metricsTokenHash: ctx.metricsTokenHash,
+    limiter: new AuthFailureLimiter({ limit: limits.authFailureLimit, windowMs: limits.authFailureWindowMs, now: () => ctx.clock.now() }),
+    tickets,
+  });
+  const streams = { stallTimeoutMs: limits.streamStallTimeoutMs, heartbeatMs: heartbeatMs(limits) };
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('wagate', ctx);
   app.decorateRequest('channel', null as never);
@@ -111,22 +142,29 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(probeRoutes);
-  await app.register(metricsRoutes);
+  await app.register(async (ops) => {
+    ops.addHook('onRequest', auth.metrics);
+    await ops.register(metricsRoutes);
+  });
   await app.register(async (gate) => {
-    gate.addHook('onRequest', channelAuth(ctx.channels, () => ctx.adminTokenHash()));
+    gate.addHook('onRequest', auth.channel);
     await gate.register(healthRoutes);
     await gate.register(userRoutes);
     await gate.register(sandboxRoutes);
     await gate.register(settingsRoutes);
     await gate.register(deliveryRoutes);
     await gate.register(messageRoutes);
-    await gate.register(channelStreamRoutes);
+    await gate.register(channelStreamRoutes, streams);
   });
   await app.register(async (partner) => {
-    partner.addHook('onRequest', adminAuth(() => ctx.adminTokenHash(), ctx.channels));
+    partner.addHook('onRequest', auth.admin);
     await partner.register(partnerChannelRoutes);
-    await partner.register(partnerStreamRoutes);
+    await partner.register(streamTicketRoutes, { tickets });
     await partner.register(partnerChannelToolRoutes);
+  });
+  await app.register(async (stream) => {
+    stream.addHook('onRequest', auth.stream);
+    await stream.register(partnerStreamRoutes, streams);
   });
   await app.register(dashboardRoutes);
   return app;

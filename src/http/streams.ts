@@ -1,86 +1,64 @@
-import type { EventEmitter } from 'node:events';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Store } from '../store/types.js';
+import type { FastifyInstance } from 'fastify';
+import { ErrorBody, StreamTicket } from '../protocol/index.js';
+import { streamEvents, type EventStreamOptions } from './event-stream.js';
+import type { StreamTickets } from './stream-tickets.js';
 
-/** How often an idle stream sends a comment, so proxies keep it open. */
-const HEARTBEAT_MS = 15_000;
-const BATCH = 200;
+const lastEventId = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'resume after this event (same as the Last-Event-ID header)' });
 
-export const StreamQuery = Type.Object({
-  last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'resume after this event (same as the Last-Event-ID header)' })),
-  token: Type.Optional(Type.String()),
+export const ChannelStreamQuery = Type.Object({ last_event_id: Type.Optional(lastEventId), token: Type.Optional(Type.String()) });
+export const PartnerStreamQuery = Type.Object({
+  last_event_id: Type.Optional(lastEventId),
+  ticket: Type.Optional(Type.String({ description: 'a ticket from POST /partner/events/ticket, for clients that cannot send a header' })),
 });
 
-/**
- * Streams stored events as Server-Sent Events: `id` is the event's seq, `event` its
- * `type.method`, `data` the same envelope the webhooks carry. A client that reconnects with
- * Last-Event-ID gets everything after it; a new client starts with the next event.
- */
-export async function streamEvents(req: FastifyRequest, reply: FastifyReply, store: Store, commits: EventEmitter, channelId: string | null): Promise<void> {
-  const header = req.headers['last-event-id'];
-  const query = (req.query as { last_event_id?: number }).last_event_id;
-  const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
-  let lastSeq = fromHeader ?? query ?? (await store.lastEventSeq());
-
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(': wagate event stream\n\n');
-
-  let closed = false;
-  let pumping = false;
-  let again = false;
-  const pump = async (): Promise<void> => {
-    if (pumping) {
-      again = true;
-      return;
-    }
-    pumping = true;
-    try {
-      do {
-        again = false;
-        for (;;) {
-          const events = await store.listEvents(channelId, lastSeq, BATCH);
-          for (const e of events) {
-            if (closed) return;
-            res.write(`id: ${e.seq}\nevent: ${e.name}\ndata: ${JSON.stringify(e.body)}\n\n`);
-            lastSeq = e.seq;
-          }
-          if (events.length < BATCH) break;
-        }
-      } while (again && !closed);
-    } catch (err) {
-      req.log.error({ err }, 'event stream failed');
-      res.end();
-    } finally {
-      pumping = false;
-    }
-  };
-  const onCommit = (id: string): void => {
-    if (channelId === null || id === channelId) void pump();
-  };
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  heartbeat.unref();
-  commits.on('committed', onCommit);
-  req.raw.on('close', () => {
-    closed = true;
-    clearInterval(heartbeat);
-    commits.off('committed', onCommit);
-  });
-  await pump();
+/** What both streams share: the store, the commit signals and the stream limits. */
+export interface StreamRouteOptions {
+  stallTimeoutMs: number;
+  heartbeatMs: number;
 }
 
-/** `GET /events` (channel token): this channel's events. */
-export async function channelStreamRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/events', { schema: { tags: ['Events'], summary: "This channel's events as Server-Sent Events (extension)", querystring: StreamQuery } }, (req, reply) =>
-    streamEvents(req, reply, app.wagate.store, app.wagate.commits, req.channel.id),
+type Shared = Pick<EventStreamOptions, 'store' | 'signals' | 'stallTimeoutMs' | 'heartbeatMs'>;
+
+function shared(app: FastifyInstance, opts: StreamRouteOptions): Shared {
+  return { store: app.wagate.store, signals: app.wagate.commits, ...opts };
+}
+
+/** `GET /events` (channel token): this channel's events, until its token is rotated or it is deleted. */
+export async function channelStreamRoutes(app: FastifyInstance, opts: StreamRouteOptions): Promise<void> {
+  app.get('/events', { schema: { tags: ['Events'], summary: "This channel's events as Server-Sent Events (extension)", querystring: ChannelStreamQuery } }, (req, reply) => {
+    const channel = req.channel;
+    const tokenHash = channel.record.tokenHash;
+    return streamEvents(req, reply, {
+      ...shared(app, opts),
+      channelId: channel.id,
+      revokedWith: channel.id,
+      stillValid: () => app.wagate.channels.find(channel.id)?.record.tokenHash === tokenHash,
+    });
+  });
+}
+
+/** `GET /partner/events` (admin token or a ticket): every channel's events. */
+export async function partnerStreamRoutes(app: FastifyInstance, opts: StreamRouteOptions): Promise<void> {
+  app.get('/partner/events', { schema: { tags: ['Partner'], summary: "Every channel's events as Server-Sent Events", querystring: PartnerStreamQuery } }, (req, reply) =>
+    streamEvents(req, reply, { ...shared(app, opts), channelId: null, revokedWith: null, stillValid: () => true }),
   );
 }
 
-/** `GET /partner/events` (admin token): every channel's events. */
-export async function partnerStreamRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/partner/events', { schema: { tags: ['Partner'], summary: "Every channel's events as Server-Sent Events", querystring: StreamQuery } }, (req, reply) =>
-    streamEvents(req, reply, app.wagate.store, app.wagate.commits, null),
+/** `POST /partner/events/ticket` (admin token in the header): a single-use ticket for the partner stream. */
+export async function streamTicketRoutes(app: FastifyInstance, opts: { tickets: StreamTickets }): Promise<void> {
+  app.post(
+    '/partner/events/ticket',
+    {
+      schema: {
+        tags: ['Partner'],
+        summary: 'A single-use ticket that opens /partner/events?ticket= within 30 s (for EventSource, which cannot send a header)',
+        response: { 200: StreamTicket, 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async () => {
+      const { ticket, expiresInSeconds } = opts.tickets.issue();
+      return { ticket, expires_in: expiresInSeconds };
+    },
   );
 }

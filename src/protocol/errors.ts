@@ -30,6 +30,7 @@ export const ERROR_MESSAGES = {
   internal: 'internal error',
   unavailable: 'service unavailable',
   storeUnavailable: 'store unavailable',
+  tooManyRequests: 'too many requests',
 } as const;
 
 /** Seconds a client should wait before retrying a request that failed because the store did. */
@@ -37,6 +38,9 @@ export const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** A failure that maps to one HTTP status and Whapi's error shape. */
 export class ApiError extends Error {
+  /** Seconds the client should wait before it tries again (sent as `Retry-After`). */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly status: number,
     message: string,
@@ -64,4 +68,6 @@ export const errors = {
   notFound: (details: string) => new ApiError(404, ERROR_MESSAGES.notFound, details),
   conflict: (message: string, details?: string) => new ApiError(409, message, details),
   storeUnavailable: (details: string) => new ApiError(503, ERROR_MESSAGES.storeUnavailable, details),
+  tooManyRequests: (details: string, retryAfterSeconds: number) =>
+    Object.assign(new ApiError(429, ERROR_MESSAGES.tooManyRequests, details), { retryAfterSeconds }),
 };

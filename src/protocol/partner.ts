@@ -34,3 +34,9 @@ export const CreateChannelBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateChannelBody = Static<typeof CreateChannelBody>;
+
+/** A single-use ticket for the partner event stream (wagate extension). */
+export const StreamTicket = Type.Object({
+  ticket: Type.String(),
+  expires_in: Type.Integer({ description: 'seconds left to open the stream with it' }),
+});

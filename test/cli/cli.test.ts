@@ -7,7 +7,7 @@ import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../suppor
 
 const run = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../../bin/wagate.js');
-const ADMIN = 'cli-admin-token';
+const ADMIN = 'cli-admin-token-0123456789ab';
 let gw: GatewayProcess;
 
 /** Runs the real `wagate` binary against the test gateway. */

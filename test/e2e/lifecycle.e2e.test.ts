@@ -3,7 +3,7 @@ import { databaseKinds, type TestDatabase } from '../support/databases.js';
 import { client, until, type Call } from '../support/http.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/process.js';
 
-const ADMIN = 'e2e-admin-token';
+const ADMIN = 'e2e-admin-token-0123456789ab';
 const kinds = await databaseKinds();
 
 interface HistoryRow { from: string; to: string; reason: string }

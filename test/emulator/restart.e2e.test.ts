@@ -6,7 +6,7 @@ import { startGatewayProcess, type GatewayProcess } from '../support/process.js'
 import { reach } from './harness.js';
 import { WhatsAppEmulator } from './server.js';
 
-const ADMIN = 'emulator-admin-token';
+const ADMIN = 'emulator-admin-token-0123456789';
 const TRUST_ROOT = resolve(import.meta.dirname, 'trust-root.mjs');
 const kinds = await databaseKinds();
 

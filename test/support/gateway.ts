@@ -5,7 +5,7 @@ import type { LookupAll } from '../../src/webhooks/guard.js';
 import { client, type Call } from './http.js';
 import { tempDataDir } from './process.js';
 
-export const ADMIN_TOKEN = 'test-admin-token';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -23,6 +23,9 @@ export async function startTestGateway(opts: { env?: Record<string, string>; clo
     WAGATE_DATA_DIR: tempDataDir(),
     WAGATE_ADMIN_TOKEN: ADMIN_TOKEN,
     WAGATE_LOG_LEVEL: 'warn',
+    // Every test client shares 127.0.0.1, and suites send wrong tokens on purpose by the hundred:
+    // the limiter's own test sets a small budget.
+    WAGATE_AUTH_FAILURE_LIMIT: '1000000',
     ...opts.env,
   });
   const gateway = await startGateway(config, { clock: opts.clock, random: opts.random, lookup: opts.lookup });

@@ -4,7 +4,7 @@ import type { WebhookInput } from '../../../src/protocol/settings.js';
 import { client, type Call } from '../../support/http.js';
 import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../../support/process.js';
 
-const ADMIN = 'client-e2e-admin-token';
+const ADMIN = 'client-e2e-admin-token-0123456789';
 
 export interface SandboxChannel {
   gw: GatewayProcess;

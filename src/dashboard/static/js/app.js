@@ -47,8 +47,8 @@ function route() {
   view.replaceChildren(h('section', { class: 'card' }, h('h2', {}, 'Not found'), h('p', {}, 'No such page. ', h('a', { href: '#/' }, 'Back to the channels'))));
 }
 
-function startSession(token) {
-  ctx.live = connectLive(token, setLive);
+function startSession() {
+  ctx.live = connectLive(setLive);
   ctx.live.on((name, data) => {
     if (name === 'alerts.post') toast(`${data.channel_id}: ${data.alert.kind.replace(/_/g, ' ')}`, 'error', data.alert.detail);
   });
@@ -85,7 +85,7 @@ function loginView(reason) {
         try {
           await api('GET', '/partner/channels/list?count=1', undefined, { token });
           tokenStore.save(token, remember.checked);
-          startSession(token);
+          startSession();
         } catch (err) {
           const message =
             err.status === 403 ? 'That is a channel token. The dashboard needs the admin token.' : err.status === 401 ? 'That token is not the admin token.' : err.message;
@@ -111,5 +111,5 @@ signOutButton.addEventListener('click', () => signOut());
 window.addEventListener('hashchange', route);
 
 const saved = tokenStore.get();
-if (saved) startSession(saved);
+if (saved) startSession();
 else loginView();
