@@ -1,14 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
-import { until } from '../support/http.js';
+import { client, until } from '../support/http.js';
 
 interface SseEvent { id: number; name: string; data: Record<string, unknown> }
 
-/** Reads a Server-Sent Events stream into `events` until `abort`; `opened` turns true on its first bytes. */
-function openStream(url: string, token: string, events: SseEvent[], lastEventId?: number): AbortController & { opened: () => boolean } {
+type Stream = AbortController & { opened: () => boolean; ended: () => boolean };
+
+/**
+ * Reads a Server-Sent Events stream into `events` until `abort`; `opened` turns true on its
+ * first bytes, `ended` once the server ended it. A null token sends none (it is in the URL).
+ */
+function openStream(url: string, token: string | null, events: SseEvent[], lastEventId?: number): Stream {
   let opened = false;
-  const abort = Object.assign(new AbortController(), { opened: () => opened });
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let ended = false;
+  const abort = Object.assign(new AbortController(), { opened: () => opened, ended: () => ended });
+  const headers: Record<string, string> = token === null ? {} : { authorization: `Bearer ${token}` };
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
   void (async () => {
     const res = await fetch(url, { headers, signal: abort.signal });
@@ -27,6 +33,7 @@ function openStream(url: string, token: string, events: SseEvent[], lastEventId?
         if (id && name && data) events.push({ id: Number(id), name, data: JSON.parse(data) as Record<string, unknown> });
       }
     }
+    ended = true;
   })().catch(() => undefined);
   return abort;
 }
@@ -78,5 +85,38 @@ describe('the event streams', () => {
     stream.abort();
     expect((await fetch(`${gw.url}/partner/events`, { headers: { authorization: `Bearer ${a.token}` } })).status).toBe(403);
     expect((await fetch(`${gw.url}/events`)).status).toBe(401);
+  });
+
+  it("ends every /events stream opened with a channel's token once the token is rotated", async () => {
+    const ch = await gw.createChannel({ start: false, sandbox: { init_ms: 20, launch_ms: 20 } });
+    const byHeader: SseEvent[] = [];
+    const byQuery: SseEvent[] = [];
+    const streams = [openStream(`${gw.url}/events`, ch.token, byHeader), openStream(`${gw.url}/events?token=${encodeURIComponent(ch.token)}`, null, byQuery)];
+    await until(() => streams.every((s) => s.opened()), 'both streams to open');
+    await ch.gate('GET', '/health');
+    await until(() => [byHeader, byQuery].every((events) => events.some((e) => e.name === 'channel.patch')), 'the QR on both streams');
+
+    const rotated = await gw.partner<{ token: string }>('POST', `/partner/channels/${ch.id}/token`);
+    expect(rotated.status).toBe(200);
+    await until(() => streams.every((s) => s.ended()), 'both streams to end');
+    const seen = [byHeader.length, byQuery.length];
+    // What happens after the rotation (a pairing, with message-bearing events) reaches neither.
+    const fresh = client(gw.url, rotated.body.token);
+    expect((await fresh('POST', '/sandbox/scan', {})).status).toBe(200);
+    const after: SseEvent[] = [];
+    const current = openStream(`${gw.url}/events`, rotated.body.token, after, byHeader.at(-1)?.id);
+    await until(() => after.some((e) => e.name === 'users.post'), 'the pairing on a stream opened with the new token');
+    current.abort();
+    expect([byHeader.length, byQuery.length]).toEqual(seen);
+    expect((await fetch(`${gw.url}/events`, { headers: { authorization: `Bearer ${ch.token}` } })).status).toBe(401);
+  });
+
+  it('ends /events when its channel is deleted', async () => {
+    const ch = await gw.createChannel({ start: false });
+    const events: SseEvent[] = [];
+    const stream = openStream(`${gw.url}/events`, ch.token, events);
+    await until(() => stream.opened(), 'the stream to open');
+    expect((await gw.partner('DELETE', `/partner/channels/${ch.id}`)).status).toBe(200);
+    await until(() => stream.ended(), 'the stream to end');
   });
 });
