@@ -108,6 +108,8 @@ export async function streamEvents(req: FastifyRequest, reply: FastifyReply, opt
             await send(e);
           }
           if (events.length < PAGE) break;
+          // A client that reads as fast as the store pages would otherwise hold the event loop.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       } while (again && !closed);
     } catch (err) {
