@@ -32,12 +32,25 @@ import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 
-/** Requests too broken for Fastify to route (bad method, oversized headers) still answer in Whapi's shape. */
+/** Requests too broken for Fastify to route (bad method, oversized headers), or too slow to arrive, still answer in Whapi's shape. */
 function rawClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) return;
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify(new ApiError(status, status === 431 ? 'request header fields too large' : ERROR_MESSAGES.badRequest, `malformed HTTP request (${err.code ?? 'client error'})`).toBody());
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ApiError(408, ERROR_MESSAGES.requestTimeout, 'the request did not arrive in time (WAGATE_HEADERS_TIMEOUT_MS, WAGATE_REQUEST_TIMEOUT_MS)')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new ApiError(431, 'request header fields too large', `malformed HTTP request (${err.code})`)
+        : new ApiError(400, ERROR_MESSAGES.badRequest, `malformed HTTP request (${err.code ?? 'client error'})`);
+  const body = JSON.stringify(error.toBody());
+  // Only where no answer has started: a timeout can strike after one has.
+  if (socket.writable && socket.bytesWritten === 0) {
+    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  // Closed once the answer is out: a client that goes on sending holds nothing open.
+  socket.destroySoon();
 }
 
 /** What routes reach through `app.wagate`. */

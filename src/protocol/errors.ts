@@ -31,6 +31,7 @@ export const ERROR_MESSAGES = {
   unavailable: 'service unavailable',
   storeUnavailable: 'store unavailable',
   tooManyRequests: 'too many requests',
+  requestTimeout: 'request timeout',
 } as const;
 
 /** Seconds a client should wait before retrying a request that failed because the store did. */
