@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +35,10 @@ describe('dashboard', () => {
   let page: Page;
   let channelId = '';
   const pageErrors: string[] = [];
+  /** Every URL the page asked for: the admin token must never be in one. */
+  const requested: string[] = [];
+  /** The server's side of each event stream the page opened. */
+  const streamSockets: Socket[] = [];
 
   /** A screenshot for docs/: from the top, without the toasts that come and go. */
   const shot = async (name: string, fullPage = false) => {
@@ -53,6 +59,10 @@ describe('dashboard', () => {
     page = await browser.newPage({ viewport: DESKTOP });
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('request', (req) => requested.push(req.url()));
+    gw.gateway.app.server.on('request', (req: IncomingMessage) => {
+      if (req.url?.startsWith('/partner/events')) streamSockets.push(req.socket);
+    });
   });
 
   afterAll(async () => {
@@ -209,6 +219,32 @@ describe('dashboard', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await shot('phone-deliveries', true);
 
+    expect(await stillSamePage()).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps its live feed across a dropped connection with a fresh ticket, and never puts the admin token in a URL', async () => {
+    await page.setViewportSize(DESKTOP);
+    await page.click('a.brand');
+    await badgeIn(`.channel-row[data-channel="${channelId}"]`, 'AUTH').waitFor();
+    const streams = () => requested.filter((url) => new URL(url).pathname === '/partner/events');
+    const before = streams().length;
+    // The gateway drops the stream: the page comes back with a new ticket, after the last event it saw.
+    for (const socket of streamSockets) socket.destroy();
+    await until(() => streams().length > before, 'the page to open the stream again');
+    await page.locator('#live[data-state=live]').waitFor();
+    expect((await gw.partner('POST', `/partner/channels/${channelId}/stop`)).status).toBe(200);
+    await badgeIn(`.channel-row[data-channel="${channelId}"]`, 'STOP').waitFor();
+
+    const tickets = streams().map((url) => new URL(url).searchParams.get('ticket'));
+    expect(tickets.every((t) => typeof t === 'string' && t.length >= 20)).toBe(true);
+    expect(new Set(tickets).size).toBe(tickets.length);
+    expect(new URL(streams().at(-1) as string).searchParams.get('last_event_id')).toMatch(/^\d+$/);
+    expect(requested.length).toBeGreaterThan(10);
+    for (const url of requested) {
+      expect(url).not.toContain(ADMIN_TOKEN);
+      expect(url).not.toContain(encodeURIComponent(ADMIN_TOKEN));
+    }
     expect(await stillSamePage()).toBe(true);
     expect(pageErrors).toEqual([]);
   });
