@@ -6,7 +6,7 @@ import { client, until, type Call } from '../support/http.js';
 import { serveUntilExit, startGatewayProcess, tempDataDir, type GatewayProcess } from '../support/process.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
-const ADMIN = 'lock-admin-token';
+const ADMIN = 'lock-admin-token-0123456789';
 const TABLES = ['channels', 'status_history', 'events', 'deliveries', 'credentials', 'messages', 'chats', 'idempotency', 'meta'];
 
 /** Every row of every table, read through a read-only connection (the database is not locked). */
