@@ -38,12 +38,13 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed JSON: ${err.message}`);
   }
+  if (err instanceof SyntaxError || err.statusCode === 400) return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed request: ${err.message}`);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, err.code);
+  // After the client's own faults: a body the client aborted carries ECONNRESET too, and is no store fault.
   if (isStoreFault(err)) {
     req.log.warn({ err }, 'store unavailable');
     return errors.storeUnavailable('the gateway cannot read or write its database right now; nothing was changed unless the answer says so; retry after the Retry-After delay');
   }
-  if (err instanceof SyntaxError || err.statusCode === 400) return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed request: ${err.message}`);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, err.code);
   req.log.error({ err }, 'unhandled error');
   return new ApiError(500, ERROR_MESSAGES.internal, 'the gateway failed to answer; the error is logged');
 }

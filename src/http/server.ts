@@ -45,13 +45,20 @@ function rawClientError(err: Error & { code?: string }, socket: Socket): void {
         ? new ApiError(431, 'request header fields too large', `malformed HTTP request (${err.code})`)
         : new ApiError(400, ERROR_MESSAGES.badRequest, `malformed HTTP request (${err.code ?? 'client error'})`);
   const body = JSON.stringify(error.toBody());
-  // Only where no answer has started: a timeout can strike after one has.
-  if (socket.writable && socket.bytesWritten === 0) {
-    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  // Only where the response in flight (Node keeps it on the socket) has not started: a timeout can
+  // strike after it has, and writing then would corrupt what the client reads.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    socket.end(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  } else {
+    socket.end();
   }
-  // Closed once the answer is out: a client that goes on sending holds nothing open.
-  socket.destroySoon();
+  // Ended gracefully, so the client reads the answer; one that goes on sending is dropped soon after.
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
 }
+
+/** How long a connection that answered a broken or late request may stay half-open. */
+const CLIENT_ERROR_GRACE_MS = 2000;
 
 /** What routes reach through `app.wagate`. */
 export interface GatewayContext {
