@@ -28,7 +28,7 @@ describe('stopping what a user started', { timeout: 60_000 }, () => {
       const npm = spawn('npm', ['start'], {
         cwd: ROOT,
         detached: true,
-        env: { ...process.env, WAGATE_PORT: '0', WAGATE_HOST: '127.0.0.1', WAGATE_DATA_DIR: tempDataDir(), WAGATE_ADMIN_TOKEN: 'signals-admin' },
+        env: { ...process.env, WAGATE_PORT: '0', WAGATE_HOST: '127.0.0.1', WAGATE_DATA_DIR: tempDataDir(), WAGATE_ADMIN_TOKEN: 'signals-admin-token-0123456789' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -70,7 +70,7 @@ describe('the start-up log names the admin token in effect, never the token', { 
     expect((await fetch(`${second.url}/partner/channels/list`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     await second.kill('SIGTERM');
 
-    const third = await startGatewayProcess({ WAGATE_DATA_DIR: dir, WAGATE_ADMIN_TOKEN: 'from-the-environment' });
+    const third = await startGatewayProcess({ WAGATE_DATA_DIR: dir, WAGATE_ADMIN_TOKEN: 'from-the-environment-0123456789' });
     await until(() => third.output().includes('wagate is listening'), 'the listening line');
     expect(listening(third.output()).admin_token).toBe('WAGATE_ADMIN_TOKEN (a stored generated token is ignored while it is set)');
     expect(third.output()).not.toContain('from-the-environment');
