@@ -68,5 +68,5 @@ describe.each(kinds)('a baileys channel across a SIGKILL on %s', (_kind, makeDb)
     expect(after.every((c) => c.username === emulator!.phone.number)).toBe(true);
     expect((await gate<{ user: { id: string } }>('GET', '/health')).body.user.id).toBe(emulator.phone.number);
     expect(emulator.errors).toEqual([]);
-  });
+  }, 90_000);
 });
