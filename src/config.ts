@@ -51,6 +51,12 @@ export interface HttpLimits {
   authFailureWindowMs: number;
 }
 
+/**
+ * A request may rightly be silent this long while it waits: a held send (`send_hold_ms`, at most
+ * 60 s) and then its engine. The idle timeout must outlast it.
+ */
+const MIN_CONNECTION_TIMEOUT_MS = 65_000;
+
 /** An admin token shorter than this can be guessed. */
 export const MIN_ADMIN_TOKEN_LENGTH = 24;
 
@@ -74,7 +80,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,
-    http: httpLimits(env),
+    http: httpLimits(env, int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000)),
     lifecycle: {
       ...DEFAULT_LIFECYCLE,
       initTimeoutMs: int(env, 'WAGATE_INIT_TIMEOUT_MS', DEFAULT_LIFECYCLE.initTimeoutMs, 100, 3_600_000),
@@ -100,11 +106,11 @@ function adminToken(env: Env): string | null {
   return token;
 }
 
-function httpLimits(env: Env): HttpLimits {
+function httpLimits(env: Env, webhookTimeoutMs: number): HttpLimits {
   const limits: HttpLimits = {
     requestTimeoutMs: int(env, 'WAGATE_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     headersTimeoutMs: int(env, 'WAGATE_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000),
-    connectionTimeoutMs: int(env, 'WAGATE_CONNECTION_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    connectionTimeoutMs: int(env, 'WAGATE_CONNECTION_TIMEOUT_MS', 120_000, MIN_CONNECTION_TIMEOUT_MS, 3_600_000),
     maxConnections: int(env, 'WAGATE_MAX_CONNECTIONS', 1000, 1, 1_000_000),
     maxConnectionsPerAddress: int(env, 'WAGATE_MAX_CONNECTIONS_PER_ADDRESS', 200, 0, 1_000_000),
     streamStallTimeoutMs: int(env, 'WAGATE_STREAM_STALL_TIMEOUT_MS', 30_000, 100, 3_600_000),
@@ -114,6 +120,10 @@ function httpLimits(env: Env): HttpLimits {
   // Node checks the headers deadline first; one longer than the whole request's would never fire.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new Error(`WAGATE_HEADERS_TIMEOUT_MS (${limits.headersTimeoutMs}) must not exceed WAGATE_REQUEST_TIMEOUT_MS (${limits.requestTimeoutMs})`);
+  }
+  // POST /settings/webhook_test answers after one delivery attempt: the connection must outlast it.
+  if (limits.connectionTimeoutMs < webhookTimeoutMs + 5000) {
+    throw new Error(`WAGATE_CONNECTION_TIMEOUT_MS (${limits.connectionTimeoutMs}) must be at least WAGATE_WEBHOOK_TIMEOUT_MS + 5000 (${webhookTimeoutMs + 5000})`);
   }
   return limits;
 }

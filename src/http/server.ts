@@ -96,10 +96,8 @@ export interface ServerOptions {
   limits: HttpLimits;
 }
 
-/** How often a stream with nothing to say proves it is alive: well inside the idle timeout. */
-function heartbeatMs(limits: HttpLimits): number {
-  return Math.min(15_000, Math.floor(limits.connectionTimeoutMs / 2));
-}
+/** How often an idle event stream proves it is alive: well inside any proxy's and the idle timeout's patience. */
+const STREAM_HEARTBEAT_MS = 15_000;
 
 /** Builds the HTTP server: gate routes (channel token), partner routes (admin token), probes. */
 export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Promise<FastifyInstance> {
@@ -137,7 +135,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     limiter: new AuthFailureLimiter({ limit: limits.authFailureLimit, windowMs: limits.authFailureWindowMs, now: () => ctx.clock.now() }),
     tickets,
   });
-  const streams = { stallTimeoutMs: limits.streamStallTimeoutMs, heartbeatMs: heartbeatMs(limits) };
+  const streams = { stallTimeoutMs: limits.streamStallTimeoutMs, heartbeatMs: STREAM_HEARTBEAT_MS };
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('wagate', ctx);
   app.decorateRequest('channel', null as never);

@@ -127,9 +127,12 @@ describe('slow and greedy clients', () => {
   });
 
   it('reads its limits from the environment and refuses nonsense', () => {
-    const config = loadConfig({ WAGATE_REQUEST_TIMEOUT_MS: '2000', WAGATE_HEADERS_TIMEOUT_MS: '500', WAGATE_CONNECTION_TIMEOUT_MS: '9000', WAGATE_MAX_CONNECTIONS: '50', WAGATE_MAX_CONNECTIONS_PER_ADDRESS: '0' });
-    expect(config.http).toMatchObject({ requestTimeoutMs: 2000, headersTimeoutMs: 500, connectionTimeoutMs: 9000, maxConnections: 50, maxConnectionsPerAddress: 0 });
+    const config = loadConfig({ WAGATE_REQUEST_TIMEOUT_MS: '2000', WAGATE_HEADERS_TIMEOUT_MS: '500', WAGATE_CONNECTION_TIMEOUT_MS: '90000', WAGATE_MAX_CONNECTIONS: '50', WAGATE_MAX_CONNECTIONS_PER_ADDRESS: '0' });
+    expect(config.http).toMatchObject({ requestTimeoutMs: 2000, headersTimeoutMs: 500, connectionTimeoutMs: 90000, maxConnections: 50, maxConnectionsPerAddress: 0 });
     expect(() => loadConfig({ WAGATE_REQUEST_TIMEOUT_MS: '1000', WAGATE_HEADERS_TIMEOUT_MS: '2000' })).toThrow(/WAGATE_HEADERS_TIMEOUT_MS \(2000\) must not exceed WAGATE_REQUEST_TIMEOUT_MS/);
     expect(() => loadConfig({ WAGATE_MAX_CONNECTIONS: '0' })).toThrow(/WAGATE_MAX_CONNECTIONS must be an integer from 1/);
+    // A held send (up to 60 s) or a webhook test must never be cut off as idle.
+    expect(() => loadConfig({ WAGATE_CONNECTION_TIMEOUT_MS: '30000' })).toThrow(/WAGATE_CONNECTION_TIMEOUT_MS must be an integer from 65000/);
+    expect(() => loadConfig({ WAGATE_CONNECTION_TIMEOUT_MS: '70000', WAGATE_WEBHOOK_TIMEOUT_MS: '120000' })).toThrow(/at least WAGATE_WEBHOOK_TIMEOUT_MS \+ 5000 \(125000\)/);
   });
 });
