@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { decodeBinaryNode, encodeBinaryNode, getBinaryNodeChild, type BinaryNode } from 'baileys';
+import { decodeBinaryNode, encodeBinaryNode, getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from 'baileys';
 import { makeAuthority, type Authority } from './certificates.js';
+import { Contacts } from './contacts.js';
 import { NoiseResponder, type NoiseTransport } from './noise.js';
 import { parsePairingQr, Phone, type LinkedDevice } from './phone.js';
 
@@ -186,14 +187,18 @@ export class EmulatedConnection {
       return;
     }
     if (!id) return;
-    this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node) });
+    this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node, this.emulator.contacts) });
   }
 
   /** A message stanza: WhatsApp takes it for the recipient and acknowledges it to the sender. */
   private onMessage(node: BinaryNode): void {
     const { id, to } = node.attrs;
     if (!id || !to) return;
-    this.emulator.messages.push({ id, to, connection: this.emulator.connections.indexOf(this), at: Date.now() });
+    const devices = getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').map((to) => ({
+      jid: to.attrs.jid ?? '',
+      type: getBinaryNodeChild(to, 'enc')?.attrs.type ?? '',
+    }));
+    this.emulator.messages.push({ id, to, devices, connection: this.emulator.connections.indexOf(this), at: Date.now() });
     this.emulator.emit('message', id);
     this.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } });
   }
@@ -204,13 +209,17 @@ export interface CarriedMessage {
   id: string;
   /** The recipient's jid. */
   to: string;
+  /** The devices it was encrypted for, and how (`pkmsg`: the first message of a Signal session). */
+  devices: Array<{ jid: string; type: string }>;
   /** The index of the connection it came over (in `connections`). */
   connection: number;
   at: number;
 }
 
-/** What the emulator puts in a query's result: enough for Baileys' login round trips. */
-function answerContent(xmlns: string | undefined, node: BinaryNode): BinaryNode[] | undefined {
+/** What the emulator puts in a query's result: enough for Baileys' login round trips and its sends. */
+function answerContent(xmlns: string | undefined, node: BinaryNode, contacts: Contacts): BinaryNode[] | undefined {
+  if (xmlns === 'usync') return contacts.usync(node);
+  if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'key')) return contacts.bundles(node);
   if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'count')) return [{ tag: 'count', attrs: { value: '812' } }];
   if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'digest')) return [{ tag: 'digest', attrs: {} }];
   return undefined;
@@ -220,6 +229,8 @@ function answerContent(xmlns: string | undefined, node: BinaryNode): BinaryNode[
 export class WhatsAppEmulator extends EventEmitter {
   readonly authority: Authority = makeAuthority();
   readonly phone = new Phone();
+  /** The users messages can be routed to; the account's own phone among them. */
+  readonly contacts = new Contacts();
   readonly connections: EmulatedConnection[] = [];
   /** Protocol failures seen on any connection (a test asserts there are none). */
   readonly errors: unknown[] = [];
@@ -232,6 +243,7 @@ export class WhatsAppEmulator extends EventEmitter {
   ) {
     super();
     this.refsPerRound = options.refs ?? 5;
+    this.contacts.contact(this.phone.number, this.phone.lidUser);
     server.on('connection', (ws) => {
       const conn = new EmulatedConnection(ws, this);
       this.connections.push(conn);

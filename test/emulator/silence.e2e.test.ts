@@ -26,7 +26,7 @@ async function dropDetail(s: EmulatedSetup): Promise<string> {
 }
 
 describe('a silent connection to the WhatsApp Web emulator', () => {
-  it('during a send: leaves AUTH within 6 s of the send, reconnects, and the message reaches WhatsApp once', { timeout: 40_000 }, async () => {
+  it('during a send: leaves AUTH within 6 s of the send, reconnects, and the message reaches WhatsApp once, encrypted for the recipient', { timeout: 40_000 }, async () => {
     setup = await startEmulatedGateway();
     const s = setup;
     await pair(s);
@@ -34,6 +34,8 @@ describe('a silent connection to the WhatsApp Web emulator', () => {
     const first = await s.gate<{ sent: boolean; message: { id: string; status: string } }>('POST', '/messages/text', { to: RECIPIENT, body: 'before' });
     expect(first.status).toBe(200);
     expect(first.body.message.status).toBe('sent');
+    // Baileys fetched the recipient's device list and key bundle from the emulator and encrypted for it.
+    expect(s.emulator.messages[0]?.devices).toContainEqual({ jid: `${RECIPIENT}@s.whatsapp.net`, type: 'pkmsg' });
 
     const mark = s.receiver.received.length;
     const before = s.emulator.connections.length;
@@ -55,6 +57,7 @@ describe('a silent connection to the WhatsApp Web emulator', () => {
     const carried = s.emulator.messages.filter((m) => m.id === res.body.message.id);
     expect(carried).toHaveLength(1);
     expect(carried[0]).toMatchObject({ to: `${RECIPIENT}@s.whatsapp.net`, connection: before });
+    expect(carried[0]!.devices.map((d) => d.jid)).toContain(`${RECIPIENT}@s.whatsapp.net`);
     expect(s.emulator.messages.map((m) => m.id)).toStrictEqual([first.body.message.id, res.body.message.id]);
     expect(s.emulator.errors).toStrictEqual([]);
   });

@@ -1,0 +1,88 @@
+import { Curve, encodeBigEndian, generateRegistrationId, getBinaryNodeChild, getBinaryNodeChildren, jidDecode, signedKeyPair, xmppPreKey, xmppSignedPreKey, type BinaryNode } from 'baileys';
+
+/** One WhatsApp user's primary device as the server knows it: its LID and its Signal key bundle. */
+interface Contact {
+  phone: string;
+  lid: string;
+  registrationId: number;
+  identity: { public: Uint8Array; private: Uint8Array };
+  signedPreKey: ReturnType<typeof signedKeyPair>;
+  preKey: { public: Uint8Array; private: Uint8Array };
+}
+
+/**
+ * The users the emulated server can route messages to, each with one device (0): what it answers
+ * to a usync device query (devices and LID) and to a pre-key fetch (the Signal bundle), so Baileys
+ * encrypts a real message for the recipient.
+ */
+export class Contacts {
+  private readonly byPhone = new Map<string, Contact>();
+  private readonly byLid = new Map<string, Contact>();
+  private nextLid = 310000000000000;
+
+  /** The contact of `phone`, made on first sight (`lid`: a known LID user, e.g. the account's). */
+  contact(phone: string, lid?: string): Contact {
+    const known = this.byPhone.get(phone);
+    if (known) return known;
+    const identity = Curve.generateKeyPair();
+    const contact: Contact = {
+      phone,
+      lid: lid ?? String(this.nextLid++),
+      registrationId: generateRegistrationId(),
+      identity,
+      signedPreKey: signedKeyPair(identity, 1),
+      preKey: Curve.generateKeyPair(),
+    };
+    this.byPhone.set(phone, contact);
+    this.byLid.set(contact.lid, contact);
+    return contact;
+  }
+
+  /** The `<usync>` result for a device query: device 0 and the LID of every user asked about. */
+  usync(query: BinaryNode): BinaryNode[] {
+    const usync = getBinaryNodeChild(query, 'usync');
+    const users = getBinaryNodeChildren(getBinaryNodeChild(usync, 'list'), 'user');
+    const list = users.flatMap((user): BinaryNode[] => {
+      const jid = user.attrs.jid;
+      const decoded = jid ? jidDecode(jid) : undefined;
+      if (!jid || !decoded || decoded.server !== 's.whatsapp.net') return [];
+      const contact = this.contact(decoded.user);
+      return [
+        {
+          tag: 'user',
+          attrs: { jid },
+          content: [
+            { tag: 'devices', attrs: {}, content: [{ tag: 'device-list', attrs: {}, content: [{ tag: 'device', attrs: { id: '0' } }] }] },
+            { tag: 'lid', attrs: { val: `${contact.lid}@lid` } },
+          ],
+        },
+      ];
+    });
+    return [{ tag: 'usync', attrs: {}, content: [{ tag: 'list', attrs: {}, content: list }] }];
+  }
+
+  /** The `<list>` result for a pre-key fetch: the bundle of every device asked about. */
+  bundles(query: BinaryNode): BinaryNode[] {
+    const users = getBinaryNodeChildren(getBinaryNodeChild(query, 'key'), 'user');
+    const list = users.flatMap((user): BinaryNode[] => {
+      const jid = user.attrs.jid;
+      const decoded = jid ? jidDecode(jid) : undefined;
+      const contact = decoded && (decoded.server === 'lid' ? this.byLid.get(decoded.user) : this.byPhone.get(decoded.user));
+      if (!jid || !contact) return [];
+      return [
+        {
+          tag: 'user',
+          attrs: { jid },
+          content: [
+            { tag: 'registration', attrs: {}, content: encodeBigEndian(contact.registrationId, 4) },
+            { tag: 'type', attrs: {}, content: Buffer.from([5]) },
+            { tag: 'identity', attrs: {}, content: contact.identity.public },
+            xmppPreKey(contact.preKey, 1),
+            xmppSignedPreKey(contact.signedPreKey),
+          ],
+        },
+      ];
+    });
+    return [{ tag: 'list', attrs: {}, content: list }];
+  }
+}
