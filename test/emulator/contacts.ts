@@ -1,4 +1,19 @@
-import { Curve, encodeBigEndian, generateRegistrationId, getBinaryNodeChild, getBinaryNodeChildren, jidDecode, signedKeyPair, xmppPreKey, xmppSignedPreKey, type BinaryNode } from 'baileys';
+import {
+  Curve,
+  encodeBigEndian,
+  generateRegistrationId,
+  generateSignalPubKey,
+  getBinaryNodeChild,
+  getBinaryNodeChildren,
+  jidDecode,
+  proto,
+  signedKeyPair,
+  unpadRandomMax16,
+  xmppPreKey,
+  xmppSignedPreKey,
+  type BinaryNode,
+} from 'baileys';
+import { ProtocolAddress, SessionCipher, type SessionRecord, type SignalStorage } from 'libsignal';
 
 /** One WhatsApp user's primary device as the server knows it: its LID and its Signal key bundle. */
 interface Contact {
@@ -8,6 +23,8 @@ interface Contact {
   identity: { public: Uint8Array; private: Uint8Array };
   signedPreKey: ReturnType<typeof signedKeyPair>;
   preKey: { public: Uint8Array; private: Uint8Array };
+  /** The device's Signal sessions with its senders, as its phone keeps them. */
+  sessions: Map<string, SessionRecord>;
 }
 
 /**
@@ -32,10 +49,26 @@ export class Contacts {
       identity,
       signedPreKey: signedKeyPair(identity, 1),
       preKey: Curve.generateKeyPair(),
+      sessions: new Map(),
     };
     this.byPhone.set(phone, contact);
     this.byLid.set(contact.lid, contact);
     return contact;
+  }
+
+  /**
+   * The recipient's phone decrypts what a sender device encrypted for it (`pkmsg` or `msg`) and
+   * answers the text; null when `jid` is not a contact's device.
+   */
+  async decrypt(jid: string, sender: string, type: string, ciphertext: Uint8Array): Promise<string | null> {
+    const decoded = jidDecode(jid);
+    const contact = decoded && (decoded.server === 'lid' ? this.byLid.get(decoded.user) : this.byPhone.get(decoded.user));
+    if (!contact) return null;
+    const from = jidDecode(sender);
+    const cipher = new SessionCipher(storage(contact), new ProtocolAddress(from?.user ?? sender, from?.device ?? 0));
+    const padded = type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
+    const message = proto.Message.decode(unpadRandomMax16(padded));
+    return message.conversation || message.extendedTextMessage?.text || '';
   }
 
   /** The `<usync>` result for a device query: device 0 and the LID of every user asked about. */
@@ -85,4 +118,19 @@ export class Contacts {
     });
     return [{ tag: 'list', attrs: {}, content: list }];
   }
+}
+
+/** A contact's Signal store: its keys, and sessions in memory. The one-time pre-key is kept, so a re-sent pkmsg decrypts too. */
+function storage(contact: Contact): SignalStorage {
+  const pair = (k: { public: Uint8Array; private: Uint8Array }) => ({ privKey: Buffer.from(k.private), pubKey: Buffer.from(generateSignalPubKey(k.public)) });
+  return {
+    loadSession: async (id) => contact.sessions.get(id),
+    storeSession: async (id, session) => void contact.sessions.set(id, session),
+    isTrustedIdentity: () => true,
+    loadPreKey: async () => pair(contact.preKey),
+    removePreKey: () => undefined,
+    loadSignedPreKey: () => pair(contact.signedPreKey.keyPair),
+    getOurRegistrationId: () => contact.registrationId,
+    getOurIdentity: () => pair(contact.identity),
+  };
 }

@@ -194,11 +194,18 @@ export class EmulatedConnection {
   private onMessage(node: BinaryNode): void {
     const { id, to } = node.attrs;
     if (!id || !to) return;
-    const devices = getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to').map((to) => ({
-      jid: to.attrs.jid ?? '',
-      type: getBinaryNodeChild(to, 'enc')?.attrs.type ?? '',
-    }));
-    this.emulator.messages.push({ id, to, devices, connection: this.emulator.connections.indexOf(this), at: Date.now() });
+    const participants = getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to');
+    const devices = participants.map((p) => ({ jid: p.attrs.jid ?? '', type: getBinaryNodeChild(p, 'enc')?.attrs.type ?? '' }));
+    const carried: CarriedMessage = { id, to, devices, connection: this.emulator.connections.indexOf(this), at: Date.now() };
+    this.emulator.messages.push(carried);
+    // The recipient's phone decrypts its copy: what it shows is what the sender meant.
+    const mine = participants.find((p) => p.attrs.jid === to);
+    const enc = mine && getBinaryNodeChild(mine, 'enc');
+    if (enc?.content instanceof Uint8Array) {
+      this.emulator.contacts
+        .decrypt(to, this.username ? `${this.username}:${this.device}@s.whatsapp.net` : to, enc.attrs.type ?? '', enc.content)
+        .then((body) => (carried.body = body ?? undefined), (err: unknown) => this.emulator.errors.push(err));
+    }
     this.emulator.emit('message', id);
     this.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } });
   }
@@ -211,6 +218,8 @@ export interface CarriedMessage {
   to: string;
   /** The devices it was encrypted for, and how (`pkmsg`: the first message of a Signal session). */
   devices: Array<{ jid: string; type: string }>;
+  /** The text as the recipient's phone decrypted it (set shortly after arrival). */
+  body?: string;
   /** The index of the connection it came over (in `connections`). */
   connection: number;
   at: number;

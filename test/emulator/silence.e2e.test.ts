@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { until } from '../support/http.js';
 import type { Received } from '../support/receiver.js';
 import { eventOf, label, pair, startEmulatedGateway, type EmulatedSetup } from './harness.js';
@@ -9,6 +9,9 @@ import { eventOf, label, pair, startEmulatedGateway, type EmulatedSetup } from '
 const RECIPIENT = '61400111222';
 
 let setup: EmulatedSetup | null = null;
+// libsignal (under Baileys and the emulated phone) logs every session it opens with console.info.
+beforeAll(() => void vi.spyOn(console, 'info').mockImplementation(() => undefined));
+afterAll(() => vi.restoreAllMocks());
 afterEach(async () => {
   await setup?.close();
   setup = null;
@@ -26,7 +29,7 @@ async function dropDetail(s: EmulatedSetup): Promise<string> {
 }
 
 describe('a silent connection to the WhatsApp Web emulator', () => {
-  it('during a send: leaves AUTH within 6 s of the send, reconnects, and the message reaches WhatsApp once, encrypted for the recipient', { timeout: 40_000 }, async () => {
+  it('during a send: leaves AUTH within 6 s of the send, reconnects, and the recipient\'s emulated phone decrypts the message once', { timeout: 40_000 }, async () => {
     setup = await startEmulatedGateway();
     const s = setup;
     await pair(s);
@@ -58,6 +61,9 @@ describe('a silent connection to the WhatsApp Web emulator', () => {
     expect(carried).toHaveLength(1);
     expect(carried[0]).toMatchObject({ to: `${RECIPIENT}@s.whatsapp.net`, connection: before });
     expect(carried[0]!.devices.map((d) => d.jid)).toContain(`${RECIPIENT}@s.whatsapp.net`);
+    // The recipient's emulated phone decrypted both messages, each once.
+    await until(() => s.emulator.messages.every((m) => m.body !== undefined), 'the recipient decrypted its messages', 5_000);
+    expect(s.emulator.messages.map((m) => m.body)).toStrictEqual(['before', 'into the silence']);
     expect(s.emulator.messages.map((m) => m.id)).toStrictEqual([first.body.message.id, res.body.message.id]);
     expect(s.emulator.errors).toStrictEqual([]);
   });
