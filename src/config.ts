@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
+import { REMEDIATION_MODES } from './protocol/settings.js';
+import { DEFAULT_REMEDIATION, type RemediationConfig } from './remediation/config.js';
 import type { EngineKind } from './store/types.js';
 
 /** Everything wagate reads from the environment, read once at start-up. */
@@ -30,6 +32,8 @@ export interface Config {
    * accepted its N-th sent message, before that message is recorded. Never set in production.
    */
   faultKillAfterSend: number | null;
+  /** Remediation's gateway-wide defaults (SPEC §11); flapping uses the lifecycle's thresholds. */
+  remediation: RemediationConfig;
 }
 
 /** How long and how many: the HTTP server's defences against slow, many and guessing clients. */
@@ -64,6 +68,10 @@ type Env = Record<string, string | undefined>;
 
 /** Reads the configuration; throws with a clear message on a malformed value. */
 export function loadConfig(env: Env = process.env): Config {
+  const flap = {
+    drops: int(env, 'WAGATE_FLAP_DROPS', DEFAULT_LIFECYCLE.flap.drops, 2, 1000),
+    windowMs: int(env, 'WAGATE_FLAP_WINDOW_MS', DEFAULT_LIFECYCLE.flap.windowMs, 1000, 24 * 3_600_000),
+  };
   return {
     host: env.WAGATE_HOST ?? '127.0.0.1',
     port: int(env, 'WAGATE_PORT', 8080, 0, 65535),
@@ -90,6 +98,17 @@ export function loadConfig(env: Env = process.env): Config {
         ...DEFAULT_LIFECYCLE.reconnect,
         maxFailures: int(env, 'WAGATE_RECONNECT_MAX_FAILURES', DEFAULT_LIFECYCLE.reconnect.maxFailures, 1, 1000),
       },
+      flap,
+    },
+    remediation: {
+      mode: oneOf(env, 'WAGATE_REMEDIATION', REMEDIATION_MODES, DEFAULT_REMEDIATION.mode),
+      maxActionsPerHour: int(env, 'WAGATE_REMEDIATION_MAX_PER_HOUR', DEFAULT_REMEDIATION.maxActionsPerHour, 1, 100),
+      flap,
+      stuckBackoff: {
+        baseMs: int(env, 'WAGATE_REMEDIATION_BACKOFF_MS', DEFAULT_REMEDIATION.stuckBackoff.baseMs, 100, 3_600_000),
+        maxMs: DEFAULT_REMEDIATION.stuckBackoff.maxMs,
+      },
+      cooldownMs: int(env, 'WAGATE_REMEDIATION_COOLDOWN_MS', DEFAULT_REMEDIATION.cooldownMs, 100, 24 * 3_600_000),
     },
   };
 }

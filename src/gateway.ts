@@ -15,6 +15,8 @@ import { WebhookService } from './webhooks/service.js';
 import type { Endpoint, LookupAll, OutboundGuard } from './webhooks/guard.js';
 import { MessageService } from './messages/service.js';
 import { Metrics } from './metrics/registry.js';
+import { RemediationService } from './remediation/service.js';
+import type { Effect } from './channel/lifecycle.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -88,7 +90,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       webhooks?.dispatcher.wake();
       commits.emit('committed', channelId);
     },
-    onStep: (_channelId, effects) => metrics.step(effects),
+    onStep: (channelId, effects) => {
+      metrics.step(effects);
+      logTransitions(app, channelId, effects);
+      remediation.step(channelId, effects);
+    },
     onData: (runtime, data) => messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
     onStoreFault: (channelId, err) => {
@@ -96,6 +102,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       app.log.warn({ channelId, err }, 'store refused a commit; retrying');
     },
     onRevoked: (channelId) => commits.emit('revoked', channelId),
+  });
+  const remediation = new RemediationService({
+    clock,
+    defaults: config.remediation,
+    find: (id) => channels.find(id),
+    log: (fields, message) => app.log.info(fields, message),
+    onError: (channelId, err) => app.log.error({ channelId, err }, 'remediation failed'),
+    onAction: (action, outcome) => metrics.remediation(action, outcome),
   });
   webhooks = new WebhookService({
     store,
@@ -166,6 +180,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       closing ??= (async () => {
         ready = false;
         clearInterval(pruneTimer);
+        remediation.close();
         await app.close();
         await channels.shutdown();
         await webhooks.stop();
@@ -194,4 +209,13 @@ function adminTokenSource(fromEnv: boolean, storedHash: string | null, generated
   if (fromEnv) return `WAGATE_ADMIN_TOKEN${storedHash ? ' (a stored generated token is ignored while it is set)' : ''}`;
   if (generatedHash) return `generated now (stored hash sha256:${generatedHash.slice(0, 12)}…)`;
   return `generated on an earlier start (stored hash sha256:${(storedHash ?? '').slice(0, 12)}…)`;
+}
+
+/** Every status change at info: channel, from, to, reason and detail (never a token or a body). */
+function logTransitions(app: FastifyInstance, channelId: string, effects: Effect[]): void {
+  for (const e of effects) {
+    if (e.kind !== 'record' || e.entry.from === e.entry.to) continue;
+    const { from, to, reason, detail } = e.entry;
+    app.log.info({ channelId, from, to, reason, detail }, 'channel status changed');
+  }
 }

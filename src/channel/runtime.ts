@@ -34,8 +34,8 @@ export interface CommitOptions {
   untilDurable?: boolean;
 }
 
-/** A change that did not come from the lifecycle: messages, receipts, alerts. */
-export type SideChange = Omit<ChannelChange, 'channelId' | 'snapshot' | 'history' | 'events' | 'wipeCredentials'> & {
+/** A change that did not come from the lifecycle: messages, receipts, alerts, remediation's notes. */
+export type SideChange = Omit<ChannelChange, 'channelId' | 'snapshot' | 'events' | 'wipeCredentials'> & {
   events?: ChannelEvent[];
 };
 

@@ -16,6 +16,7 @@ export class Metrics {
   private readonly holdSeconds: Histogram<'outcome'>;
   private readonly requests: Counter<'method' | 'route' | 'code'>;
   private readonly storeFaults: Counter<string>;
+  private readonly remediations: Counter<'action' | 'outcome'>;
 
   constructor(deps: { channels: () => ChannelService; store: Store }) {
     const r = this.registry;
@@ -74,6 +75,12 @@ export class Metrics {
       buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60],
       registers: [r],
     });
+    this.remediations = new Counter({
+      name: 'wagate_remediation_actions_total',
+      help: 'Remediation actions by action and outcome (taken, announced in alert mode, handed_over)',
+      labelNames: ['action', 'outcome'],
+      registers: [r],
+    });
     this.requests = new Counter({ name: 'wagate_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['method', 'route', 'code'], registers: [r] });
     this.storeFaults = new Counter({ name: 'wagate_store_commit_faults_total', help: 'Channel commits the store refused (each is retried until it lands)', registers: [r] });
   }
@@ -107,6 +114,11 @@ export class Metrics {
   hold(outcome: 'sent' | 'expired', waitedMs: number): void {
     this.holdWaits.inc({ outcome });
     this.holdSeconds.observe({ outcome }, waitedMs / 1000);
+  }
+
+  /** One remediation decision that was announced. */
+  remediation(action: string, outcome: string): void {
+    this.remediations.inc({ action, outcome });
   }
 
   request(method: string, route: string, code: number): void {

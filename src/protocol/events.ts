@@ -19,7 +19,7 @@ export const EVENT_CATALOGUE: ReadonlyArray<{ type: EventType; method: EventMeth
   { type: 'users', method: 'delete', description: 'the account was unlinked or logged out' },
   { type: 'messages', method: 'post', description: 'a message arrived or was sent' },
   { type: 'statuses', method: 'post', description: 'a message was sent, delivered or read' },
-  { type: 'alerts', method: 'post', description: 'flapping, a stuck start, a failing webhook' },
+  { type: 'alerts', method: 'post', description: 'flapping, a stuck start, a failing webhook, remediation and hand-overs' },
 ];
 
 export const ALERT_KINDS = [
@@ -28,14 +28,25 @@ export const ALERT_KINDS = [
   'stuck_launch',
   'webhook_failing',
   'webhook_disabled',
+  'remediation',
+  'needs_attention',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/** What remediation does about a channel (SPEC §11). */
+export const REMEDIATION_ACTIONS = ['restart', 'move_proxy', 'quarantine_proxy', 'none'] as const;
+export type RemediationAction = (typeof REMEDIATION_ACTIONS)[number];
 
 export const Alert = Type.Object({
   kind: Type.Union(ALERT_KINDS.map((k) => Type.Literal(k))),
   detail: Type.String(),
   at: Type.Integer({ description: 'unix seconds' }),
   webhook: Type.Optional(Type.String({ description: 'the webhook url, for webhook alerts' })),
+  action: Type.Optional(Type.Union(REMEDIATION_ACTIONS.map((a) => Type.Literal(a)), { description: 'remediation: what was (or would be) done' })),
+  reason: Type.Optional(Type.String({ description: 'remediation: what it answers (flapping, stuck_init, ...)' })),
+  next: Type.Optional(Type.String({ description: 'remediation: what happens next' })),
+  taken: Type.Optional(Type.Boolean({ description: 'remediation: false when the mode is alert and nothing was done' })),
+  tried: Type.Optional(Type.Array(Type.String(), { description: 'needs_attention: every action taken before the hand-over' })),
 });
 export type Alert = Static<typeof Alert>;
 

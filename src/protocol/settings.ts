@@ -159,6 +159,20 @@ export const Webhook = Type.Object(
 );
 export type Webhook = Static<typeof Webhook>;
 
+/** What remediation does with a misbehaving channel (SPEC §11, extension). */
+export const REMEDIATION_MODES = ['off', 'alert', 'act'] as const;
+export type RemediationMode = (typeof REMEDIATION_MODES)[number];
+
+/** A channel's `remediation` setting; absent fields take the gateway's defaults. */
+export const RemediationSetting = Type.Object(
+  {
+    mode: Type.Optional(Type.Union(literals(REMEDIATION_MODES), { description: 'off | alert | act (gateway default: WAGATE_REMEDIATION)' })),
+    max_actions_per_hour: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'the cap; one more action is handed over as needs_attention' })),
+  },
+  { additionalProperties: false, description: 'extension (SPEC §11)' },
+);
+export type RemediationSetting = Static<typeof RemediationSetting>;
+
 const settingsFields = {
   callback_backoff_delay_ms: Type.Integer(SETTINGS_BOUNDS.callback_backoff_delay_ms),
   max_callback_backoff_delay_ms: Type.Integer(SETTINGS_BOUNDS.max_callback_backoff_delay_ms),
@@ -179,6 +193,7 @@ export const SettingsPatch = Type.Object(
     callback_persist: Type.Optional(settingsFields.callback_persist),
     proxy: Type.Optional(settingsFields.proxy),
     send_hold_ms: Type.Optional(settingsFields.send_hold_ms),
+    remediation: Type.Optional(RemediationSetting),
     webhooks: Type.Optional(Type.Array(WebhookInput)),
   },
   { additionalProperties: false },
@@ -193,6 +208,7 @@ export const Settings = Type.Object(
     callback_persist: settingsFields.callback_persist,
     proxy: settingsFields.proxy,
     send_hold_ms: settingsFields.send_hold_ms,
+    remediation: Type.Optional(RemediationSetting),
     webhooks: Type.Array(Webhook),
   },
   { additionalProperties: false },

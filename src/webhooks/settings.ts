@@ -33,6 +33,7 @@ const FIELD_ORDER: readonly SettingsField[] = [
   'callback_persist',
   'proxy',
   'send_hold_ms',
+  'remediation',
   'webhooks',
 ];
 
