@@ -16,6 +16,9 @@ import type { Endpoint, LookupAll, OutboundGuard } from './webhooks/guard.js';
 import { MessageService } from './messages/service.js';
 import { Metrics } from './metrics/registry.js';
 import { RemediationService } from './remediation/service.js';
+import { ProxyPool } from './proxies/pool.js';
+import { CHANNEL_PROXY_SCHEMES, checkProxyUrl } from './proxies/address.js';
+import { PROXY_SCHEMES } from './protocol/proxies.js';
 import type { Effect } from './channel/lifecycle.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
@@ -72,6 +75,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const commits = new EventEmitter().setMaxListeners(0);
   // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
   const metrics = new Metrics({ channels: () => channels, store });
+  // A pool proxy is set by the admin: private hosts are allowed, the always-refused ranges are not.
+  const proxies = new ProxyPool({ store, clock, flap: config.lifecycle.flap, guard: { ...guard, allowPrivate: true }, onError: (err) => app.log.error({ err }, 'proxy pool write failed') });
+  await proxies.load();
   const messages = new MessageService({
     store,
     clock,
@@ -90,8 +96,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       webhooks?.dispatcher.wake();
       commits.emit('committed', channelId);
     },
+    proxies,
+    checkProxy: (proxyUrl, pooled) =>
+      pooled ? checkProxyUrl(proxyUrl, { ...guard, allowPrivate: true }, PROXY_SCHEMES) : checkProxyUrl(proxyUrl, guard, CHANNEL_PROXY_SCHEMES),
+    onProxyError: (channelId, detail) => {
+      proxies.noteError(channelId, detail);
+      app.log.warn({ channelId, detail }, 'connection through the proxy failed');
+    },
     onStep: (channelId, effects) => {
       metrics.step(effects);
+      proxies.observe(channelId, effects);
       logTransitions(app, channelId, effects);
       remediation.step(channelId, effects);
     },
@@ -107,6 +121,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     clock,
     defaults: config.remediation,
     find: (id) => channels.find(id),
+    proxies,
     log: (fields, message) => app.log.info(fields, message),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'remediation failed'),
     onAction: (action, outcome) => metrics.remediation(action, outcome),
@@ -128,6 +143,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       webhooks,
       messages,
       metrics,
+      proxies,
       commits,
       metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,

@@ -23,6 +23,12 @@ export interface ChannelServiceDeps {
   onData?: RuntimeDeps['onData'];
   onStep?: RuntimeDeps['onStep'];
   onStoreFault?: RuntimeDeps['onStoreFault'];
+  /** The proxy pool: a channel with proxy `auto` dials its pool proxy. */
+  proxies?: { proxyFor(channelId: string, setting: string): { url: string; pooled: boolean } };
+  /** Checks a proxy against the SSRF rules (pool proxies may be private); answers the URL to dial. */
+  checkProxy?: (url: string, pooled: boolean) => Promise<string>;
+  /** A connection through a channel's proxy failed (the real error, for the admin). */
+  onProxyError?: (channelId: string, detail: string) => void;
 }
 
 export interface CreateChannelInput {
@@ -164,6 +170,8 @@ export class ChannelService {
     const copy = structuredClone(settings);
     await this.deps.store.updateChannel(runtime.id, { settings: copy });
     runtime.record.settings = copy;
+    // A channel that turned to (or from) proxy "auto" takes (or leaves) its pool proxy now.
+    this.proxyOf(runtime.record);
   }
 
   /** Stops every engine; records nothing, so the next boot resumes the same channels. */
@@ -179,7 +187,12 @@ export class ChannelService {
       channelId: record.id,
       clock: this.deps.clock,
       options: record.engineOptions,
-      proxy: () => channelSettings(record.settings).proxy,
+      proxy: () => this.proxyOf(record).url,
+      dialProxy: async () => {
+        const { url, pooled } = this.proxyOf(record);
+        return url && this.deps.checkProxy ? this.deps.checkProxy(url, pooled) : url;
+      },
+      onProxyError: (detail) => this.deps.onProxyError?.(record.id, detail),
       credentials: {
         get: (keys) => store.getCredentials(record.id, keys),
         set: (entries) => store.setCredentials(record.id, entries),
@@ -199,7 +212,14 @@ export class ChannelService {
     });
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);
+    this.proxyOf(record);
     return runtime;
+  }
+
+  /** The proxy a channel's next connection uses: its setting, or its pool proxy for `auto`. */
+  private proxyOf(record: ChannelRecord): { url: string; pooled: boolean } {
+    const setting = channelSettings(record.settings).proxy;
+    return this.deps.proxies?.proxyFor(record.id, setting) ?? { url: setting === 'auto' ? '' : setting, pooled: false };
   }
 
   private async setStopped(runtime: ChannelRuntime, stopped: boolean): Promise<void> {

@@ -17,8 +17,15 @@ export interface EngineContext {
   credentials: CredentialStore;
   /** Options given at channel creation (engine-specific, already validated). */
   options: Record<string, unknown>;
-  /** The channel's `proxy` setting as it stands now (a socks5 URL, or empty). */
+  /** The proxy the next connection uses as it stands now (the setting, or for `auto` its pool proxy; empty for none). */
   proxy(): string;
+  /**
+   * The proxy to dial now, checked against the SSRF rules, with its host replaced by the checked
+   * address ('' for none). Throws when the proxy is refused. Absent: dial `proxy()` as it is.
+   */
+  dialProxy?(): Promise<string>;
+  /** A connection through the proxy failed; the real error goes to the admin, never to the channel. */
+  onProxyError?(detail: string): void;
 }
 
 /** A text message the engine saw arrive (or sent from the phone itself, `fromMe`). */

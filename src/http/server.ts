@@ -26,6 +26,8 @@ import { userRoutes } from './gate/users.js';
 import { probeRoutes } from './ops/probes.js';
 import { partnerChannelRoutes } from './partner/channels.js';
 import { partnerChannelToolRoutes } from './partner/channel-tools.js';
+import { partnerProxyRoutes } from './partner/proxies.js';
+import type { ProxyPool } from '../proxies/pool.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { validatorCompiler } from './validation.js';
 import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
@@ -67,6 +69,8 @@ export interface GatewayContext {
   webhooks: WebhookService;
   messages: MessageService;
   metrics: Metrics;
+  /** The partner's proxy pool (SPEC §11). */
+  proxies: ProxyPool;
   /**
    * Emits 'committed' (channel id) after every commit that wrote events, and 'revoked' (channel
    * id) when a channel's token is rotated or the channel deleted: streams opened with it end.
@@ -179,6 +183,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await partner.register(partnerChannelRoutes);
     await partner.register(streamTicketRoutes, { tickets });
     await partner.register(partnerChannelToolRoutes);
+    await partner.register(partnerProxyRoutes);
   });
   await app.register(async (stream) => {
     stream.addHook('onRequest', auth.stream);

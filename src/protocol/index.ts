@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './partner.js';
 export * from './deliveries.js';
 export * from './messages.js';
+export * from './proxies.js';

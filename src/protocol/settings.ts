@@ -178,7 +178,7 @@ const settingsFields = {
   max_callback_backoff_delay_ms: Type.Integer(SETTINGS_BOUNDS.max_callback_backoff_delay_ms),
   callback_persist: Type.Boolean(),
   // The full check (scheme, host, port) is in code; the pattern only keeps the schema honest.
-  proxy: Type.String({ maxLength: 2048, pattern: '^(socks5h?://.+)?$', description: 'socks5 URL or empty' }),
+  proxy: Type.String({ maxLength: 2048, pattern: '^(socks5h?://.+|auto)?$', description: 'socks5 URL, empty, or "auto": a proxy from the pool (extension)' }),
   send_hold_ms: Type.Integer({ ...SETTINGS_BOUNDS.send_hold_ms, description: 'extension (SPEC §6)' }),
 };
 

@@ -13,7 +13,7 @@ export interface ProxySeam {
   context(channelId: string, proxySetting: string): ProxyContext;
   /** Puts the channel on another pool proxy; its next connection uses it. */
   move(channelId: string, to: string): Promise<void>;
-  quarantine(proxyId: string, reason: string): Promise<void>;
+  quarantine(proxyId: string, reason: string): Promise<unknown>;
 }
 
 /** Outcomes the metrics count: an action carried out, announced only (mode alert), or handed over. */

@@ -5,6 +5,7 @@ import { credentialContract } from './contract/credentials.js';
 import { deliveryContract } from './contract/deliveries.js';
 import { deliveryAdminContract } from './contract/delivery-admin.js';
 import { messageContract } from './contract/messages.js';
+import { proxyContract } from './contract/proxies.js';
 import type { Store } from './types.js';
 
 /** A fresh, empty, not yet migrated store, and how to dispose of it afterwards. */
@@ -38,5 +39,6 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('webhook deliveries', () => deliveryContract(store));
     describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));
     describe('messages, chats and idempotency keys', () => messageContract(store));
+    describe('the proxy pool', () => proxyContract(store));
   });
 }

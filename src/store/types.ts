@@ -214,7 +214,7 @@ export interface Page {
 }
 
 /** The persistence seam. SQLite and PostgreSQL implement it and pass one contract suite. */
-export interface Store {
+export interface Store extends ProxyStore {
   /** Which implementation this is, for logs and /readyz. */
   readonly kind: 'sqlite' | 'postgres';
   /** Applies every pending migration; safe to call on every start. */
@@ -301,4 +301,32 @@ export interface Store {
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+}
+
+/** A proxy of the partner's pool (SPEC §11). Its URL may carry credentials: never log it. */
+export interface ProxyRecord {
+  id: string;
+  /** socks5://, socks5h:// or http:// */
+  url: string;
+  label: string;
+  region: string | null;
+  /** A quarantined proxy gets no new channels; it is probed before release. */
+  state: 'active' | 'quarantined';
+  stateReason: string | null;
+  stateSince: number; // unix ms
+  createdAt: number; // unix ms
+}
+
+/** The pool's persistence: proxies and which one each `auto` channel is on. */
+export interface ProxyStore {
+  /** Every proxy, oldest first. */
+  listProxies(): Promise<ProxyRecord[]>;
+  /** Inserts the proxy, or replaces the one with its id. */
+  saveProxy(proxy: ProxyRecord): Promise<void>;
+  /** Deletes a proxy and its channels' assignments; answers whether it existed. */
+  deleteProxy(id: string): Promise<boolean>;
+  /** Every channel's pool proxy. */
+  proxyAssignments(): Promise<Array<{ channelId: string; proxyId: string }>>;
+  /** Puts a channel on a pool proxy, or (null) off the pool. */
+  assignProxy(channelId: string, proxyId: string | null): Promise<void>;
 }

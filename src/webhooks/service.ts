@@ -8,6 +8,7 @@ import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { AddressRefused, checkOutboundUrl, type OutboundGuard } from './guard.js';
 import { channelSettings, targetOf } from './outbox.js';
+import { CHANNEL_PROXY_SCHEMES, checkProxyUrl, ProxyRefused } from '../proxies/address.js';
 import { createSender, type DeliveryResult, type Sender } from './sender.js';
 import { applyPatch, canonicalEventType, defaultSettings, limitProblems, subscribes, validateSettingsPatch, validateWebhookTarget, type NormalisedPatch } from './settings.js';
 
@@ -71,6 +72,7 @@ export class WebhookService {
     const limits = limitProblems(checked.patch);
     if (limits.length > 0) throw errors.badRequest(limits.join('; '));
     for (const [i, webhook] of (checked.patch.webhooks ?? []).entries()) await this.guard(webhook.url, `webhooks[${i}].url`);
+    if (checked.patch.proxy && checked.patch.proxy !== 'auto') await this.guardProxy(checked.patch.proxy);
     return checked.patch;
   }
 
@@ -183,6 +185,18 @@ export class WebhookService {
     const settings = structuredClone(this.settings(channel));
     for (const w of settings.webhooks) if (w.url === url && w.mode === mode) w.disabled = true;
     await this.save(channel, settings);
+  }
+
+  /**
+   * Refuses a proxy whose host the SSRF guard refuses, so the gateway never dials it on the
+   * channel's behalf; a name that does not resolve yet passes (it is checked at every connection).
+   */
+  private async guardProxy(url: string): Promise<void> {
+    try {
+      await checkProxyUrl(url, this.deps.guard, CHANNEL_PROXY_SCHEMES);
+    } catch (err) {
+      if (err instanceof ProxyRefused) throw errors.badRequest(`proxy: ${err.message}`);
+    }
   }
 
   /** Refuses a URL whose resolved addresses the SSRF guard refuses; a name that does not resolve yet passes (it is checked on every attempt). */

@@ -18,6 +18,7 @@ import {
   type WebhookInput,
 } from '../protocol/settings.js';
 import { secretProblem } from './signing.js';
+import { CHANNEL_PROXY_SCHEMES, proxyUrlProblem } from '../proxies/address.js';
 
 /** A validated patch: aliases resolved and every webhook complete, ready for `applyPatch`. */
 export type NormalisedPatch = Partial<Settings>;
@@ -216,15 +217,8 @@ function urlProblem(raw: string): string | null {
 }
 
 function proxyProblem(raw: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'not a valid URL';
-  }
-  if (url.protocol !== 'socks5:' && url.protocol !== 'socks5h:') return 'must be a socks5:// URL or empty';
-  if (!url.hostname || !url.port) return 'must name a host and a port (socks5://user:pass@host:port)';
-  return null;
+  if (raw === 'auto') return null;
+  return proxyUrlProblem(raw, CHANNEL_PROXY_SCHEMES);
 }
 
 function headerProblems(headers: Record<string, string>): string[] {
@@ -305,7 +299,7 @@ function describe(error: ValueError): string {
     case ValueErrorType.StringMaxLength:
       return `must be at most ${String(schema.maxLength)} characters`;
     case ValueErrorType.StringPattern:
-      if (field === 'proxy') return 'must be a socks5:// URL or empty';
+      if (field === 'proxy') return 'must be a socks5:// URL, "auto" or empty';
       if (field === 'secret') return 'must be "whsec_" followed by base64';
       return error.message;
     case ValueErrorType.Union:

@@ -16,6 +16,8 @@ import { SyncWatch } from './sync-watch.js';
 /** A QR's life, as WhatsApp Web (and Baileys' qrTimeout) issues them: the first 60 s, later ones 20 s. */
 export const QR_FIRST_TTL_MS = 60_000;
 export const QR_NEXT_TTL_MS = 20_000;
+/** What a channel token reads of a connection that failed at its proxy. */
+export const PROXY_UNREACHABLE = 'proxy unreachable';
 /** How long a logout or a profile lookup may take before the adapter stops waiting. */
 const REQUEST_BOUND_MS = 5_000;
 /** Why a request that waited for its answer failed when the connection ended under it. */
@@ -43,6 +45,8 @@ export class BaileysConnection implements EngineConnection {
   private auth: ChannelAuth | null = null;
   private unsubscribe: (() => void) | null = null;
   private qrCount = 0;
+  /** The attempt dials through a proxy. */
+  private proxied = false;
   private readonly sync: SyncWatch;
   /** Watches the open connection for answers (docs/baileys.md, "A silent connection"). */
   private liveness: LivenessWatch | null = null;
@@ -74,15 +78,17 @@ export class BaileysConnection implements EngineConnection {
   }
 
   private async start(): Promise<void> {
-    const { ctx, settings, writer, factory, logger, recent } = this.deps;
+    const { settings, writer, factory, logger, recent } = this.deps;
     try {
       const auth = await loadAuth(writer, { logger });
       if (this.phase === 'ended') return;
       this.auth = auth;
+      const proxy = await this.dialledProxy();
+      if (proxy === null || (this.phase as Phase) === 'ended') return;
       const config = socketConfig({
         auth: auth.state,
         wsUrl: settings.wsUrl,
-        proxy: ctx.proxy(),
+        proxy,
         logger,
         getMessage: async (key) => recent.content(key),
         keepAliveMs: settings.liveness.keepAliveMs,
@@ -99,6 +105,20 @@ export class BaileysConnection implements EngineConnection {
       };
     } catch (err) {
       await this.finish({ reason: 'transient', detail: `the connection could not start: ${messageOf(err)}` });
+    }
+  }
+
+  /** The proxy to dial, checked; null (and the attempt ended) when it is refused. */
+  private async dialledProxy(): Promise<string | null> {
+    const { ctx } = this.deps;
+    try {
+      const proxy = ctx.dialProxy ? await ctx.dialProxy() : ctx.proxy();
+      this.proxied = proxy !== '';
+      return proxy;
+    } catch (err) {
+      this.proxied = true;
+      await this.finish({ reason: 'transient', detail: `proxy refused: ${messageOf(err)}` });
+      return null;
     }
   }
 
@@ -186,6 +206,13 @@ export class BaileysConnection implements EngineConnection {
   /** Ends the attempt with a close signal, once every credential write it made is committed. */
   private async finish(disconnect: Disconnect): Promise<void> {
     if (this.phase === 'ended') return;
+    // Through a proxy, a connection that never reached WhatsApp failed at the proxy: its error
+    // (refused, timed out, a socks reply) would map the network behind it, so the channel reads
+    // only "proxy unreachable" and the admin gets the rest.
+    if (this.proxied && (this.phase === 'starting' || this.phase === 'connecting') && disconnect.reason === 'transient') {
+      this.deps.ctx.onProxyError?.(disconnect.detail);
+      disconnect = { reason: 'transient', detail: PROXY_UNREACHABLE };
+    }
     this.stopEvents();
     await this.auth?.end().catch((err: unknown) => this.logWriteFailure(err));
     this.emit({ type: 'close', reason: disconnect.reason, detail: disconnect.detail });

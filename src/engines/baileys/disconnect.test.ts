@@ -29,7 +29,7 @@ describe('classifyDisconnect', () => {
 
   it('never logs a device out on a transport error, whatever status it carries', () => {
     const refused = boom('WebSocket Error (connect ECONNREFUSED 127.0.0.1:1)', 408);
-    expect(classifyDisconnect(refused)).toStrictEqual({ reason: 'transient', detail: 'WebSocket Error (connect ECONNREFUSED 127.0.0.1:1), status 408' });
+    expect(classifyDisconnect(refused)).toStrictEqual({ reason: 'transient', detail: 'WhatsApp unreachable: connect ECONNREFUSED 127.0.0.1:1' });
     expect(classifyDisconnect(boom('WebSocket Error (Unexpected server response: 401)', 401)).reason).toBe('transient');
   });
 

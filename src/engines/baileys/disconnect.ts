@@ -31,7 +31,7 @@ export function classifyDisconnect(error: unknown): Disconnect {
   if (!(error instanceof Error)) return { reason: 'transient', detail: 'the connection closed without an error' };
   const code = statusCode(error);
   const detail = code === null ? error.message : `${error.message}, status ${code}`;
-  if (error.message.startsWith('WebSocket Error')) return { reason: 'transient', detail };
+  if (error.message.startsWith('WebSocket Error')) return { reason: 'transient', detail: unreachable(error.message) };
   return { reason: classOf(code, error.message), detail };
 }
 
@@ -53,6 +53,12 @@ function classOf(code: number | null, message: string): DisconnectClass {
     default:
       return 'transient';
   }
+}
+
+/** `WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)` → `WhatsApp unreachable: getaddrinfo ENOTFOUND web.whatsapp.com`. */
+function unreachable(message: string): string {
+  const inner = /^WebSocket Error \((.*)\)$/s.exec(message)?.[1] ?? message;
+  return `WhatsApp unreachable: ${inner}`;
 }
 
 /** The HTTP-like status code of a Boom error (Baileys' errors), if it has one. */

@@ -28,9 +28,11 @@ describe('a baileys channel without a network', () => {
 
     const { history } = await gateway.store.listHistory(runtime.id, { count: 50, offset: 0 });
     const path = [...history].reverse().map((e: HistoryEntry) => `${e.to}:${e.reason}`);
-    expect(path).toStrictEqual(['INIT:created', 'LAUNCH:connecting', 'INIT:connection_lost', 'LAUNCH:connecting', 'ERROR:reconnect_failed']);
-    const refused = 'WebSocket Error (connect ECONNREFUSED 127.0.0.1:1), status 408';
-    expect(history[0]?.detail).toBe(`2 attempts failed; last: ${refused}`);
+    // Remediation (act, the default) notes the restart it will make after the cool-down.
+    expect(path).toStrictEqual(['INIT:created', 'LAUNCH:connecting', 'INIT:connection_lost', 'LAUNCH:connecting', 'ERROR:reconnect_failed', 'ERROR:remediation']);
+    const refused = 'WhatsApp unreachable: connect ECONNREFUSED 127.0.0.1:1';
+    expect(history[1]?.detail).toBe(`2 attempts failed; last: ${refused}`);
+    expect(history[0]?.detail).toMatch(/^restart: reconnect_failed: .*restart in 300 s/);
     expect(history.find((e) => e.reason === 'connection_lost')?.detail).toBe(`${refused}; attempt 2 in 500 ms`);
     expect(runtime.state.reason).toBe('reconnect_failed');
 

@@ -168,4 +168,28 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled'));
     `,
   },
+  {
+    version: 6,
+    name: 'the proxy pool and the pool proxy of each channel',
+    sql: `
+      -- A proxy's URL may carry credentials; it is never logged and answered without its password.
+      CREATE TABLE proxies (
+        id text PRIMARY KEY,
+        url text NOT NULL,
+        label text NOT NULL,
+        region text,
+        state text NOT NULL,
+        state_reason text,
+        state_since bigint NOT NULL,
+        created_at bigint NOT NULL
+      );
+
+      -- Only channels whose proxy setting is "auto" have a row; deleting either side drops it.
+      CREATE TABLE channel_proxies (
+        channel_id text PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
+        proxy_id text NOT NULL REFERENCES proxies (id) ON DELETE CASCADE
+      );
+      CREATE INDEX channel_proxies_proxy ON channel_proxies (proxy_id);
+    `,
+  },
 ];

@@ -4,9 +4,10 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
-import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, StoredMessage } from '../types.js';
+import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMessages } from './messages.js';
+import { PostgresProxies } from './proxies.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
@@ -23,6 +24,7 @@ export class PostgresStore implements Store {
   private readonly outbox: PostgresOutbox;
   private readonly history: PostgresHistory;
   private readonly messages: PostgresMessages;
+  private readonly proxies: PostgresProxies;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
@@ -30,6 +32,7 @@ export class PostgresStore implements Store {
     this.outbox = new PostgresOutbox(this.pool);
     this.history = new PostgresHistory(this.pool);
     this.messages = new PostgresMessages(this.pool);
+    this.proxies = new PostgresProxies(this.pool);
   }
 
   async migrate(): Promise<void> {
@@ -271,6 +274,26 @@ export class PostgresStore implements Store {
 
   async pruneIdempotency(before: number): Promise<number> {
     return this.messages.pruneIdempotency(before);
+  }
+
+  async listProxies(): Promise<ProxyRecord[]> {
+    return this.proxies.list();
+  }
+
+  async saveProxy(proxy: ProxyRecord): Promise<void> {
+    await this.proxies.save(proxy);
+  }
+
+  async deleteProxy(id: string): Promise<boolean> {
+    return this.proxies.delete(id);
+  }
+
+  async proxyAssignments(): Promise<Array<{ channelId: string; proxyId: string }>> {
+    return this.proxies.assignments();
+  }
+
+  async assignProxy(channelId: string, proxyId: string | null): Promise<void> {
+    await this.proxies.assign(channelId, proxyId);
   }
 
   async getMeta(key: string): Promise<string | null> {

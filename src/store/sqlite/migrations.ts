@@ -197,4 +197,28 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_event ON deliveries (event_seq);
     `,
   },
+  {
+    version: 6,
+    name: 'the proxy pool and the pool proxy of each channel',
+    sql: `
+      -- A proxy's URL may carry credentials; it is never logged and answered without its password.
+      CREATE TABLE proxies (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        label TEXT NOT NULL,
+        region TEXT,
+        state TEXT NOT NULL,
+        state_reason TEXT,
+        state_since INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Only channels whose proxy setting is "auto" have a row; deleting either side drops it.
+      CREATE TABLE channel_proxies (
+        channel_id TEXT PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
+        proxy_id TEXT NOT NULL REFERENCES proxies (id) ON DELETE CASCADE
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX channel_proxies_proxy ON channel_proxies (proxy_id);
+    `,
+  },
 ];

@@ -6,8 +6,9 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
-import type { CancelFilter, DeliveryTarget, Store, StoredEvent, StoredMessage } from '../types.js';
+import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
+import { SqliteProxies } from './proxies.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
@@ -34,6 +35,7 @@ export class SqliteStore implements Store {
   private readonly outbox: SqliteOutbox;
   private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
+  private readonly proxies: SqliteProxies;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
   constructor(
@@ -53,6 +55,7 @@ export class SqliteStore implements Store {
     this.outbox = new SqliteOutbox(this.db, prepare);
     this.history = new SqliteHistory(prepare);
     this.messages = new SqliteMessages(prepare);
+    this.proxies = new SqliteProxies(prepare);
   }
 
   async migrate(): Promise<void> {
@@ -278,6 +281,26 @@ export class SqliteStore implements Store {
 
   async pruneIdempotency(before: number): Promise<number> {
     return this.messages.pruneIdempotency(before);
+  }
+
+  async listProxies(): Promise<ProxyRecord[]> {
+    return this.proxies.list();
+  }
+
+  async saveProxy(proxy: ProxyRecord): Promise<void> {
+    this.proxies.save(proxy);
+  }
+
+  async deleteProxy(id: string): Promise<boolean> {
+    return this.proxies.delete(id);
+  }
+
+  async proxyAssignments(): Promise<Array<{ channelId: string; proxyId: string }>> {
+    return this.proxies.assignments();
+  }
+
+  async assignProxy(channelId: string, proxyId: string | null): Promise<void> {
+    this.proxies.assign(channelId, proxyId);
   }
 
   async getMeta(key: string): Promise<string | null> {
