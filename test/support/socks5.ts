@@ -20,6 +20,8 @@ export interface Socks5Proxy {
   /** Tunnels this proxy cut (dropAfterMs). */
   drops: number;
   setDropAfter(ms: number | undefined): void;
+  /** Cuts every open tunnel now. */
+  dropAll(): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startSocks5(opts: Socks5Options = {}): Promise<Socks5Proxy
   const sockets = new Set<Socket>();
   let dropAfterMs = opts.dropAfterMs;
   const state = { connections: 0, tunnels: 0, drops: 0 };
+  const open = new Set<Socket>();
   const server: Server = createServer((client) => {
     state.connections += 1;
     sockets.add(client);
@@ -73,6 +76,8 @@ export async function startSocks5(opts: Socks5Options = {}): Promise<Socks5Proxy
     });
     upstream.once('connect', () => {
       state.tunnels += 1;
+      open.add(client);
+      client.on('close', () => open.delete(client));
       client.write(reply(0));
       const rest = read.rest();
       if (rest.length > 0) upstream.write(rest);
@@ -108,6 +113,12 @@ export async function startSocks5(opts: Socks5Options = {}): Promise<Socks5Proxy
     },
     setDropAfter: (ms) => {
       dropAfterMs = ms;
+    },
+    dropAll: () => {
+      for (const s of open) {
+        state.drops += 1;
+        s.destroy();
+      }
     },
     close: async () => {
       for (const s of sockets) s.destroy();
