@@ -101,6 +101,11 @@ export class ChannelService {
     return id ? this.runtimes.get(id) : undefined;
   }
 
+  /** Every channel, oldest first. */
+  all(): IterableIterator<ChannelRuntime> {
+    return this.runtimes.values();
+  }
+
   /** Channels oldest first, paged. */
   list(page: Page): { channels: ChannelRuntime[]; total: number } {
     const all = [...this.runtimes.values()];

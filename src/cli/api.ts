@@ -14,12 +14,12 @@ export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): ApiTarget {
 }
 
 /** Calls the partner API; a non-2xx answer throws an ApiError carrying Whapi's error body. */
-export async function call<T>(target: ApiTarget, method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(target: ApiTarget, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${target.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...headers, authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

@@ -1,9 +1,11 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { ApiError } from '../protocol/index.js';
 import { VERSION } from '../version.js';
 import { channelCommands } from './commands/channels.js';
 import { observeCommands } from './commands/observe.js';
 import { sandboxCommands } from './commands/sandbox.js';
+import { actCommands } from './commands/act.js';
+import { settingsCommands } from './commands/settings.js';
 import type { Output } from './output.js';
 
 /** `wagate serve`: runs the gateway until SIGTERM or SIGINT. */
@@ -42,13 +44,17 @@ const program = new Command('wagate')
   .version(VERSION)
   .option('--json', 'print JSON for scripts instead of tables')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // Commander lists required options like the others: say which ones a command cannot do without.
+  .configureHelp({ optionDescription: (option) => `${option.mandatory ? '(required) ' : ''}${new Help().optionDescription(option)}` });
 const out = (): Output => ({ json: Boolean(program.opts<{ json?: boolean }>().json) });
 
 program.command('serve').description('run the gateway (configuration from WAGATE_* environment variables)').action(serve);
 channelCommands(program, out);
 observeCommands(program, out);
 sandboxCommands(program, out);
+actCommands(program, out);
+settingsCommands(program, out);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

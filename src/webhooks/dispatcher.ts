@@ -57,6 +57,13 @@ export class Dispatcher {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private lastFailingAlert = new Map<string, number>();
+  /** Channels with a webhook_failing alert and no delivery since (the fleet view's flag). */
+  private readonly failingChannels = new Set<string>();
+
+  /** Whether a webhook of the channel is failing: alerted, and nothing delivered since. */
+  isFailing(channelId: string): boolean {
+    return this.failingChannels.has(channelId);
+  }
   /**
    * Deliveries whose attempt ended while a due query was out: that query may still list them as
    * pending (it read before their outcome was written), and they must not be launched again.
@@ -208,6 +215,7 @@ export class Dispatcher {
     const lastStatus = result.status ?? null;
     if (result.ok) {
       await store.recordAttempt(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null });
+      this.failingChannels.delete(d.channelId);
       this.deps.observe?.(d, result, 'delivered');
       return;
     }
@@ -250,6 +258,7 @@ export class Dispatcher {
     const last = this.lastFailingAlert.get(d.queueKey);
     if (last !== undefined && now - last < FAILING_ALERT_QUIET_MS) return;
     this.lastFailingAlert.set(d.queueKey, now);
+    this.failingChannels.add(d.channelId);
     await this.deps.alert(d.channelId, { kind: 'webhook_failing', detail: `${d.target.url}: ${detail}`, at: Math.floor(now / 1000), webhook: d.target.url });
   }
 

@@ -54,13 +54,15 @@ describe("the README's CLI lines run as written", { timeout: 120_000 }, () => {
       expect(argv[0], line).toBe('wagate');
       const args = argv.slice(1).map((a) => (a === README_ID && id ? id : a));
       const childEnv = { ...process.env, ...env, WAGATE_URL: gw.url };
-      if (args.includes('--watch')) {
+      if (args.includes('--watch') || args[0] === 'events') {
         // A live view: it prints the table, then keeps following until Ctrl-C.
         const child = spawn(process.execPath, [BIN, ...args], { env: childEnv });
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-        await until(() => out.includes(id), `${line} to print the table`);
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        await until(() => err.includes('following'), `${line} to follow the stream`);
         child.kill('SIGINT');
         expect(await exited, line).toBe(0);
         continue;
@@ -68,6 +70,8 @@ describe("the README's CLI lines run as written", { timeout: 120_000 }, () => {
       const result = await run(process.execPath, [BIN, ...args], { env: childEnv, timeout: 60_000 }).catch((err: { stdout: string; stderr: string; code: number }) => {
         throw new Error(`README line failed: ${line}\n${err.stderr}${err.stdout}`);
       });
+      // The webhook test line is there to show a refused receiver's answer: it must say so.
+      if (args[0] === 'webhooks' && args[1] === 'test') expect(result.stdout, line).toMatch(/ok\s+false/);
       if (args[0] === 'channels' && args[1] === 'create') id = /^id\s+(\S+)$/m.exec(result.stdout)?.[1] ?? '';
       expect(id, `${line} names the channel`).toMatch(/^[A-Z]+-[A-Z0-9]{5}$/);
     }

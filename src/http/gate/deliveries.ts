@@ -55,6 +55,15 @@ export async function replayOne(webhooks: WebhookService, channel: ChannelRuntim
   return deliveryView(copy as Delivery);
 }
 
+/** Replays every delivery of the channel created in a range (and of a status, if given). */
+export async function replayRange(webhooks: WebhookService, channel: ChannelRuntime, body: ReplayRange): Promise<{ replayed: number; deliveries: DeliveryView[] }> {
+  const copies = await webhooks.replayRange(channel, { since: body.since, until: body.until, status: body.status }, MAX_RANGE_REPLAY);
+  return { replayed: copies.length, deliveries: copies.map(deliveryView) };
+}
+
+/** The answer of a range replay. */
+export const ReplayRangeAnswer = Type.Object({ replayed: Type.Integer(), deliveries: Type.Array(DeliveryView) });
+
 /** The delivery log and replay (extension): `/webhooks/deliveries*`. */
 export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
   const { webhooks } = app.wagate;
@@ -92,13 +101,11 @@ export async function deliveryRoutes(app: FastifyInstance): Promise<void> {
         tags,
         summary: 'Send again every delivery created in a time range',
         body: ReplayRange,
-        response: { 200: Type.Object({ replayed: Type.Integer(), deliveries: Type.Array(DeliveryView) }), 400: ErrorBody, 401: ErrorBody },
+        response: { 200: ReplayRangeAnswer, 400: ErrorBody, 401: ErrorBody },
       },
     },
     async (req) => {
-      const body = req.body as ReplayRange;
-      const copies = await webhooks.replayRange(req.channel, { since: body.since, until: body.until, status: body.status }, MAX_RANGE_REPLAY);
-      return { replayed: copies.length, deliveries: copies.map(deliveryView) };
+      return replayRange(webhooks, req.channel, req.body as ReplayRange);
     },
   );
 }

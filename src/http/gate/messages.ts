@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireReadable } from '../../messages/gate.js';
 import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '../../protocol/index.js';
-import type { ChatRecord, StoredMessage } from '../../store/types.js';
+import type { ChatRecord, Store, StoredMessage } from '../../store/types.js';
 
 const tags = ['Messages'];
 const Paging = {
@@ -10,7 +10,8 @@ const Paging = {
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
   token: Type.Optional(Type.String()),
 };
-const MessageFilters = {
+/** The filters and paging of a message list. */
+export const MessageFilters = {
   ...Paging,
   time_from: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   time_to: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
@@ -26,6 +27,21 @@ function chatView(c: ChatRecord): Chat {
 }
 
 const messageOf = (m: StoredMessage): Message => m.message as unknown as Message;
+
+/** A message list's query, after the schema's defaults. */
+export interface MessageQuery {
+  count: number;
+  offset: number;
+  time_from?: number;
+  time_to?: number;
+  from_me?: boolean;
+}
+
+/** One page of a channel's messages (or one chat's), newest first, as `GET /messages/list` answers. */
+export async function messagePage(store: Store, channelId: string, q: MessageQuery, chatId?: string): Promise<Static<typeof MessagesList>> {
+  const { messages: rows, total } = await store.listMessages(channelId, { chatId, fromMe: q.from_me, timeFrom: q.time_from, timeTo: q.time_to }, { count: q.count, offset: q.offset });
+  return { messages: rows.map(messageOf), count: rows.length, total, offset: q.offset, first: q.offset };
+}
 
 /** `POST /messages/text` and the message and chat reads (SPEC §6). */
 export async function messageRoutes(app: FastifyInstance): Promise<void> {
@@ -50,14 +66,7 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  const list = async (channelId: string, q: { count: number; offset: number; time_from?: number; time_to?: number; from_me?: boolean }, chatId?: string) => {
-    const { messages: rows, total } = await store.listMessages(
-      channelId,
-      { chatId, fromMe: q.from_me, timeFrom: q.time_from, timeTo: q.time_to },
-      { count: q.count, offset: q.offset },
-    );
-    return { messages: rows.map(messageOf), count: rows.length, total, offset: q.offset, first: q.offset };
-  };
+  const list = (channelId: string, q: MessageQuery, chatId?: string) => messagePage(store, channelId, q, chatId);
 
   app.get(
     '/messages/list',

@@ -34,6 +34,13 @@ export async function pairingCode(channel: ChannelRuntime, phone: string, wakeup
   return { code: await conn.requestPairingCode(phone) };
 }
 
+/** Logs the linked account out (credentials wiped, a new pairing round); 409 when none is linked. */
+export async function logout(channel: ChannelRuntime): Promise<{ success: true }> {
+  if (!channel.state.user) throw errors.conflict(ERROR_MESSAGES.alreadyLoggedOut, `channel status is ${channel.state.status}`);
+  await channel.send({ type: 'logout' });
+  return { success: true };
+}
+
 /** `GET /users/login*`, `POST /users/logout`, `GET /users/profile` (SPEC §3). */
 export async function userRoutes(app: FastifyInstance): Promise<void> {
   const loginSchema = { tags: ['Users'], querystring: WakeupQuery, response: { 200: QR, 401: ErrorBody, 409: ErrorBody } };
@@ -77,11 +84,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   app.post(
     '/users/logout',
     { schema: { tags: ['Users'], summary: 'Logout', response: { 200: Success, 401: ErrorBody, 409: ErrorBody } } },
-    async (req) => {
-      if (!req.channel.state.user) throw errors.conflict(ERROR_MESSAGES.alreadyLoggedOut, `channel status is ${req.channel.state.status}`);
-      await req.channel.send({ type: 'logout' });
-      return { success: true };
-    },
+    async (req) => logout(req.channel),
   );
 
   app.get(

@@ -4,6 +4,7 @@ import { partnerHistoryRoutes } from './history.js';
 import { partnerPairingRoutes } from './pairing.js';
 import { partnerSandboxRoutes } from './sandbox.js';
 import { partnerSettingsRoutes } from './settings.js';
+import { partnerActionRoutes } from './actions.js';
 
 /**
  * The per-channel reads and actions of the gate API, by channel id under `/partner/channels/:id/`,
@@ -15,4 +16,5 @@ export async function partnerChannelToolRoutes(app: FastifyInstance): Promise<vo
   await app.register(partnerSettingsRoutes);
   await app.register(partnerDeliveryRoutes);
   await app.register(partnerSandboxRoutes);
+  await app.register(partnerActionRoutes);
 }

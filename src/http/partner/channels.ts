@@ -1,11 +1,12 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxOptions } from '../../engines/sandbox/options.js';
 import { BaileysOptions } from '../../engines/baileys/options.js';
 import { ChannelIdParams } from './params.js';
-import { CreateChannelBody, ErrorBody, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
+import { CreateChannelBody, ErrorBody, FleetQuery, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
+import { queryFleet } from '../../channel/fleet.js';
 
 /** An engine's creation options: only on a channel of that engine, and valid by its schema. */
 function checkEngineOptions(kind: 'sandbox' | 'baileys', engine: string, options: unknown, schema: TSchema): void {
@@ -22,6 +23,7 @@ const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: Er
 export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> {
   const { channels } = app.wagate;
 
+  const webhookFailing = (id: string): boolean => app.wagate.webhooks.dispatcher.isFailing(id);
   const view = (runtime: ChannelRuntime, extra: { token?: string; health?: boolean } = {}): PartnerChannel => {
     const out: PartnerChannel = {
       id: runtime.id,
@@ -32,6 +34,9 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
       stopped: runtime.record.stopped,
       apiUrl: app.wagate.apiUrl(),
     };
+    if (runtime.state.user) out.user = { ...runtime.state.user };
+    if (runtime.state.flapping) out.flapping = true;
+    if (webhookFailing(runtime.id)) out.webhook_failing = true;
     if (extra.token) out.token = extra.token;
     if (extra.health) out.health = runtime.health();
     return out;
@@ -57,15 +62,14 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
     {
       schema: {
         tags,
-        summary: 'List channels',
-        querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })), offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })) }),
+        summary: 'List channels; extension: filter by status, flag or search, sort, and counts over the fleet',
+        querystring: FleetQuery,
         response: { 200: PartnerChannelList, ...errorResponses },
       },
     },
     async (req) => {
-      const { count, offset } = req.query as { count: number; offset: number };
-      const page = channels.list({ count, offset });
-      return { channels: page.channels.map((r) => view(r)), total: page.total };
+      const page = queryFleet(channels.all(), req.query as FleetQuery, { webhookFailing });
+      return { channels: page.channels.map((r) => view(r)), total: page.total, counts: page.counts };
     },
   );
 
