@@ -37,3 +37,15 @@ export const ReplayRange = Type.Object(
   { additionalProperties: false },
 );
 export type ReplayRange = Static<typeof ReplayRange>;
+
+/**
+ * One delivery in full (extension): what was sent and how. Header values that carry a secret
+ * (the signature, and any header whose name says token, key, secret or auth) are masked.
+ */
+export const DeliveryDetail = Type.Object({
+  delivery: DeliveryView,
+  payload: Type.Unknown({ description: 'the JSON body sent (the same on every attempt)' }),
+  headers: Type.Record(Type.String(), Type.String()),
+  signed: Type.Boolean(),
+});
+export type DeliveryDetail = Static<typeof DeliveryDetail>;

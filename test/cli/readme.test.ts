@@ -44,7 +44,7 @@ afterAll(async () => {
   await gw?.kill('SIGKILL');
 });
 
-describe("the README's CLI lines run as written", { timeout: 120_000 }, () => {
+describe("the README's CLI lines run as written", { timeout: 300_000 }, () => {
   it('every line is a command wagate accepts, and each succeeds in order', async () => {
     expect(lines.length).toBeGreaterThan(5);
     expect(lines.filter((l) => /[|…]/.test(l))).toEqual([]);

@@ -27,7 +27,7 @@ function setLive(state) {
 }
 
 const ROUTES = [
-  [/^#\/channels\/([A-Z]+-[A-Z0-9]{5})(?:\/(settings|deliveries))?$/, (m) => channelView(view, ctx, m[1], m[2] ?? 'overview')],
+  [/^#\/channels\/([A-Z]+-[A-Z0-9]{5})(?:\/(settings|deliveries|messages))?$/, (m) => channelView(view, ctx, m[1], m[2] ?? 'overview')],
   [/^(#\/?)?$/, () => channelListView(view, ctx)],
 ];
 

@@ -3,6 +3,7 @@
 import { api, channelPath } from './api.js';
 import { tokenNotice } from './channels.js';
 import { deliveriesTab } from './deliveries.js';
+import { messagesTab } from './messages.js';
 import { badge, errorBox, h } from './dom.js';
 import { pairingCard } from './pairing.js';
 import { sandboxCard } from './sandbox.js';
@@ -13,6 +14,7 @@ const TABS = [
   ['overview', 'Overview', ''],
   ['settings', 'Settings', '/settings'],
   ['deliveries', 'Deliveries', '/deliveries'],
+  ['messages', 'Messages', '/messages'],
 ];
 
 /** Renders channel `id` with tab `tab` at `root`; answers the cleanup. */
@@ -53,6 +55,7 @@ export function channelView(root, ctx, id, tab) {
         { class: 'actions' },
         action('Restart', 'restart'),
         stopped ? action('Start', 'start') : action('Stop', 'stop'),
+        health.user ? h('button', { type: 'button', class: 'small', onclick: logout }, 'Log out') : null,
         h('button', { type: 'button', class: 'small', onclick: rotate }, 'New token'),
         h('button', { type: 'button', class: 'small danger', onclick: remove }, 'Delete'),
       ),
@@ -75,6 +78,19 @@ export function channelView(root, ctx, id, tab) {
         }
       },
     }, label);
+
+  async function logout(e) {
+    if (!confirm(`Log ${channel.name} out of +${channel.health.user?.id}? Its credentials are wiped; pairing again needs a new QR.`)) return;
+    e.currentTarget.disabled = true;
+    try {
+      await api('POST', channelPath(id, '/logout'));
+      ctx.toast(`${channel.name} logged out`, 'ok');
+    } catch (err) {
+      ctx.toast(err.message, 'error', err.details);
+    }
+    channel = await api('GET', channelPath(id));
+    renderHead();
+  }
 
   async function rotate() {
     if (!confirm(`Issue a new token for ${channel.name}? The current token stops working at once.`)) return;
@@ -107,6 +123,7 @@ export function channelView(root, ctx, id, tab) {
     renderHead();
     if (tab === 'settings') parts = [settingsTab(id, ctx)];
     else if (tab === 'deliveries') parts = [deliveriesTab(id, ctx)];
+    else if (tab === 'messages') parts = [messagesTab(id)];
     else {
       parts = [pairingCard(id, ctx, channel.health), timelineCard(id)];
       if (channel.engine === 'sandbox') parts.push(sandboxCard(id, ctx));

@@ -3,20 +3,37 @@ import { api } from './api.js';
 import { badge, errorBox, field, h } from './dom.js';
 import { ago } from './format.js';
 
-/** Renders the list at `root`; answers the cleanup for when the page changes. */
+const PAGE = 50;
+const STATUSES = ['NOT_INIT', 'INIT', 'LAUNCH', 'QR', 'AUTH', 'ERROR', 'SYNC_ERROR', 'STOP'];
+const SORTS = [
+  ['created', 'Oldest first'],
+  ['created:desc', 'Newest first'],
+  ['name', 'Name'],
+  ['id', 'Id'],
+  ['status', 'Status'],
+];
+/** Live changes reload the page at most this often: 10,000 channels may change at once. */
+const RELOAD_MS = 1000;
+
+/**
+ * The fleet: counts by status (click one to filter), flapping channels and failing webhooks,
+ * search, sorting and paging, all answered by the gateway: the page holds one page of channels.
+ */
 export function channelListView(root, ctx) {
   const list = h('div', { class: 'channel-list', 'aria-busy': 'true' });
   const count = h('span', { class: 'muted' });
   const created = h('div');
+  const counts = h('nav', { class: 'fleet-counts', 'aria-label': 'Channels by status' });
+  const search = h('input', { type: 'search', name: 'search', placeholder: 'Search name, id or phone number', autocomplete: 'off', 'aria-label': 'Search channels' });
+  const sort = h('select', { name: 'sort', 'aria-label': 'Sort' }, ...SORTS.map(([v, label]) => h('option', { value: v }, label)));
+  const pager = h('div', { class: 'pager' });
+  const filter = { status: '', flag: '', offset: 0 };
   root.replaceChildren(
-    h(
-      'div',
-      { class: 'page-head' },
-      h('h1', {}, 'Channels'),
-      count,
-    ),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Channels'), count),
     created,
-    h('section', { class: 'card' }, list),
+    counts,
+    h('div', { class: 'fleet-tools' }, search, sort),
+    h('section', { class: 'card' }, list, pager),
     createForm(ctx, (channel) => {
       created.replaceChildren(tokenNotice(channel, ctx));
       void load();
@@ -24,38 +41,95 @@ export function channelListView(root, ctx) {
   );
 
   const rows = new Map();
+  let seq = 0;
   async function load() {
+    const mine = ++seq;
+    const [key, order] = sort.value.split(':');
+    const q = new URLSearchParams({ count: String(PAGE), offset: String(filter.offset), sort: key, order: order ?? 'asc' });
+    if (filter.status) q.set('status', filter.status);
+    if (filter.flag) q.set('flag', filter.flag);
+    if (search.value.trim()) q.set('search', search.value.trim());
+    list.setAttribute('aria-busy', 'true');
     try {
-      const page = await api('GET', '/partner/channels/list?count=1000');
+      const page = await api('GET', `/partner/channels/list?${q}`);
+      if (mine !== seq) return;
       rows.clear();
       list.replaceChildren(...page.channels.map((c) => row(c, rows)));
-      if (page.channels.length === 0) list.append(h('p', { class: 'empty' }, 'No channels yet. Create one below.'));
-      count.textContent = `${page.total} channel${page.total === 1 ? '' : 's'}`;
+      if (page.channels.length === 0) list.append(h('p', { class: 'empty' }, page.counts?.all ? 'No channel matches.' : 'No channels yet. Create one below.'));
+      renderCounts(page.counts);
+      renderPager(page);
+      count.textContent = `${page.counts?.all ?? page.total} channel${(page.counts?.all ?? page.total) === 1 ? '' : 's'}`;
     } catch (err) {
       list.replaceChildren(errorBox(err));
     }
     list.setAttribute('aria-busy', 'false');
   }
+
+  function renderCounts(c) {
+    if (!c) return;
+    const chip = (label, n, active, apply, kind) =>
+      h('button', { type: 'button', class: `count-chip ${kind ?? ''} ${active ? 'active' : ''}`, 'aria-pressed': String(active), dataset: { filter: label }, onclick: () => (apply(), (filter.offset = 0), load()) }, h('span', { class: 'n' }, n.toLocaleString()), ` ${label}`);
+    counts.replaceChildren(
+      chip('all', c.all, !filter.status && !filter.flag, () => ((filter.status = ''), (filter.flag = ''))),
+      ...STATUSES.filter((s) => c.by_status[s] > 0 || s === filter.status).map((s) => chip(s, c.by_status[s] ?? 0, filter.status === s, () => ((filter.status = filter.status === s ? '' : s), (filter.flag = '')), `st-${s}`)),
+      chip('flapping', c.flapping, filter.flag === 'flapping', () => ((filter.flag = filter.flag === 'flapping' ? '' : 'flapping'), (filter.status = '')), 'warn'),
+      chip('webhooks failing', c.webhook_failing, filter.flag === 'webhook_failing', () => ((filter.flag = filter.flag === 'webhook_failing' ? '' : 'webhook_failing'), (filter.status = '')), 'warn'),
+    );
+  }
+
+  function renderPager(page) {
+    const last = Math.min(page.total, filter.offset + page.channels.length);
+    pager.replaceChildren(
+      h('span', { class: 'muted range' }, page.total ? `${(filter.offset + 1).toLocaleString()}–${last.toLocaleString()} of ${page.total.toLocaleString()}` : ''),
+      h('button', { type: 'button', class: 'small', disabled: filter.offset === 0, onclick: () => ((filter.offset = Math.max(0, filter.offset - PAGE)), load()) }, '← Previous'),
+      h('button', { type: 'button', class: 'small', disabled: last >= page.total, onclick: () => ((filter.offset += PAGE), load()) }, 'Next →'),
+    );
+  }
+
+  let typing = null;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => ((filter.offset = 0), load()), 250);
+  });
+  sort.addEventListener('change', () => ((filter.offset = 0), load()));
   void load();
 
-  return ctx.live.on((name, data) => {
-    if (name !== 'channel.post') return;
+  let reload = null;
+  const off = ctx.live.on((name, data) => {
+    if (name !== 'channel.post' && name !== 'alerts.post') return;
     const r = rows.get(data.channel_id);
-    if (!r) return void load(); // a channel created elsewhere
-    r.status.replaceWith((r.status = badge(data.health.status.text)));
-    r.user.textContent = data.health.user ? `${data.health.user.name ?? ''} +${data.health.user.id}` : '';
+    if (r && name === 'channel.post') {
+      r.status.replaceWith((r.status = badge(data.health.status.text)));
+      r.user.textContent = accountText(data.health.user);
+    }
+    // Counts (and filtered pages) move with every change: reload, but not more than once a second.
+    reload ??= setTimeout(() => {
+      reload = null;
+      void load();
+    }, RELOAD_MS);
   });
+  return () => {
+    off?.();
+    clearTimeout(reload);
+    clearTimeout(typing);
+  };
+}
+
+/** `Shop +61371989950`: the linked account's name and number. */
+function accountText(user) {
+  return user ? `${user.name ? `${user.name} ` : ''}+${user.id}` : '';
 }
 
 function row(c, rows) {
   const status = badge(c.status.text);
-  const user = h('span', { class: 'user muted' });
+  const user = h('span', { class: 'user' }, accountText(c.user));
   rows.set(c.id, { status, user });
+  const flags = [c.flapping ? h('span', { class: 'chip warn' }, 'flapping') : null, c.webhook_failing ? h('span', { class: 'chip warn' }, 'webhook failing') : null];
   return h(
     'a',
     { class: 'channel-row', href: `#/channels/${c.id}`, dataset: { channel: c.id } },
     h('span', { class: 'name' }, h('strong', {}, c.name), h('code', { class: 'id' }, c.id)),
-    h('span', { class: 'meta' }, h('span', { class: `chip engine-${c.engine}` }, c.engine), user, h('span', { class: 'muted created' }, `created ${ago(c.creationTS)}`)),
+    h('span', { class: 'meta' }, h('span', { class: `chip engine-${c.engine}` }, c.engine), user, ...flags, h('span', { class: 'muted created' }, `created ${ago(c.creationTS)}`)),
     status,
   );
 }
@@ -68,12 +142,28 @@ function createForm(ctx, onCreated) {
     h('option', { value: 'sandbox' }, 'sandbox: a simulated phone, for trying things out'),
     h('option', { value: 'baileys' }, 'baileys: real WhatsApp (link a phone)'),
   );
-  const qrSeconds = h('input', { name: 'qr_seconds', type: 'number', min: 1, max: 600, placeholder: '60', inputmode: 'numeric' });
+  const ms = (name, placeholder) => h('input', { name, type: 'number', min: 0, max: 600000, placeholder, inputmode: 'numeric' });
+  const timings = {
+    init_ms: ms('init_ms', '200'),
+    launch_ms: ms('launch_ms', '500'),
+    qr_first_ms: ms('qr_first_ms', '60000'),
+    qr_next_ms: ms('qr_next_ms', '20000'),
+    qr_per_round: h('input', { name: 'qr_per_round', type: 'number', min: 1, max: 20, placeholder: '6', inputmode: 'numeric' }),
+  };
   const sandboxOptions = h(
     'details',
     { class: 'sandbox-options' },
     h('summary', {}, 'Sandbox timings'),
-    field('QR lifetime (seconds)', qrSeconds, 'Each simulated QR lives this long before the next one replaces it.'),
+    h(
+      'div',
+      { class: 'grid3' },
+      field('INIT (ms)', timings.init_ms, 'how long connecting takes'),
+      field('LAUNCH (ms)', timings.launch_ms, 'how long logging in takes'),
+      field('First QR lifetime (ms)', timings.qr_first_ms, 'the first QR of a round'),
+      field('Next QR lifetime (ms)', timings.qr_next_ms, 'each later QR'),
+      field('QRs per round', timings.qr_per_round, 'before a new pairing round'),
+    ),
+    h('p', { class: 'hint' }, 'Empty fields keep the defaults shown.'),
   );
   engine.addEventListener('change', () => (sandboxOptions.hidden = engine.value !== 'sandbox'));
   const problem = h('div');
@@ -87,8 +177,8 @@ function createForm(ctx, onCreated) {
         problem.replaceChildren();
         button.disabled = true;
         const body = { name: name.value.trim(), engine: engine.value };
-        const qr = Number(qrSeconds.value);
-        if (engine.value === 'sandbox' && qr > 0) body.sandbox = { qr_first_ms: qr * 1000, qr_next_ms: qr * 1000 };
+        const sandbox = Object.fromEntries(Object.entries(timings).filter(([, input]) => input.value !== '').map(([k, input]) => [k, Number(input.value)]));
+        if (engine.value === 'sandbox' && Object.keys(sandbox).length) body.sandbox = sandbox;
         try {
           const channel = await api('PUT', '/partner/channels', body);
           name.value = '';

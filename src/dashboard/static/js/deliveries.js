@@ -1,7 +1,8 @@
+/* global confirm */
 // The delivery log: filter by status and time, page through it, replay a delivery.
 import { api, channelPath } from './api.js';
 import { errorBox, field, h } from './dom.js';
-import { ago, clock } from './format.js';
+import { ago, dateTime } from './format.js';
 
 const PAGE = 25;
 const POLL_MS = 2000;
@@ -48,6 +49,60 @@ export function deliveriesTab(id, ctx) {
     );
   }
 
+  /** Replays every failed delivery created in the chosen range (any time: all of them). */
+  async function replayFailed(button) {
+    const until = Date.now();
+    const from = since.value ? until - Number(since.value) : 0;
+    const range = since.value ? SINCE.find(([v]) => v === since.value)?.[1] : 'any time';
+    if (!confirm(`Replay every failed delivery created ${range === 'any time' ? 'at any time' : `in the ${range}`}?`)) return;
+    button.disabled = true;
+    try {
+      const r = await api('POST', channelPath(id, '/deliveries/replay'), { since: from, until: until + 1, status: 'failed' });
+      ctx.toast(r.replayed ? `${r.replayed} failed deliver${r.replayed === 1 ? 'y' : 'ies'} replayed` : 'No failed deliveries in that range', 'ok');
+      status.value = '';
+      offset = 0;
+      await load();
+    } catch (err) {
+      ctx.toast(`Replay failed: ${err.message}`, 'error', err.details);
+    }
+    button.disabled = false;
+  }
+
+  /** The delivery in full, in a row under it: payload, headers (masked), answers, times. */
+  async function toggleDetail(d, tr, button) {
+    const open = tr.nextElementSibling?.classList.contains('detail-row');
+    if (open) {
+      tr.nextElementSibling.remove();
+      button.textContent = 'Details';
+      return;
+    }
+    button.textContent = 'Hide';
+    const box = h('div', { class: 'delivery-detail' }, h('p', { class: 'muted' }, 'Loading…'));
+    tr.after(h('tr', { class: 'detail-row' }, h('td', { colspan: 8 }, box)));
+    try {
+      const x = await api('GET', channelPath(id, `/deliveries/${d.id}`));
+      const v = x.delivery;
+      const facts = [
+        ['Created', dateTime(v.created_at)],
+        ['Attempts', String(v.attempts)],
+        ['Last answer', v.last_status ? `HTTP ${v.last_status}` : v.attempts ? 'no HTTP answer' : 'not tried yet'],
+        ['Last error', v.last_error ?? '–'],
+        ['Next attempt', v.status === 'pending' ? dateTime(v.next_attempt_at) : '–'],
+        ['Delivered', v.delivered_at ? dateTime(v.delivered_at) : '–'],
+        ['Webhook id', v.webhook_id],
+      ];
+      box.replaceChildren(
+        h('dl', { class: 'facts-list' }, ...facts.flatMap(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])),
+        h('h3', {}, 'Headers'),
+        h('table', { class: 'table headers' }, h('tbody', {}, ...Object.entries(x.headers).map(([k, val]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, k)), h('td', {}, h('code', {}, val)))))),
+        h('h3', {}, 'Payload'),
+        h('pre', { class: 'payload' }, JSON.stringify(x.payload, null, 2)),
+      );
+    } catch (err) {
+      box.replaceChildren(errorBox(err));
+    }
+  }
+
   async function replay(d, button) {
     button.disabled = true;
     try {
@@ -75,8 +130,9 @@ export function deliveriesTab(id, ctx) {
         {},
         ...rows.map((d) => {
           const button = h('button', { type: 'button', class: 'small', onclick: () => replay(d, button) }, 'Replay');
+          const details = h('button', { type: 'button', class: 'small ghost', onclick: () => toggleDetail(d, tr, details) }, 'Details');
           const cell = (label, ...content) => h('td', { dataset: { label } }, ...content);
-          return h(
+          const tr = h(
             'tr',
             { class: d.id === fresh ? 'fresh' : '', dataset: { delivery: d.id, status: d.status } },
             cell('#', h('code', {}, `#${d.id}`), d.replay_of ? h('div', { class: 'muted small-text' }, `replay of #${d.replay_of}`) : null),
@@ -85,9 +141,10 @@ export function deliveriesTab(id, ctx) {
             cell('Status', h('span', { class: `pill dl-${d.status}` }, d.status)),
             cell('Attempts', String(d.attempts)),
             cell('Last answer', d.last_status ? h('code', {}, String(d.last_status)) : null, d.last_error ? h('div', { class: 'muted small-text' }, d.last_error) : d.last_status ? null : '–'),
-            cell('Created', h('time', { datetime: new Date(d.created_at).toISOString(), title: ago(d.created_at) }, clock(d.created_at))),
-            cell('', button),
+            cell('Created', h('time', { datetime: new Date(d.created_at).toISOString(), title: ago(d.created_at) }, dateTime(d.created_at))),
+            cell('', h('div', { class: 'row-actions' }, details, button)),
           );
+          return tr;
         }),
       ),
     );
@@ -105,7 +162,14 @@ export function deliveriesTab(id, ctx) {
     el: h(
       'section',
       { class: 'card' },
-      h('div', { class: 'filters' }, field('Status', status), field('Created', since), h('button', { type: 'button', class: 'small', onclick: () => load() }, 'Refresh')),
+      h(
+        'div',
+        { class: 'filters' },
+        field('Status', status),
+        field('Created', since),
+        h('button', { type: 'button', class: 'small', onclick: () => load() }, 'Refresh'),
+        h('button', { type: 'button', class: 'small replay-failed', onclick: (e) => replayFailed(e.currentTarget) }, 'Replay all failed'),
+      ),
       table,
       pager,
     ),

@@ -11,6 +11,12 @@ export function clock(ms) {
   return `${d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })} ${time.slice(0, 5)}`;
 }
 
+/** `2026-12-01 14:03:27`, local time: a date on every line of a log. */
+export function dateTime(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
 /** `2 h 5 m`, `42 s`, `350 ms`: the two largest units. */
 export function duration(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;

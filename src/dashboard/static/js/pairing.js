@@ -68,6 +68,11 @@ export function pairingCard(id, ctx, health) {
     pairing.hidden = false;
     linkedNote.replaceChildren();
     codeForm.hidden = status === 'STOP' || status === 'ERROR';
+    if (status === 'STOP' || status === 'ERROR' || status === 'NOT_INIT') {
+      // No QR is alive in these states: the last one's countdown must not run on.
+      expireAt = 0;
+      countdown.textContent = '';
+    }
     if (status === 'STOP') return message('The channel is stopped. Start it to pair.');
     if (status === 'ERROR') return message('The channel failed. Restart it to pair again.');
     if (status === 'NOT_INIT' && !wakeup) return message('The channel has not started yet.', wakeButton('Start pairing'));

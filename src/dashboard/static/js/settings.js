@@ -34,7 +34,7 @@ function editor(id, ctx, settings, catalogue) {
   const editors = [];
 
   const addHook = (hook) => {
-    const w = webhookEditor(hook, catalogue, () => {
+    const w = webhookEditor(id, ctx, hook, catalogue, () => {
       editors.splice(editors.indexOf(w), 1);
       w.el.remove();
       empty.hidden = editors.length > 0;
@@ -69,13 +69,19 @@ function editor(id, ctx, settings, catalogue) {
           webhooks,
         };
         save.disabled = true;
+        for (const w of editors) w.showProblem(null);
         try {
           const answer = await api('PATCH', channelPath(id, '/settings'), patch);
+          for (const w of editors) w.saved();
           const changed = answer.changes.length ? `changed: ${answer.changes.join(', ')}` : 'nothing changed';
           result.replaceChildren(h('div', { class: 'alert ok', role: 'status' }, h('strong', {}, 'Saved'), ` (${changed})`));
           ctx.toast('Settings saved', 'ok');
         } catch (err) {
-          result.replaceChildren(errorBox(err));
+          // A refused webhook field shows on that field: `body.webhooks[1].url: webhook url refused: …`.
+          const m = /webhooks\[(\d+)\]\.(\w+): (.*?)(;|$)/.exec(err.details ?? '');
+          const target = m ? editors[Number(m[1])] : null;
+          if (target && target.showProblem(m[2], m[3])) result.replaceChildren(errorBox({ message: err.message, details: `webhook ${Number(m[1]) + 1}: see the ${m[2]} field` }));
+          else result.replaceChildren(errorBox(err));
         }
         save.disabled = false;
       },
@@ -98,7 +104,7 @@ function editor(id, ctx, settings, catalogue) {
   );
 }
 
-function webhookEditor(hook, catalogue, onRemove) {
+function webhookEditor(id, ctx, hook, catalogue, onRemove) {
   const url = h('input', { type: 'url', name: 'url', value: hook?.url ?? '', required: true, placeholder: 'https://example.com/whatsapp' });
   const mode = h('select', { name: 'mode' }, ...MODES.map(([v, label]) => h('option', { value: v, selected: (hook?.mode ?? 'body') === v }, label)));
   const subscribed = new Set((hook?.events ?? [{ type: 'messages', method: 'post' }]).map((e) => `${e.type}.${e.method}`));
@@ -115,22 +121,57 @@ function webhookEditor(hook, catalogue, onRemove) {
     .map(([k, v]) => `${k}: ${v}`)
     .join('\n');
 
+  const legend = h('legend', {}, hook ? 'Webhook' : 'New webhook');
+  const urlProblem = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const testOut = h('div', { class: 'test-out', 'aria-live': 'polite' });
+  const testButton = h('button', { type: 'button', class: 'small', onclick: () => void test() }, 'Test');
   const el = h(
     'fieldset',
     { class: 'webhook' },
-    h('legend', {}, hook ? 'Webhook' : 'New webhook'),
+    legend,
     hook?.disabled ? h('p', { class: 'alert warn' }, 'Disabled: the receiver answered 410 Gone. Tick “Enabled” and save to send to it again.') : null,
     field('URL', url),
+    urlProblem,
     h('div', { class: 'grid2' }, field('Mode', mode), field('Give up after (seconds)', maxAge, '15–172800; the delivery is then kept as failed')),
     h('div', { class: 'field' }, h('span', { class: 'label' }, 'Events'), h('div', { class: 'event-boxes' }, ...boxes.map(({ name, box }) => h('label', { class: 'check' }, box, ` ${name}`)))),
     field('Signing secret', secret, 'Standard Webhooks key; leave empty to send unsigned'),
     field('Extra headers (one “Name: value” a line, at most 5)', headers),
     h('div', { class: 'checks' }, h('label', { class: 'check' }, ordered, ' Deliver in event order'), h('label', { class: 'check' }, enabled, ' Enabled')),
-    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'small danger', onclick: onRemove }, 'Remove webhook')),
+    h('div', { class: 'actions' }, testButton, h('button', { type: 'button', class: 'small danger', onclick: onRemove }, 'Remove webhook')),
+    testOut,
   );
 
-  return {
+  /** One signed test event to the URL as it stands in the form (saved or not). */
+  async function test() {
+    testButton.disabled = true;
+    testOut.replaceChildren(h('p', { class: 'muted' }, 'Sending a test event…'));
+    try {
+      const v = editor.value();
+      const body = { url: v.url, mode: v.mode, type: v.events[0]?.type ?? 'messages', headers: v.headers };
+      if (v.secret) body.secret = v.secret;
+      const r = await api('POST', channelPath(id, '/settings/webhook_test'), body);
+      const answer = r.status ? `HTTP ${r.status}` : r.error ?? 'no answer';
+      testOut.replaceChildren(h('p', { class: `alert ${r.ok ? 'ok' : 'error'}` }, r.ok ? `✓ The receiver answered ${answer}` : `✗ Not delivered: ${answer}${r.status && r.error ? ` (${r.error})` : ''}`, ` in ${r.durationMs ?? '?'} ms`));
+    } catch (err) {
+      testOut.replaceChildren(errorBox(err));
+    }
+    testButton.disabled = false;
+  }
+
+  const editor = {
     el,
+    /** After a successful save: the webhook is no longer new. */
+    saved() {
+      legend.textContent = 'Webhook';
+    },
+    /** Shows a refused field's problem on the field (null clears); answers whether it could. */
+    showProblem(name, text) {
+      urlProblem.hidden = name !== 'url';
+      url.setAttribute('aria-invalid', String(name === 'url'));
+      urlProblem.textContent = name === 'url' ? text : '';
+      if (name === 'url') url.focus();
+      return name === 'url';
+    },
     /** The webhook as PATCH /settings takes it; throws with a readable problem. */
     value() {
       const out = {
@@ -151,4 +192,5 @@ function webhookEditor(hook, catalogue, onRemove) {
       return out;
     },
   };
+  return editor;
 }
