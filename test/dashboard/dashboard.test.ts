@@ -100,7 +100,8 @@ describe('dashboard', () => {
     await page.fill('input[name=name]', 'Support');
     await page.selectOption('select[name=engine]', 'sandbox');
     await page.click('.sandbox-options summary');
-    await page.fill('input[name=qr_seconds]', '2');
+    await page.fill('input[name=qr_first_ms]', '2000');
+    await page.fill('input[name=qr_next_ms]', '2000');
     await page.click('button:has-text("Create channel")');
 
     const notice = page.locator('.token-notice');

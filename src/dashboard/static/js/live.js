@@ -5,7 +5,7 @@
 // with a new ticket and the last event id it saw.
 import { api } from './api.js';
 
-const EVENTS = ['channel.post', 'channel.patch', 'users.post', 'users.delete', 'alerts.post'];
+const EVENTS = ['channel.post', 'channel.patch', 'users.post', 'users.delete', 'messages.post', 'statuses.post', 'alerts.post'];
 const RETRY_MS = 5000;
 const RECONNECT_MS = 1000;
 
