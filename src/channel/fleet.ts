@@ -39,7 +39,12 @@ export function queryFleet(all: Iterable<ChannelRuntime>, q: FleetQuery, signals
   }
   const dir = q.order === 'desc' ? -1 : 1;
   const key = q.sort ?? 'created';
-  matched.sort((a, b) => dir * compare(a, b, key) || a.id.localeCompare(b.id));
+  // Channels are held in creation order already: the default order needs no sort.
+  if (key === 'created') {
+    if (dir < 0) matched.reverse();
+  } else {
+    matched.sort((a, b) => dir * compare(a, b, key) || a.id.localeCompare(b.id));
+  }
   const offset = q.offset ?? 0;
   return { channels: matched.slice(offset, offset + (q.count ?? 100)), total: matched.length, counts };
 }
