@@ -8,7 +8,7 @@ import { startReceiver, type Receiver } from '../support/receiver.js';
 
 const run = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../../bin/wagate.js');
-const ADMIN = 'cli-commands-admin';
+const ADMIN = 'cli-commands-admin-0123456789';
 const FAST = { init_ms: 20, launch_ms: 20, receipt_delivered_ms: null, receipt_read_ms: null };
 let gw: GatewayProcess;
 let receiver: Receiver;
