@@ -31,7 +31,11 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 45 s:\n${out}`)), 45_000);
+    const timer = setTimeout(() => {
+      // A gateway that never said it listens must not outlive the test.
+      child.kill('SIGKILL');
+      reject(new Error(`gateway did not start in 45 s:\n${out}`));
+    }, 45_000);
     const onData = (): void => {
       const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (!m?.[1]) return;
