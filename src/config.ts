@@ -26,6 +26,12 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   http: HttpLimits;
+  /** The largest media file stored, uploaded, fetched or sent (SPEC §6, media). */
+  mediaMaxBytes: number;
+  /** Stored media older than this is pruned. */
+  mediaRetentionDays: number;
+  /** Fetching one media URL, connect to last byte. */
+  mediaFetchTimeoutMs: number;
   lifecycle: LifecycleConfig;
   /**
    * Fault injection for crash tests: the process kills itself (SIGKILL) right after the engine
@@ -89,6 +95,9 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,
     http: httpLimits(env, int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000)),
+    mediaMaxBytes: int(env, 'WAGATE_MEDIA_MAX_BYTES', 16 * 1_048_576, 1024, 1024 * 1_048_576),
+    mediaRetentionDays: int(env, 'WAGATE_MEDIA_RETENTION_DAYS', 30, 1, 3650),
+    mediaFetchTimeoutMs: int(env, 'WAGATE_MEDIA_FETCH_TIMEOUT_MS', 30_000, 100, 600_000),
     lifecycle: {
       ...DEFAULT_LIFECYCLE,
       initTimeoutMs: int(env, 'WAGATE_INIT_TIMEOUT_MS', DEFAULT_LIFECYCLE.initTimeoutMs, 100, 3_600_000),

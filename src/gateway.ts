@@ -7,6 +7,9 @@ import type { Config } from './config.js';
 import type { EngineFactory } from './engines/engine.js';
 import { defaultEngines } from './engines/registry.js';
 import { buildServer } from './http/server.js';
+import { MediaFetcher } from './media/fetch.js';
+import { prepareInbound } from './media/inbound.js';
+import { MediaService } from './media/service.js';
 import { openStore } from './store/index.js';
 import { acquireDataDirLock } from './store/sqlite/data-dir-lock.js';
 import type { EngineKind, Store } from './store/types.js';
@@ -68,7 +71,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let url = '';
   // Known once the server listens; until then nothing of ours answers, so nothing to refuse.
   let listening: Endpoint[] = [];
-  // One guard for every address dialled on a customer's behalf (webhooks now; media, proxies).
+  // One guard for every address dialled on a customer's behalf (webhooks, media URLs; proxies later).
   const guard: OutboundGuard = { allowPrivate: config.webhookPrivate === 'allow', ownEndpoints: () => listening, lookup: opts.lookup };
 
   let webhooks: WebhookService | null = null;
@@ -78,6 +81,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // A pool proxy is set by the admin: private hosts are allowed, the always-refused ranges are not.
   const proxies = new ProxyPool({ store, clock, flap: config.lifecycle.flap, guard: { ...guard, allowPrivate: true }, onError: (err) => app.log.error({ err }, 'proxy pool write failed') });
   await proxies.load();
+  const media = new MediaService({
+    store,
+    clock,
+    fetcher: new MediaFetcher({ guard, maxBytes: config.mediaMaxBytes, timeoutMs: config.mediaFetchTimeoutMs }),
+    maxBytes: config.mediaMaxBytes,
+    retentionDays: config.mediaRetentionDays,
+    apiUrl: () => config.publicUrl ?? url,
+  });
   const messages = new MessageService({
     store,
     clock,
@@ -109,7 +120,10 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       logTransitions(app, channelId, effects);
       remediation.step(channelId, effects);
     },
-    onData: (runtime, data) => messages.onData(runtime, data).catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
+    onData: (runtime, data) =>
+      prepareInbound(media, runtime.id, data)
+        .then((prepared) => messages.onData(runtime, prepared))
+        .catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
     onStoreFault: (channelId, err) => {
       metrics.storeFault();
@@ -136,9 +150,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
   });
 
+
   const app = await buildServer(
     {
       store,
+      media,
       channels,
       webhooks,
       messages,
@@ -149,6 +165,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       clock,
       version: VERSION,
       defaultEngine: config.defaultEngine,
+      mediaMaxBytes: config.mediaMaxBytes,
       apiUrl: () => config.publicUrl ?? url,
       adminTokenHash: () => adminHash,
       isReady: () => ready,
@@ -177,7 +194,11 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   await channels.resume();
   webhooks.dispatcher.start();
   // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
-  const prune = (): void => void messages.pruneIdempotency().catch((err: unknown) => app.log.error({ err }, 'idempotency prune failed'));
+  // Media older than WAGATE_MEDIA_RETENTION_DAYS goes in the same sweep, in batches.
+  const prune = (): void => {
+    void messages.pruneIdempotency().catch((err: unknown) => app.log.error({ err }, 'idempotency prune failed'));
+    void media.prune().catch((err: unknown) => app.log.error({ err }, 'media prune failed'));
+  };
   prune();
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
   ready = true;
@@ -200,6 +221,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await app.close();
         await channels.shutdown();
         await webhooks.stop();
+        await media.close();
         await store.close();
         dirLock?.release();
       })();

@@ -1,6 +1,6 @@
 import type { Clock } from '../channel/clock.js';
 import type { EngineSignal } from '../channel/lifecycle.js';
-import type { Profile } from '../protocol/index.js';
+import type { MediaKind, Profile } from '../protocol/index.js';
 import type { EngineKind } from '../store/types.js';
 
 /** A channel's engine credentials: an opaque key-value map kept in the store. */
@@ -36,10 +36,32 @@ export interface InboundText {
   from: string;
   fromName?: string;
   fromMe: boolean;
+  /** The text, a caption, or '' for content without text. */
   body: string;
   /** unix seconds */
   timestamp: number;
+  /** Anything but plain text, as the engine saw it (media is downloaded on demand). */
+  content?: InboundContent;
+  /** The Message's type and content fields, once the gateway stored the content's file. */
+  fields?: Record<string, unknown> & { type: string };
 }
+
+/** What an inbound message carries besides text. */
+export type InboundContent =
+  | {
+      kind: 'media';
+      type: MediaKind;
+      mimeType: string;
+      fileName?: string;
+      caption?: string;
+      seconds?: number;
+      width?: number;
+      height?: number;
+      /** Fetches and decrypts the file (Baileys' downloadMediaMessage; the sandbox has it at hand). */
+      download(): Promise<Buffer>;
+    }
+  | { kind: 'location'; latitude: number; longitude: number; name?: string; address?: string }
+  | { kind: 'contacts'; contacts: Array<{ name: string; vcard: string }> };
 
 /** What a connection reports besides its status: messages and receipts. */
 export type EngineData =
@@ -84,6 +106,8 @@ export interface OutgoingText {
   linkPreview: boolean;
   /** Re-send under this id: a message that was handed to a connection lost before its ack. */
   id?: string;
+  /** The id of a text message this channel sent: the new body replaces its text. */
+  edit?: string;
 }
 
 /**
@@ -97,6 +121,46 @@ export interface SentText {
   status: 'sent' | 'pending';
 }
 
+/** A message of this channel's chat that a reaction, pin or star is about. */
+export interface MessageRef {
+  chatId: string;
+  id: string;
+  fromMe: boolean;
+}
+
+/** A file to send, already fetched or read from the media store. */
+export interface OutgoingFile {
+  bytes: Buffer;
+  mimeType: string;
+  fileName?: string;
+}
+
+/** Anything but plain text: media, a location, contacts, a link preview, a reaction, a pin, a star. */
+export type OutgoingContent = {
+  chatId: string;
+  quoted?: string;
+  mentions?: string[];
+  /** Re-send under this id (see OutgoingText.id). */
+  id?: string;
+} & (
+  | {
+      kind: 'media';
+      type: MediaKind;
+      file: OutgoingFile;
+      caption?: string;
+      viewOnce?: boolean;
+      seconds?: number;
+      width?: number;
+      height?: number;
+    }
+  | { kind: 'location'; latitude: number; longitude: number; name?: string; address?: string; url?: string }
+  | { kind: 'contacts'; contacts: Array<{ name: string; vcard: string }> }
+  | { kind: 'link_preview'; body: string; title: string; description?: string; canonical?: string; thumbnail?: Buffer }
+  | { kind: 'reaction'; target: MessageRef; /** '' removes the reaction */ emoji: string }
+  | { kind: 'pin'; target: MessageRef; pin: boolean; seconds: number }
+  | { kind: 'star'; target: MessageRef; star: boolean }
+);
+
 /** One connection attempt. Its events go to the `emit` passed to `Engine.connect`. */
 export interface EngineConnection {
   /** Ends the connection without logging out; no further events are emitted. */
@@ -109,6 +173,8 @@ export interface EngineConnection {
   profile(): Promise<Profile>;
   /** Sends a text; throws EngineClosedError when the connection ended first, EngineSendError when refused. */
   sendText(message: OutgoingText): Promise<SentText>;
+  /** Sends anything else; the same errors as `sendText`. A star sends nothing and answers the target's id. */
+  sendContent(content: OutgoingContent): Promise<SentText>;
 }
 
 /**

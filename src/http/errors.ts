@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors } from '../protocol/index.js';
+import { WHAPI_ROUTES } from '../protocol/whapi-routes.js';
 import { isStoreFault } from '../store/errors.js';
 import { describeValidation } from './validation.js';
 
@@ -14,6 +15,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
+    if (isWhapiRoute(req.method, path)) {
+      return send(reply, new ApiError(404, ERROR_MESSAGES.notFound, `${req.method} ${path} is a Whapi.Cloud route not implemented by wagate`));
+    }
     const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
     if (allowed.length > 0) {
       void reply.header('allow', allowed.join(', '));
@@ -23,6 +27,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => send(reply, toApiError(err, req)));
+}
+
+const WHAPI_PATTERNS = Object.entries(WHAPI_ROUTES).map(([path, methods]) => ({
+  regex: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+  methods,
+}));
+
+/** Whether a request names a route of Whapi's API (which wagate, having no route for it, does not implement). */
+function isWhapiRoute(method: string, path: string): boolean {
+  return WHAPI_PATTERNS.some((p) => p.methods.includes(method) && p.regex.test(path));
 }
 
 function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError {

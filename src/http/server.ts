@@ -14,8 +14,13 @@ import { deliveryRoutes } from './gate/deliveries.js';
 import { healthRoutes } from './gate/health.js';
 import { messageRoutes } from './gate/messages.js';
 import type { MessageService } from '../messages/service.js';
+import type { MediaService } from '../media/service.js';
+import { mediaRoutes } from './gate/media.js';
+import { mediaMessageRoutes } from './gate/media-messages.js';
+import { messageActionRoutes } from './gate/message-actions.js';
 import type { Metrics } from '../metrics/registry.js';
 import { metricsRoutes } from './ops/metrics.js';
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { EventEmitter } from 'node:events';
 import { channelStreamRoutes, partnerStreamRoutes, streamTicketRoutes } from './streams.js';
@@ -68,6 +73,7 @@ export interface GatewayContext {
   channels: ChannelService;
   webhooks: WebhookService;
   messages: MessageService;
+  media: MediaService;
   metrics: Metrics;
   /** The partner's proxy pool (SPEC §11). */
   proxies: ProxyPool;
@@ -81,6 +87,8 @@ export interface GatewayContext {
   clock: Clock;
   version: string;
   defaultEngine: EngineKind;
+  /** WAGATE_MEDIA_MAX_BYTES: the largest file a request may carry. */
+  mediaMaxBytes: number;
   /** The base URL clients use for the gate API. */
   apiUrl(): string;
   /** The admin token's hash (it may be generated after the server is built). */
@@ -170,12 +178,17 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   });
   await app.register(async (gate) => {
     gate.addHook('onRequest', auth.channel);
+    // Whapi declares multipart/form-data beside JSON for its sends; routes read it with formBody.
+    await gate.register(multipart, { limits: { fileSize: ctx.mediaMaxBytes } });
     await gate.register(healthRoutes);
     await gate.register(userRoutes);
     await gate.register(sandboxRoutes);
     await gate.register(settingsRoutes);
     await gate.register(deliveryRoutes);
     await gate.register(messageRoutes);
+    await gate.register(mediaRoutes);
+    await gate.register(mediaMessageRoutes);
+    await gate.register(messageActionRoutes);
     await gate.register(channelStreamRoutes, streams);
   });
   await app.register(async (partner) => {

@@ -17,6 +17,7 @@ import {
 import type { IdempotencyRecord, Store, StoredMessage } from '../store/types.js';
 import { channelSettings } from '../webhooks/outbox.js';
 import { canSend, refuseSend, sendHoldOutcome } from './gate.js';
+import { textOutgoing, type Outgoing } from './outgoing.js';
 
 /** How long an Idempotency-Key answers with its first answer. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
@@ -50,12 +51,17 @@ export class MessageService {
   constructor(private readonly deps: MessageServiceDeps) {}
 
   /** `POST /messages/text`, at most once per Idempotency-Key within 24 h. */
-  async sendText(channel: ChannelRuntime, input: SendText, idempotencyKey?: string): Promise<SendAnswer> {
+  sendText(channel: ChannelRuntime, input: SendText, idempotencyKey?: string): Promise<SendAnswer> {
+    return this.send(channel, textOutgoing(input, normaliseChatId(input.to)), idempotencyKey);
+  }
+
+  /** Any send (text, media, an edit...), at most once per Idempotency-Key within 24 h. */
+  async send(channel: ChannelRuntime, input: Outgoing, idempotencyKey?: string): Promise<SendAnswer> {
     // Store work a send starts that may outlive its answer (recording a sent message while the
     // store fails, releasing a key): the key stays in flight until it is done.
     const work: Promise<unknown>[] = [];
     if (!idempotencyKey) return this.sendOnce(channel, input, null, null, work);
-    const hash = requestHash(input);
+    const hash = requestHash(input.request);
     const slot = `${channel.id}\u0000${idempotencyKey}`;
     const running = this.inFlight.get(slot);
     if (running) {
@@ -72,7 +78,7 @@ export class MessageService {
     return run;
   }
 
-  private async sendIdempotent(channel: ChannelRuntime, input: SendText, key: string, hash: string, work: Promise<unknown>[]): Promise<SendAnswer> {
+  private async sendIdempotent(channel: ChannelRuntime, input: Outgoing, key: string, hash: string, work: Promise<unknown>[]): Promise<SendAnswer> {
     const since = this.deps.clock.now() - IDEMPOTENCY_WINDOW_MS;
     const earlier = await this.deps.store.getIdempotency(channel.id, key, since);
     if (earlier) {
@@ -100,14 +106,14 @@ export class MessageService {
   /** One send: wait out a reconnect within the hold, send, and commit the message with its events. */
   private async sendOnce(
     channel: ChannelRuntime,
-    input: SendText,
+    input: Outgoing,
     record: IdempotencyRecord | null,
     mark: InProgressMark | null,
     work: Promise<unknown>[],
   ): Promise<SendAnswer> {
     const holdMs = channelSettings(channel.record.settings).send_hold_ms;
     const deadline = this.deps.clock.now() + holdMs;
-    const chatId = normaliseChatId(input.to);
+    const chatId = input.chatId;
     // A message handed to a connection that was lost before WhatsApp acknowledged it: re-sent once
     // the channel is back, under the same id, so the recipient keeps one copy.
     let unacknowledged: string | undefined;
@@ -120,7 +126,7 @@ export class MessageService {
         // Only now can a crash leave the outcome unknown: a restart during the hold sent nothing.
         await mark?.set();
         mark?.sending();
-        sent = await conn.sendText({ chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview, id: unacknowledged });
+        sent = await input.send(conn, unacknowledged);
       } catch (err) {
         if (err instanceof EngineClosedError) unacknowledged = err.unacknowledged ?? unacknowledged;
         // The engine refused or nothing left: the message did not go (unless an earlier attempt
@@ -139,7 +145,7 @@ export class MessageService {
         throw err;
       }
       this.deps.afterEngineSend?.();
-      const message = this.outbound(channel, chatId, input, sent);
+      const { message, events } = input.commit(sent, channel.state.user?.id);
       const body: SentMessage = { sent: true, message };
       const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;
       // The message has gone: from here on it is never forgotten. The commit is retried until it
@@ -149,9 +155,10 @@ export class MessageService {
         chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
         idempotency,
         // A `pending` message gets its statuses.post when WhatsApp's ack arrives (a `sent` receipt).
+        // A send that changes a stored message (an edit, a reaction) has no status of its own.
         events: [
-          { name: 'messages.post', payload: { messages: [message] } },
-          ...(sent.status === 'sent' ? [{ name: 'statuses.post' as const, payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } }] : []),
+          ...events,
+          ...(sent.status === 'sent' && !input.updates ? [{ name: 'statuses.post' as const, payload: { statuses: [statusUpdate(message.id, chatId, 'sent', message.timestamp)] } }] : []),
         ],
       }));
       work.push(recorded.catch(() => undefined));
@@ -197,16 +204,18 @@ export class MessageService {
     await channel.commitSide(async () => {
       // The same message can arrive twice (live, then again in an offline catch-up).
       if (await this.deps.store.getMessage(channel.id, m.id)) return null;
+      // Media, locations and contacts come with their fields prepared (media/inbound.ts).
+      const { type, ...content } = (m.fields ?? { type: 'text', text: { body: m.body } }) as Partial<Message> & Pick<Message, 'type'>;
       const message: Message = {
         id: m.id,
-        type: 'text',
+        type,
         chat_id: m.chatId,
         from: m.from,
         from_me: m.fromMe,
         source: m.fromMe ? 'mobile' : 'web',
         timestamp: m.timestamp,
         status: m.fromMe ? 'sent' : 'delivered',
-        text: { body: m.body },
+        ...content,
       };
       if (m.fromName) message.from_name = m.fromName;
       return {
@@ -233,22 +242,6 @@ export class MessageService {
     });
   }
 
-  private outbound(channel: ChannelRuntime, chatId: string, input: SendText, sent: SentText): Message {
-    const message: Message = {
-      id: sent.id,
-      type: 'text',
-      chat_id: chatId,
-      from: channel.state.user?.id,
-      from_me: true,
-      source: 'api',
-      timestamp: sent.timestamp,
-      status: sent.status,
-      text: { body: input.body },
-    };
-    if (!message.from) delete message.from;
-    if (input.quoted || input.mentions) message.context = { quoted_id: input.quoted, mentions: input.mentions };
-    return message;
-  }
 }
 
 function stored(message: Message): StoredMessage {
@@ -314,7 +307,8 @@ function reusedKey(): ApiError {
 }
 
 /** A stable hash of a send request, so a reused key with another body is told apart. */
-function requestHash(input: SendText): string {
-  const canonical = JSON.stringify(Object.keys(input).sort().map((k) => [k, input[k as keyof SendText]]));
+function requestHash(input: unknown): string {
+  const record = input as Record<string, unknown>;
+  const canonical = JSON.stringify(Object.keys(record).sort().map((k) => [k, record[k]]));
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -68,6 +68,7 @@ export const errors = {
   adminRequired: (details: string) => new ApiError(403, ERROR_MESSAGES.adminRequired, details),
   notFound: (details: string) => new ApiError(404, ERROR_MESSAGES.notFound, details),
   conflict: (message: string, details?: string) => new ApiError(409, message, details),
+  unsupportedMediaType: (details: string) => new ApiError(415, 'unsupported media type', details),
   storeUnavailable: (details: string) => new ApiError(503, ERROR_MESSAGES.storeUnavailable, details),
   tooManyRequests: (details: string, retryAfterSeconds: number) =>
     Object.assign(new ApiError(429, ERROR_MESSAGES.tooManyRequests, details), { retryAfterSeconds }),

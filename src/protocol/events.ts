@@ -18,9 +18,18 @@ export const EVENT_CATALOGUE: ReadonlyArray<{ type: EventType; method: EventMeth
   { type: 'users', method: 'post', description: 'an account was linked' },
   { type: 'users', method: 'delete', description: 'the account was unlinked or logged out' },
   { type: 'messages', method: 'post', description: 'a message arrived or was sent' },
+  { type: 'messages', method: 'patch', description: 'a message was edited, reacted to, starred or pinned' },
   { type: 'statuses', method: 'post', description: 'a message was sent, delivered or read' },
   { type: 'alerts', method: 'post', description: 'flapping, a stuck start, a failing webhook, remediation and hand-overs' },
 ];
+
+/** Types wagate emits that Whapi's event-type enum lacks: kept out of Whapi-typed answers. */
+export const EXTENSION_EVENT_TYPES: readonly EventType[] = ['alerts'];
+
+/** `GET /settings/events`: Whapi's types only, or with wagate's own (`extensions`). */
+export function subscribableEvents(extensions: boolean): Array<{ type: EventType; method: EventMethod }> {
+  return EVENT_CATALOGUE.filter((e) => extensions || !EXTENSION_EVENT_TYPES.includes(e.type)).map(({ type, method }) => ({ type, method }));
+}
 
 export const ALERT_KINDS = [
   'flapping',
@@ -58,6 +67,7 @@ export interface EventPayloads {
   'users.delete': { user: User };
   'alerts.post': { alert: Alert };
   'messages.post': { messages: unknown[] };
+  'messages.patch': { messages_updates: Array<{ id: string; before_update: unknown; after_update: unknown; changes: string[] }> };
   'statuses.post': { statuses: unknown[] };
 }
 export type EventName = keyof EventPayloads;

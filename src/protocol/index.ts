@@ -6,3 +6,5 @@ export * from './partner.js';
 export * from './deliveries.js';
 export * from './messages.js';
 export * from './proxies.js';
+export * from './media.js';
+export * from './sends.js';

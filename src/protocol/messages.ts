@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MessageLinkPreview, MessageLocation, MessageMedia, MessageReaction, VCard } from './media.js';
 
 /** Whapi's message ack statuses, in the order a message moves through them, with their codes. */
 export const MESSAGE_STATUS = {
@@ -18,6 +19,8 @@ export const TO_PATTERN = '^[\\d-]{9,31}(@[\\w.]{1,})?$';
 export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9._]{4,30}-[A-Za-z0-9._]{4,14}(-[A-Za-z0-9._]{4,10})?(-[A-Za-z0-9._]{2,10})?$';
 /** A chat id: digits (and dashes for groups) and a server. */
 export const CHAT_ID_PATTERN = '^[\\d-]{9,31}@[\\w.]{1,}$';
+/** A mentioned user or group (Whapi's `Mentions`). */
+export const MENTION_PATTERN = '^\\d{7,15}(@s\\.whatsapp\\.net)?$|^\\d{10,31}@g\\.us$';
 /** The longest text body wagate sends (WhatsApp's own limit is 65,536 characters). */
 export const MAX_TEXT_BODY = 4096;
 
@@ -30,16 +33,21 @@ export const SendText = Type.Object(
     typing_time: Type.Optional(Type.Number({ minimum: 0, maximum: 60 })),
     no_link_preview: Type.Optional(Type.Boolean()),
     wide_link_preview: Type.Optional(Type.Boolean()),
-    mentions: Type.Optional(Type.Array(Type.String({ pattern: '^\\d{7,15}(@s\\.whatsapp\\.net)?$|^\\d{10,31}@g\\.us$' }), { maxItems: 256 })),
+    mentions: Type.Optional(Type.Array(Type.String({ pattern: MENTION_PATTERN }), { maxItems: 256 })),
+    edit: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN, description: 'the id of a text message this channel sent: replace its text' })),
   },
   { additionalProperties: false },
 );
 export type SendText = Static<typeof SendText>;
 
-/** A text message as wagate answers and sends it (a subset of Whapi's `Message`). */
+/** The message types wagate sends and receives (a subset of Whapi's `MessageType`). */
+export const MESSAGE_TYPES = ['text', 'image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** A message as wagate answers and sends it (a subset of Whapi's `Message`). */
 export const Message = Type.Object({
   id: Type.String(),
-  type: Type.Literal('text'),
+  type: Type.Union(MESSAGE_TYPES.map((t) => Type.Literal(t))),
   chat_id: Type.String(),
   from: Type.Optional(Type.String()),
   from_me: Type.Boolean(),
@@ -47,8 +55,27 @@ export const Message = Type.Object({
   source: Type.Optional(Type.String()),
   timestamp: Type.Integer({ description: 'unix seconds' }),
   status: Type.Optional(Type.String()),
-  text: Type.Object({ body: Type.String() }),
+  text: Type.Optional(Type.Object({ body: Type.String() })),
+  image: Type.Optional(MessageMedia),
+  video: Type.Optional(MessageMedia),
+  gif: Type.Optional(MessageMedia),
+  short: Type.Optional(MessageMedia),
+  audio: Type.Optional(MessageMedia),
+  voice: Type.Optional(MessageMedia),
+  document: Type.Optional(MessageMedia),
+  sticker: Type.Optional(MessageMedia),
+  location: Type.Optional(MessageLocation),
+  contact: Type.Optional(VCard),
+  contact_list: Type.Optional(Type.Object({ list: Type.Array(VCard) })),
+  link_preview: Type.Optional(MessageLinkPreview),
   context: Type.Optional(Type.Object({ quoted_id: Type.Optional(Type.String()), mentions: Type.Optional(Type.Array(Type.String())) })),
+  reactions: Type.Optional(Type.Array(MessageReaction)),
+  /** extension: when the text was last edited (unix seconds) */
+  edited_at: Type.Optional(Type.Integer()),
+  /** extension: starred on this device */
+  starred: Type.Optional(Type.Boolean()),
+  /** extension: pinned in its chat until (unix seconds) */
+  pinned_until: Type.Optional(Type.Integer()),
 });
 export type Message = Static<typeof Message>;
 

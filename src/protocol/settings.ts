@@ -183,6 +183,30 @@ const settingsFields = {
 };
 
 /**
+ * Fields of Whapi's `Settings` that wagate accepts, so that settings written for Whapi.Cloud
+ * apply unchanged, but does not act on: they are neither stored nor answered, and
+ * `GET /settings` lists them in `accepted_without_effect`.
+ */
+export const SETTINGS_WITHOUT_EFFECT = ['media', 'mobile_proxy', 'offline_mode', 'full_history', 'on_call_pager', 'pass_through', 'sent_status'] as const;
+
+const MEDIA_TYPES_AUTO_DOWNLOAD = ['image', 'audio', 'voice', 'video', 'document', 'sticker'] as const;
+const withoutEffectFields = {
+  media: Type.Object(
+    {
+      auto_download: Type.Optional(Type.Array(Type.Union(literals(MEDIA_TYPES_AUTO_DOWNLOAD)), { maxItems: 6 })),
+      init_avatars: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  mobile_proxy: Type.String({ maxLength: 2048 }),
+  offline_mode: Type.Boolean(),
+  full_history: Type.Boolean(),
+  on_call_pager: Type.String({ maxLength: 64 }),
+  pass_through: Type.Boolean(),
+  sent_status: Type.Boolean(),
+} satisfies Record<(typeof SETTINGS_WITHOUT_EFFECT)[number], unknown>;
+
+/**
  * The body of `PATCH /settings`: every field optional, absent ones unchanged. No `default`
  * keywords at this level: a validator that fills defaults would turn a partial patch into a reset.
  */
@@ -195,6 +219,13 @@ export const SettingsPatch = Type.Object(
     send_hold_ms: Type.Optional(settingsFields.send_hold_ms),
     remediation: Type.Optional(RemediationSetting),
     webhooks: Type.Optional(Type.Array(WebhookInput)),
+    media: Type.Optional(withoutEffectFields.media),
+    mobile_proxy: Type.Optional(withoutEffectFields.mobile_proxy),
+    offline_mode: Type.Optional(withoutEffectFields.offline_mode),
+    full_history: Type.Optional(withoutEffectFields.full_history),
+    on_call_pager: Type.Optional(withoutEffectFields.on_call_pager),
+    pass_through: Type.Optional(withoutEffectFields.pass_through),
+    sent_status: Type.Optional(withoutEffectFields.sent_status),
   },
   { additionalProperties: false },
 );
@@ -216,6 +247,16 @@ export const Settings = Type.Object(
 export type Settings = Static<typeof Settings>;
 export type SettingsField = keyof Settings;
 
+/** The answer of `GET /settings`: the settings, and the Whapi fields accepted without effect (extension). */
+export const SettingsAnswer = Type.Object(
+  {
+    ...Settings.properties,
+    accepted_without_effect: Type.Array(Type.String(), { description: 'extension: Whapi settings fields wagate accepts but does not act on' }),
+  },
+  { additionalProperties: false },
+);
+export type SettingsAnswer = Static<typeof SettingsAnswer>;
+
 /** Values of a channel that never set anything (and after `DELETE /settings`). */
 export const SETTINGS_DEFAULTS: Readonly<Settings> = {
   callback_backoff_delay_ms: 3000,
@@ -236,6 +277,12 @@ export type UpdateSettingsAnswer = Static<typeof UpdateSettingsAnswer>;
 
 /** The answer of `GET /settings/events`. */
 export const SettingsEventsAnswer = Type.Array(WebhookEvent);
+
+/** `GET /settings/events?extensions=true` adds the events Whapi does not know (`alerts`). */
+export const SettingsEventsQuery = Type.Object({
+  extensions: Type.Optional(Type.Boolean({ default: false, description: "extension: also list wagate's own events (alerts)" })),
+  token: Type.Optional(Type.String()),
+});
 export type SettingsEventsAnswer = Static<typeof SettingsEventsAnswer>;
 
 /** The body of `POST /settings/webhook_test`. */
@@ -250,3 +297,15 @@ export const WebhookTestRequest = Type.Object(
   { additionalProperties: false },
 );
 export type WebhookTestRequest = Static<typeof WebhookTestRequest>;
+
+/** The answer of `POST /settings/webhook_test`: Whapi's `ResponseSuccess`, with the attempt's detail (extension). */
+export const WebhookTestAnswer = Type.Object({
+  success: Type.Boolean(),
+  webhook_id: Type.String({ description: 'extension: the webhook-id header sent' }),
+  status: Type.Optional(Type.Integer({ description: "extension: the receiver's HTTP status" })),
+  error: Type.Optional(Type.String({ description: 'extension: why the attempt failed' })),
+  gone: Type.Boolean({ description: 'extension: the receiver answered 410 Gone' }),
+  retryAfterMs: Type.Optional(Type.Integer()),
+  durationMs: Type.Number({ description: 'extension: how long the attempt took' }),
+});
+export type WebhookTestAnswer = Static<typeof WebhookTestAnswer>;

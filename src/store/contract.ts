@@ -4,6 +4,7 @@ import { channelContract } from './contract/channels.js';
 import { credentialContract } from './contract/credentials.js';
 import { deliveryContract } from './contract/deliveries.js';
 import { deliveryAdminContract } from './contract/delivery-admin.js';
+import { mediaContract } from './contract/media.js';
 import { messageContract } from './contract/messages.js';
 import { proxyContract } from './contract/proxies.js';
 import type { Store } from './types.js';
@@ -40,5 +41,6 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));
     describe('messages, chats and idempotency keys', () => messageContract(store));
     describe('the proxy pool', () => proxyContract(store));
+    describe('media files', () => mediaContract(store));
   });
 }

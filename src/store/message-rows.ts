@@ -77,12 +77,14 @@ export function idempotencyFromRow(row: IdempotencyRow, json: (value: unknown) =
 
 /**
  * The WHERE clause of a message listing (always the channel first) and its values in order;
- * `param(n)` writes the dialect's placeholder for the n-th value, counting from 1.
+ * `param(n)` writes the dialect's placeholder for the n-th value, counting from 1, and
+ * `fromField` the dialect's expression for the message's `from`.
  */
 export function messageWhere(
   channelId: string,
   filter: MessageFilter,
   param: (n: number) => string,
+  fromField: string,
 ): { sql: string; values: Array<string | number | boolean> } {
   const clauses: string[] = [];
   const values: Array<string | number | boolean> = [];
@@ -96,5 +98,12 @@ export function messageWhere(
   add('from_me =', filter.fromMe);
   add('timestamp >=', filter.timeFrom);
   add('timestamp <=', filter.timeTo);
+  add(`${fromField} =`, filter.author);
   return { sql: `WHERE ${clauses.join(' AND ')}`, values };
+}
+
+/** The ORDER BY of a message listing: newest first unless `sort` is `asc`. */
+export function messageOrder(filter: MessageFilter): string {
+  const dir = filter.sort === 'asc' ? 'ASC' : 'DESC';
+  return `ORDER BY timestamp ${dir}, inserted_seq ${dir}`;
 }

@@ -1,3 +1,4 @@
+import type { MediaStore } from './media.js';
 import type { EventName, HistoryEntry, StatusText, User } from '../protocol/index.js';
 
 /** The engines a channel can run on. */
@@ -206,6 +207,10 @@ export interface MessageFilter {
   timeFrom?: number;
   /** unix seconds, inclusive */
   timeTo?: number;
+  /** The sender's phone number (the Message's `from`). */
+  author?: string;
+  /** Oldest first with `asc`; newest first otherwise. */
+  sort?: 'asc' | 'desc';
 }
 
 export interface Page {
@@ -287,7 +292,7 @@ export interface Store extends ProxyStore {
   /** Pending deliveries and the creation time of the oldest (metrics). */
   outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
 
-  /** Messages newest first (timestamp, then insertion), filtered and paged. */
+  /** Messages newest first (timestamp, then insertion; oldest first with `sort: 'asc'`), filtered and paged. */
   listMessages(channelId: string, filter: MessageFilter, page: Page): Promise<{ messages: StoredMessage[]; total: number }>;
   getMessage(channelId: string, id: string): Promise<StoredMessage | null>;
   /** Chats by latest activity first. */
@@ -297,6 +302,9 @@ export interface Store extends ProxyStore {
   getIdempotency(channelId: string, key: string, since: number): Promise<IdempotencyRecord | null>;
   /** Deletes idempotency records older than `before` (unix ms); answers how many. */
   pruneIdempotency(before: number): Promise<number>;
+
+  /** Media files and their bytes (uploads, sent and received media). */
+  readonly media: MediaStore;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

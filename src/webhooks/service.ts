@@ -1,15 +1,17 @@
 import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import type { Clock } from '../channel/clock.js';
-import { envelope, ERROR_MESSAGES, errors, type Alert } from '../protocol/index.js';
-import type { Settings, UpdateSettingsAnswer, Webhook, WebhookTestRequest } from '../protocol/settings.js';
+import { Value } from '@sinclair/typebox/value';
+import { ERROR_MESSAGES, errors, type Alert } from '../protocol/index.js';
+import { SETTINGS_WITHOUT_EFFECT, type Settings, type SettingsAnswer, type UpdateSettingsAnswer, type Webhook, type WebhookTestAnswer, type WebhookTestRequest } from '../protocol/settings.js';
+import { webhookTestPayload } from '../protocol/webhook-test.js';
 import { deliveryQueueKey } from '../store/rows.js';
 import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { AddressRefused, checkOutboundUrl, type OutboundGuard } from './guard.js';
 import { channelSettings, targetOf } from './outbox.js';
 import { CHANNEL_PROXY_SCHEMES, checkProxyUrl, ProxyRefused } from '../proxies/address.js';
-import { createSender, type DeliveryResult, type Sender } from './sender.js';
+import { createSender, type Sender } from './sender.js';
 import { applyPatch, canonicalEventType, defaultSettings, limitProblems, subscribes, validateSettingsPatch, validateWebhookTarget, type NormalisedPatch } from './settings.js';
 
 const REMOVED = "cancelled: the webhook was removed from the channel's settings";
@@ -76,11 +78,17 @@ export class WebhookService {
     return checked.patch;
   }
 
-  /** `DELETE /settings`: back to the defaults (no webhooks). */
-  async reset(channel: ChannelRuntime): Promise<Settings> {
+  /** `GET /settings`: the settings, and the Whapi fields wagate accepts without acting on them. */
+  settingsAnswer(channel: ChannelRuntime): SettingsAnswer {
+    return { ...this.settings(channel), accepted_without_effect: [...SETTINGS_WITHOUT_EFFECT] };
+  }
+
+  /** `DELETE /settings`: back to the defaults (no webhooks); 409 when they already are. */
+  async reset(channel: ChannelRuntime): Promise<{ success: true }> {
     const settings = defaultSettings();
+    if (Value.Equal(this.settings(channel), settings)) throw errors.conflict('Settings already reset', 'every setting already has its default value');
     await this.save(channel, settings);
-    return settings;
+    return { success: true };
   }
 
   /**
@@ -96,27 +104,29 @@ export class WebhookService {
   }
 
   /** `POST /settings/webhook_test`: one signed test delivery (the URL and headers checked as `PATCH /settings` checks them), answered with its outcome. */
-  async test(channel: ChannelRuntime, json: WebhookTestRequest): Promise<DeliveryResult & { webhook_id: string }> {
+  /** `POST /settings/webhook_test`: one signed test delivery of the event's own shape, answered with its outcome. */
+  async test(channel: ChannelRuntime, json: WebhookTestRequest): Promise<WebhookTestAnswer> {
     const checked = validateWebhookTarget(json);
     if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
     const req = checked.target;
     await this.guard(req.url, 'url');
     const type = canonicalEventType(req.type) ?? 'channel';
     const now = this.deps.clock.now();
-    const body = JSON.stringify({ ...envelope(channel.id, { name: 'channel.post', payload: { health: channel.health() } }), event: { type, event: 'post' }, test: true });
+    const { method, payload } = webhookTestPayload(type, { health: channel.health(), user: channel.state.user ?? null, now: Math.floor(now / 1000) });
+    const body = JSON.stringify({ ...payload, event: { type, event: method }, channel_id: channel.id, test: true });
     const id = `test_${now}`;
-    const result = await this.sender.send({
+    const { ok, ...result } = await this.sender.send({
       url: req.url,
       mode: req.mode,
       eventType: type,
-      method: 'post',
+      method,
       headers: req.headers ?? {},
       body,
       webhookId: id,
       timestampSeconds: Math.floor(now / 1000),
       secret: req.secret,
     });
-    return { ...result, webhook_id: id };
+    return { success: ok, ...result, webhook_id: id };
   }
 
   /** The delivery log, newest first. */

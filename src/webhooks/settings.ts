@@ -5,6 +5,7 @@ import {
   DEFAULT_WEBHOOK_EVENTS,
   SETTINGS_BOUNDS,
   SETTINGS_DEFAULTS,
+  SETTINGS_WITHOUT_EFFECT,
   SettingsPatch,
   WEBHOOK_DEFAULTS,
   WEBHOOK_EVENT_TYPES,
@@ -141,7 +142,9 @@ export function canonicalEventType(type: string): WebhookEvent['type'] | undefin
 }
 
 function normalise(patch: SettingsPatch): NormalisedPatch {
-  const { webhooks, ...scalars } = patch;
+  const { webhooks, ...fields } = patch;
+  // Whapi's fields without effect in wagate are accepted and dropped (SETTINGS_WITHOUT_EFFECT).
+  const scalars = Object.fromEntries(Object.entries(fields).filter(([k]) => !(SETTINGS_WITHOUT_EFFECT as readonly string[]).includes(k)));
   const out: NormalisedPatch = { ...scalars };
   if (webhooks) out.webhooks = webhooks.map(normaliseWebhook);
   return out;

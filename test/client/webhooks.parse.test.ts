@@ -14,6 +14,7 @@ const wagateEvents: { [N in EventName]: ChannelEvent<N> } = {
   'users.post': { name: 'users.post', payload: { user: { id: '61371989950', name: 'Jonathan' } } },
   'users.delete': { name: 'users.delete', payload: { user: { id: '61371989950', name: 'Jonathan' } } },
   'messages.post': { name: 'messages.post', payload: { messages: [message] } },
+  'messages.patch': { name: 'messages.patch', payload: { messages_updates: [{ id: message.id, before_update: message, after_update: { ...message, text: { body: 'hi!' } }, changes: ['text'] }] } },
   'statuses.post': { name: 'statuses.post', payload: { statuses: [{ id: message.id, code: 3, status: 'delivered', recipient_id: message.chat_id, timestamp: '1713774901' }] } },
   'alerts.post': { name: 'alerts.post', payload: { alert: { kind: 'flapping', detail: '3 drops out of AUTH within 15 min', at: 1713774950 } } },
 };

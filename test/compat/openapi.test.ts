@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { WHAPI_ROUTES } from '../../src/protocol/whapi-routes.js';
 import { whapiDoc } from '../support/whapi.js';
 
 interface Parameter { name: string; in: string; required?: boolean; $ref?: string }
@@ -21,6 +22,13 @@ afterAll(async () => {
   await gw?.close();
 });
 
+/** The required fields of a form-exploded object parameter (`SendParams` → `to`): each is a query parameter. */
+function explodedRequired(p: Parameter): string[] {
+  const ref = (p as Parameter & { explode?: boolean; schema?: { $ref?: string } }).schema?.$ref;
+  if (!(p as { explode?: boolean }).explode || !ref) return [];
+  return ((whapiDoc().components.schemas[ref.split('/').pop() as string] as { required?: string[] }).required ?? []);
+}
+
 /** Whapi's operation parameters with `$ref`s resolved. */
 function whapiParameters(op: Operation): Parameter[] {
   const components = whapiDoc().components.parameters;
@@ -28,6 +36,13 @@ function whapiParameters(op: Operation): Parameter[] {
 }
 
 describe("wagate's OpenAPI document beside Whapi's", () => {
+  it("lists in WHAPI_ROUTES exactly the routes of Whapi's document (the 404 'not implemented' list)", () => {
+    const whapi = Object.fromEntries(
+      Object.entries(whapiDoc().paths as unknown as Paths).map(([p, ops]) => [p, METHODS.filter((m) => ops[m]).map((m) => m.toUpperCase())]),
+    );
+    expect(WHAPI_ROUTES).toEqual(whapi);
+  });
+
   it('is served at /docs/json with every gate, partner and operations route', () => {
     for (const path of ['/health', '/users/login', '/settings', '/messages/text', '/chats', '/partner/channels', '/livez', '/webhooks/deliveries']) {
       expect(Object.keys(ours)).toContain(path);
@@ -47,6 +62,8 @@ describe("wagate's OpenAPI document beside Whapi's", () => {
         const required = whapiParameters(op as Operation).filter((p) => p.required && p.in !== 'header');
         const ourParams = (ops[method]?.parameters ?? []) as Parameter[];
         for (const p of required) {
+          // A form-exploded object (`SendParams`) is no parameter of its own: its fields are the query.
+          if (p.in === 'query' && (p as Parameter & { explode?: boolean }).explode) continue;
           if (p.in === 'path') {
             expect(ourParams.filter((q) => q.in === 'path').length, `${method} ${path}: path parameter ${p.name}`).toBeGreaterThan(0);
           } else {
@@ -55,7 +72,9 @@ describe("wagate's OpenAPI document beside Whapi's", () => {
         }
         // wagate's required query parameters must not be more than Whapi's (a Whapi client would omit them).
         const ourRequired = ourParams.filter((q) => q.required && q.in === 'query').map((q) => q.name);
-        const theirQuery = whapiParameters(op as Operation).filter((p) => p.in === 'query' && p.required).map((p) => p.name);
+        const theirQuery = whapiParameters(op as Operation)
+          .filter((p) => p.in === 'query' && p.required)
+          .flatMap((p) => [p.name, ...explodedRequired(p)]);
         expect(ourRequired.filter((n) => !theirQuery.includes(n)), `${method} ${path}: extra required query parameters`).toEqual([]);
         compared.push(`${method.toUpperCase()} ${theirs.path}`);
       }

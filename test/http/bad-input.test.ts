@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
+import { whapiDoc } from '../support/whapi.js';
 import { expectError, raw, type RawAnswer } from './raw.js';
 import { ALL_ROUTES, GATE_ROUTES, PARTNER_ROUTES, allowedMethods, concrete, type Route } from './routes.js';
 
@@ -193,8 +194,18 @@ describe('bad input on every route', () => {
         .filter((m) => !allowed.includes(m))
         .map((method) => ({ method, path: concretePath, allowed }));
     });
+    // A method Whapi has on the path (PATCH /users/profile) is a missing feature, not a wrong call.
+    const isWhapi = (method: string, path: string): boolean =>
+      Object.entries(whapiDoc().paths).some(([p, ops]) => method.toLowerCase() in ops && new RegExp(`^${p.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
+    const wrong = cases.filter((c) => !isWhapi(c.method, c.path));
+    const unimplemented = cases.filter((c) => isWhapi(c.method, c.path));
 
-    it.each(cases)('$method $path answers 405 with Allow: $allowed', async ({ method, path, allowed }) => {
+    it.each(unimplemented)('$method $path (a Whapi route wagate lacks) answers 404 "not implemented by wagate"', async ({ method, path }) => {
+      const res = await raw(gw.url, { method, path, token: alice.token });
+      expect(expectError(res, 404).details).toContain('not implemented by wagate');
+    });
+
+    it.each(wrong)('$method $path answers 405 with Allow: $allowed', async ({ method, path, allowed }) => {
       const res = await raw(gw.url, { method, path, token: path.startsWith('/partner') ? ADMIN_TOKEN : alice.token });
       expectError(res, 405);
       const allow = String(res.headers.allow ?? '')

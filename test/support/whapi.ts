@@ -30,6 +30,9 @@ export function whapiValidator(name: string, opts: { extraStatusTexts?: string[]
     const text = (components.schemas.ChannelStatus as { properties: { text: { enum: string[] } } }).properties.text;
     text.enum = [...text.enum, ...opts.extraStatusTexts];
   }
+  // Whapi's ResponseSuccess requires `result`, a property it never declares and that its own
+  // answers (`{"success":true}`) lack: the check drops that line of the document.
+  delete (components.schemas.ResponseSuccess as { required?: string[] }).required;
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
   ajv.addSchema({ $id: 'whapi', components });

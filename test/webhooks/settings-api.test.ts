@@ -33,10 +33,16 @@ beforeEach(async () => {
   };
 });
 
+/** Whapi's settings fields wagate accepts without acting on them, as GET /settings lists them. */
+const WITHOUT_EFFECT = ['media', 'mobile_proxy', 'offline_mode', 'full_history', 'on_call_pager', 'pass_through', 'sent_status'];
+
+/** GET /settings, without the `accepted_without_effect` list (checked here on every read). */
 async function settings(): Promise<Record<string, unknown>> {
   const res = await gate('GET', '/settings');
   expect(res.status).toBe(200);
-  return res.body;
+  const { accepted_without_effect, ...rest } = res.body as Record<string, unknown>;
+  expect(accepted_without_effect).toEqual(WITHOUT_EFFECT);
+  return rest;
 }
 
 /** PATCHes `body`, expects 400 naming `field`, and checks nothing changed. */
@@ -51,8 +57,8 @@ async function expectRefused(body: unknown, field: string): Promise<void> {
 
 describe('GET /settings', () => {
   it("answers the defaults, in a shape Whapi's Settings schema accepts", async () => {
-    const body = await settings();
-    expect(body).toEqual(DEFAULTS);
+    const body = (await gate('GET', '/settings')).body;
+    expect(body).toEqual({ ...DEFAULTS, accepted_without_effect: WITHOUT_EFFECT });
     expect(whapiSettings(body), JSON.stringify(whapiSettings.errors)).toBe(true);
   });
 });
@@ -158,17 +164,31 @@ describe('DELETE /settings', () => {
     await gate('PATCH', '/settings', { callback_backoff_delay_ms: 9000, send_hold_ms: 0, webhooks: [{ url: 'http://127.0.0.1:9/' }] });
     const res = await gate('DELETE', '/settings');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(DEFAULTS);
+    expect(res.body).toEqual({ success: true });
+    expect(await settings()).toEqual(DEFAULTS);
+  });
+
+  it('answers 409 "Settings already reset" when nothing differs from the defaults', async () => {
+    await gate('PATCH', '/settings', { send_hold_ms: 0 });
+    expect((await gate('DELETE', '/settings')).status).toBe(200);
+    const again = await gate('DELETE', '/settings');
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toBe('Settings already reset');
     expect(await settings()).toEqual(DEFAULTS);
   });
 });
 
 describe('GET /settings/events', () => {
-  it('lists every event wagate sends', async () => {
-    const res = await gate('GET', '/settings/events');
-    expect(res.status).toBe(200);
-    const names = (res.body as Array<{ type: string; method: string }>).map((e) => `${e.type}.${e.method}`).sort();
-    expect(names).toEqual(['alerts.post', 'channel.patch', 'channel.post', 'messages.post', 'statuses.post', 'users.delete', 'users.post']);
+  it("lists every event wagate sends of Whapi's types, and alerts only with extensions=true", async () => {
+    const names = async (path: string): Promise<string[]> => {
+      const res = await gate('GET', path);
+      expect(res.status).toBe(200);
+      return (res.body as Array<{ type: string; method: string }>).map((e) => `${e.type}.${e.method}`).sort();
+    };
+    const whapi = ['channel.patch', 'channel.post', 'messages.patch', 'messages.post', 'statuses.post', 'users.delete', 'users.post'];
+    expect(await names('/settings/events')).toEqual(whapi);
+    expect(await names('/settings/events?extensions=true')).toEqual(['alerts.post', ...whapi]);
+    expect((await gate('GET', '/settings/events?extensions=maybe')).status).toBe(400);
   });
 });
 
@@ -177,7 +197,7 @@ describe('POST /settings/webhook_test', () => {
     const r = await receiver();
     const res = await gate('POST', '/settings/webhook_test', { url: `${r.url}/test`, type: 'channels', mode: 'path', secret: SECRET, headers: { 'X-Check': 'yes' } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ ok: true, status: 200 });
+    expect(res.body).toMatchObject({ success: true, status: 200 });
     expect(r.received).toHaveLength(1);
     const [sent] = r.received;
     expect(sent!.method).toBe('POST');
@@ -195,7 +215,7 @@ describe('POST /settings/webhook_test', () => {
     r.respond({ status: 500 });
     const res = await gate('POST', '/settings/webhook_test', { url: `${r.url}/test`, type: 'channel', mode: 'body' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ ok: false, status: 500 });
+    expect(res.body).toMatchObject({ success: false, status: 500 });
   });
 
   // The same rules as PATCH /settings (issue 11, finding 8): it accepted `user:pw@` URLs.
@@ -218,7 +238,7 @@ describe('POST /settings/webhook_test', () => {
   it('trims the url as PATCH /settings does', async () => {
     const r = await receiver();
     const res = await gate('POST', '/settings/webhook_test', { url: `  ${r.url}/test `, type: 'channel', mode: 'body' });
-    expect(res.body).toMatchObject({ ok: true, status: 200 });
+    expect(res.body).toMatchObject({ success: true, status: 200 });
     expect(r.received.map((x) => x.path)).toEqual(['/test']);
   });
 

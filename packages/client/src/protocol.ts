@@ -21,7 +21,7 @@ export { MESSAGE_STATUS, normaliseChatId, type SendText, type SentMessage, type 
 export { QR_STATUSES, type Health, type HistoryEntry, type PairingCode, type Profile, type QR, type User } from '../../../src/protocol/health.js';
 export type { ErrorBody } from '../../../src/protocol/errors.js';
 export type { Alert } from '../../../src/protocol/events.js';
-export type { Settings, SettingsPatch, UpdateSettingsAnswer, Webhook, WebhookInput, WebhookEvent as WebhookSubscription } from '../../../src/protocol/settings.js';
+export type { Settings, SettingsAnswer, SettingsPatch, UpdateSettingsAnswer, Webhook, WebhookInput, WebhookEvent as WebhookSubscription } from '../../../src/protocol/settings.js';
 export type { StatusCode, StatusText } from '../../../src/protocol/status.js';
 
 const HEALTH_REQUIRED = ['start_at', 'uptime', 'status'] as const;
@@ -31,14 +31,18 @@ export type WireHealth = Static<typeof WireHealth>;
 
 const MESSAGE_REQUIRED = ['id', 'chat_id', 'from_me', 'timestamp'] as const;
 /**
- * A message in `messages.post`: wagate sends text messages (`Message`); Whapi also sends images,
- * voice notes and more, so `type` is any string here and the rest of `Message` is optional.
+ * A message in `messages.post`: wagate sends text, media, locations and contacts (`Message`); Whapi
+ * sends more types still, so `type` is any string here and the rest of `Message` is optional.
  * `isTextMessage` narrows to wagate's full text shape.
  */
+const MESSAGE_CONTENT = ['image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview'] as const;
+/** Whapi's content objects carry fields wagate does not send, and may lack some it always sends. */
+const LooseContent = Type.Record(Type.String(), Type.Unknown());
 export const WireMessage = Type.Composite([
   Type.Pick(Message, MESSAGE_REQUIRED),
   Type.Object({ type: Type.String() }),
-  Type.Partial(Type.Omit(Message, [...MESSAGE_REQUIRED, 'type'])),
+  Type.Partial(Type.Omit(Message, [...MESSAGE_REQUIRED, 'type', ...MESSAGE_CONTENT])),
+  Type.Partial(Type.Object(Object.fromEntries(MESSAGE_CONTENT.map((k) => [k, LooseContent])) as Record<(typeof MESSAGE_CONTENT)[number], typeof LooseContent>)),
 ]);
 export type WireMessage = Static<typeof WireMessage>;
 
@@ -53,6 +57,9 @@ export const PAYLOAD_SCHEMAS = {
   'users.post': Type.Object({ user: User }),
   'users.delete': Type.Object({ user: User }),
   'messages.post': Type.Object({ messages: Type.Array(WireMessage) }),
+  'messages.patch': Type.Object({
+    messages_updates: Type.Array(Type.Object({ id: Type.String(), before_update: WireMessage, after_update: WireMessage, changes: Type.Array(Type.String()) })),
+  }),
   'statuses.post': Type.Object({ statuses: Type.Array(WireStatus) }),
   'alerts.post': Type.Object({ alert: Alert }),
 } satisfies Record<EventName, unknown>;

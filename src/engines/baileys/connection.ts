@@ -1,8 +1,9 @@
-import { generateMessageIDV2, toNumber, type AuthenticationCreds, type BaileysEventMap, type BinaryNode } from 'baileys';
+import { generateMessageIDV2, toNumber, type AnyMessageContent, type AuthenticationCreds, type BaileysEventMap, type BinaryNode, type WAMessageKey } from 'baileys';
 import type { Clock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import { ApiError, errors, type Profile } from '../../protocol/index.js';
-import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingText, type SentText } from '../engine.js';
+import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingContent, type OutgoingText, type SentText } from '../engine.js';
+import { baileysContent, keyOf, mentionJid } from './content.js';
 import { ConnectionLostError, LivenessWatch } from '../liveness.js';
 import { loadAuth, type BaileysLogger, type ChannelAuth } from './auth-state.js';
 import type { CredentialWriter } from './credential-writer.js';
@@ -287,19 +288,40 @@ export class BaileysConnection implements EngineConnection {
     return { name, about: '', icon: icon ?? '' };
   }
 
+  /** Sends a text (an edit replaces the text of a message this channel sent). */
+  async sendText(m: OutgoingText): Promise<SentText> {
+    // linkPreview null: no preview is fetched; left out, Baileys may build one.
+    const content: { text: string; linkPreview?: null; mentions?: string[]; edit?: WAMessageKey } = { text: m.body };
+    if (!m.linkPreview) content.linkPreview = null;
+    if (m.mentions?.length) content.mentions = m.mentions.map(mentionJid);
+    if (m.edit) content.edit = keyOf({ chatId: m.chatId, id: m.edit, fromMe: true });
+    return this.deliver({ ...m, content });
+  }
+
+  /** Media (Baileys encrypts and uploads it), locations, contacts, reactions, pins; stars are app state. */
+  async sendContent(c: OutgoingContent): Promise<SentText> {
+    if (c.kind !== 'star') return this.deliver({ chatId: c.chatId, quoted: c.quoted, id: c.id, content: baileysContent(c) });
+    const sock = this.sock;
+    if (this.phase !== 'open' || !sock) throw new EngineClosedError();
+    if (!sock.chatModify) throw new EngineSendError('this connection cannot star messages');
+    try {
+      await sock.chatModify({ star: { messages: [{ id: c.target.id, fromMe: c.target.fromMe }], star: c.star } }, c.chatId);
+    } catch (err) {
+      throw new EngineSendError(`WhatsApp refused the star: ${messageOf(err)}`);
+    }
+    return { id: c.target.id, timestamp: Math.floor(this.clock.now() / 1000), status: 'sent' };
+  }
+
   /**
-   * Sends a text and waits for WhatsApp's server ack under the liveness watch: `sent` once acked,
+   * Sends and waits for WhatsApp's server ack under the liveness watch: `sent` once acked,
    * `pending` if the ack is late on a connection that answered the probe. When the connection is
    * lost meanwhile, EngineClosedError carries the id, so that a re-send reuses it.
    */
-  async sendText(m: OutgoingText): Promise<SentText> {
+  private async deliver(m: { chatId: string; quoted?: string; id?: string; content: AnyMessageContent }): Promise<SentText> {
     const sock = this.sock;
     const liveness = this.liveness;
     if (this.phase !== 'open' || !sock || !liveness) throw new EngineClosedError(undefined, m.id);
-    // linkPreview null: no preview is fetched; left out, Baileys may build one.
-    const content: { text: string; linkPreview?: null; mentions?: string[] } = { text: m.body };
-    if (!m.linkPreview) content.linkPreview = null;
-    if (m.mentions?.length) content.mentions = m.mentions.map(mentionJid);
+    const content = m.content;
     // The id is chosen here, so the ack can be awaited before the stanza leaves, and a re-send keeps it.
     const id = m.id ?? generateMessageIDV2(sock.user?.id);
     const options = { messageId: id, ...(m.quoted ? { quoted: this.deps.recent.quoted(m.chatId, m.quoted) } : {}) };
@@ -355,10 +377,6 @@ function awaitsFirstHistory(creds: AuthenticationCreds | undefined): boolean {
 export function formatPairingCode(code: string): string {
   const plain = code.replace(/-/g, '').toUpperCase();
   return plain.length === 8 ? `${plain.slice(0, 4)}-${plain.slice(4)}` : plain;
-}
-
-function mentionJid(mention: string): string {
-  return mention.includes('@') ? mention : `${mention}@s.whatsapp.net`;
 }
 
 function messageOf(err: unknown): string {

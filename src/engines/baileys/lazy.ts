@@ -1,5 +1,5 @@
 import type { Profile } from '../../protocol/index.js';
-import { EngineClosedError, type Engine, type EngineConnection, type EngineContext, type EngineEmit, type OutgoingText, type SentText } from '../engine.js';
+import { EngineClosedError, type Engine, type EngineConnection, type EngineContext, type EngineEmit, type OutgoingContent, type OutgoingText, type SentText } from '../engine.js';
 import type { BaileysEngine, BaileysEngineDeps } from './engine.js';
 
 /**
@@ -67,5 +67,9 @@ class DeferredConnection implements EngineConnection {
 
   async sendText(message: OutgoingText): Promise<SentText> {
     return (await this.live()).sendText(message);
+  }
+
+  async sendContent(content: OutgoingContent): Promise<SentText> {
+    return (await this.live()).sendContent(content);
   }
 }

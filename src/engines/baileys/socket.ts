@@ -3,6 +3,7 @@ import {
   makeWASocket,
   type AnyMessageContent,
   type AuthenticationState,
+  type ChatModification,
   type BaileysEventMap,
   type BinaryNode,
   type Contact,
@@ -43,6 +44,8 @@ export interface SocketLike {
   logout(msg?: string): Promise<void>;
   end(error: Error | undefined): void | Promise<void>;
   profilePictureUrl?(jid: string, type?: 'preview' | 'image'): Promise<string | undefined>;
+  /** App-state changes (stars); absent on fakes that do not need them. */
+  chatModify?(mod: ChatModification, jid: string): Promise<void>;
 }
 
 export type SocketFactory = (config: UserFacingSocketConfig) => SocketLike;

@@ -11,6 +11,8 @@ import {
   type EngineContext,
   type EngineData,
   type EngineEmit,
+  type InboundContent,
+  type OutgoingContent,
   type OutgoingText,
   type SentText,
 } from '../engine.js';
@@ -81,11 +83,12 @@ export class SandboxEngine implements Engine {
    * A text message arrives from `from` (a phone number). Like WhatsApp's server, the simulated
    * network keeps it until the gateway has recorded it, waiting up to `waitMs` for that.
    */
-  async inbound(from: string, body: string, fromName?: string, waitMs = INBOUND_RECORD_WAIT_MS): Promise<{ id: string; recorded: boolean }> {
+  async inbound(from: string, body: string, fromName?: string, waitMs = INBOUND_RECORD_WAIT_MS, content?: InboundContent): Promise<{ id: string; recorded: boolean }> {
     const conn = this.requirePhase('open', 'the channel is not connected');
     const id = newMessageId();
     const timestamp = Math.floor(this.ctx.clock.now() / 1000);
-    const recorded = Promise.resolve(conn.data({ type: 'message', offline: false, message: { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp } }));
+    const message = { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp, ...(content && { content }) };
+    const recorded = Promise.resolve(conn.data({ type: 'message', offline: false, message }));
     let timer: TimerHandle | undefined;
     const outcome = await Promise.race([
       recorded.then(
@@ -233,6 +236,15 @@ class SandboxConnection implements EngineConnection {
    * answers `pending`, then a `sent` receipt.
    */
   async sendText(message: OutgoingText): Promise<SentText> {
+    return this.send(message);
+  }
+
+  /** Media, locations, contacts, reactions: the same path as text. */
+  async sendContent(content: OutgoingContent): Promise<SentText> {
+    return this.send(content);
+  }
+
+  private async send(message: OutgoingText | OutgoingContent): Promise<SentText> {
     const liveness = this.liveness;
     if (this.phase !== 'open' || !liveness) throw new EngineClosedError(undefined, message.id);
     const { messaging, clock } = this.engine;

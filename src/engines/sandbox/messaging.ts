@@ -1,13 +1,51 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../channel/clock.js';
-import type { EngineData, OutgoingText } from '../engine.js';
+import { createHash } from 'node:crypto';
+import { MEDIA_KINDS } from '../../protocol/index.js';
+import type { EngineData, OutgoingContent, OutgoingText } from '../engine.js';
 
 /** A message the simulated network accepted. */
 export interface SandboxSent {
   id: string;
   chatId: string;
+  /** The text, a caption, or '' for content without text. */
   body: string;
   at: number; // unix ms
+  /** For an edit: the id of the message whose text it replaces. */
+  edit?: string;
+  /** `text`, a media type, `location`, `contacts`, `link_preview`, `reaction`, `pin`. */
+  type: string;
+  /** What a media send carried, so a test can check the bytes that left. */
+  media?: { mime_type: string; file_size: number; sha256: string; file_name?: string };
+  /** A reaction's or pin's target message. */
+  target?: string;
+  /** A reaction's emoji ('' removed it). */
+  emoji?: string;
+}
+
+/** The sends a recipient's phone acknowledges: messages of their own. */
+const RECEIPTED = new Set<string>(['text', ...MEDIA_KINDS, 'location', 'contacts', 'link_preview']);
+
+/** The sandbox's record of a content send: the type, the file's digest, the text it shows. */
+export function describeContent(c: OutgoingContent): Omit<SandboxSent, 'id' | 'chatId' | 'at'> {
+  switch (c.kind) {
+    case 'media': {
+      const media = { mime_type: c.file.mimeType, file_size: c.file.bytes.length, sha256: createHash('sha256').update(c.file.bytes).digest('hex') };
+      return { type: c.type, body: c.caption ?? '', media: c.file.fileName ? { ...media, file_name: c.file.fileName } : media };
+    }
+    case 'location':
+      return { type: 'location', body: `${c.latitude},${c.longitude}` };
+    case 'contacts':
+      return { type: 'contacts', body: c.contacts.map((x) => x.name).join(', ') };
+    case 'link_preview':
+      return { type: 'link_preview', body: c.body };
+    case 'reaction':
+      return { type: 'reaction', body: '', target: c.target.id, emoji: c.emoji };
+    case 'pin':
+      return { type: c.pin ? 'pin' : 'unpin', body: '', target: c.target.id };
+    case 'star':
+      return { type: c.star ? 'star' : 'unstar', body: '', target: c.target.id };
+  }
 }
 
 export interface ReceiptDelays {
@@ -55,12 +93,15 @@ export class SandboxMessaging {
    * Accepts a message and schedules its receipts on `emit`. A re-send under an id the network
    * already carried is acknowledged again but kept once, as the recipient's phone keeps one copy.
    */
-  accept(message: OutgoingText, emit: (data: EngineData) => void): { id: string; timestamp: number } {
+  accept(message: OutgoingText | OutgoingContent, emit: (data: EngineData) => void): { id: string; timestamp: number } {
     const at = this.clock.now();
     const id = message.id ?? newMessageId();
     const earlier = this.sent.find((m) => m.id === id);
     if (earlier) return { id, timestamp: Math.floor(earlier.at / 1000) };
-    this.sent.push({ id, chatId: message.chatId, body: message.body, at });
+    const content = 'kind' in message ? describeContent(message) : { type: 'text', body: message.body, ...(message.edit && { edit: message.edit }) };
+    this.sent.push({ id, chatId: message.chatId, at, ...content });
+    // Edits, reactions, pins and stars are about a message already delivered: no receipts of their own.
+    if ('edit' in content || !RECEIPTED.has(content.type)) return { id, timestamp: Math.floor(at / 1000) };
     const { deliveredMs, readMs } = this.receipts;
     if (deliveredMs !== null) this.later(deliveredMs, () => emit(this.receipt(id, message.chatId, 'delivered')));
     if (readMs !== null) this.later(Math.max(readMs, deliveredMs ?? 0), () => emit(this.receipt(id, message.chatId, 'read')));

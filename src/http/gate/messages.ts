@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { requireReadable } from '../../messages/gate.js';
 import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '../../protocol/index.js';
 import type { ChatRecord, Store, StoredMessage } from '../../store/types.js';
+import { editOutgoing } from '../../messages/edit.js';
+import { formBody } from '../form-body.js';
 
 const tags = ['Messages'];
 const Paging = {
@@ -16,6 +18,8 @@ export const MessageFilters = {
   time_from: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   time_to: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   from_me: Type.Optional(Type.Boolean()),
+  author: Type.Optional(Type.String({ pattern: '^\\d{7,15}(@s\\.whatsapp\\.net|@c\\.us)?$', description: "the sender's phone number (Contact ID)" })),
+  sort: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
 };
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
 
@@ -35,17 +39,20 @@ export interface MessageQuery {
   time_from?: number;
   time_to?: number;
   from_me?: boolean;
+  author?: string;
+  sort?: 'asc' | 'desc';
 }
 
 /** One page of a channel's messages (or one chat's), newest first, as `GET /messages/list` answers. */
 export async function messagePage(store: Store, channelId: string, q: MessageQuery, chatId?: string): Promise<Static<typeof MessagesList>> {
-  const { messages: rows, total } = await store.listMessages(channelId, { chatId, fromMe: q.from_me, timeFrom: q.time_from, timeTo: q.time_to }, { count: q.count, offset: q.offset });
+  const filter = { chatId, fromMe: q.from_me, timeFrom: q.time_from, timeTo: q.time_to, author: q.author?.replace(/@.*$/, ''), sort: q.sort };
+  const { messages: rows, total } = await store.listMessages(channelId, filter, { count: q.count, offset: q.offset });
   return { messages: rows.map(messageOf), count: rows.length, total, offset: q.offset, first: q.offset };
 }
 
 /** `POST /messages/text` and the message and chat reads (SPEC §6). */
 export async function messageRoutes(app: FastifyInstance): Promise<void> {
-  const { messages, store } = app.wagate;
+  const { messages, store, mediaMaxBytes } = app.wagate;
 
   app.post(
     '/messages/text',
@@ -55,12 +62,17 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Send a text message',
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
         body: SendText,
-        response: { 200: SentMessage, 400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 502: ErrorBody },
+        consumes: ['application/json', 'multipart/form-data'],
+        response: { 200: SentMessage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
       },
+      preValidation: formBody(SendText, mediaMaxBytes),
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'] as string | undefined;
-      const answer = await messages.sendText(req.channel, req.body as SendText, key);
+      const body = req.body as SendText;
+      const answer = body.edit
+        ? await messages.send(req.channel, editOutgoing({ ...body, edit: body.edit }, await store.getMessage(req.channel.id, body.edit)), key)
+        : await messages.sendText(req.channel, body, key);
       if (answer.replayed) void reply.header('idempotent-replayed', 'true');
       return reply.status(answer.status as 200).send(answer.body);
     },
@@ -70,7 +82,7 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
 
   app.get(
     '/messages/list',
-    { schema: { tags, summary: 'Messages, newest first', querystring: Type.Object(MessageFilters), response: { 200: MessagesList, ...readErrors } } },
+    { schema: { tags, summary: 'Messages, newest first (oldest first with sort=asc)', querystring: Type.Object(MessageFilters), response: { 200: MessagesList, ...readErrors } } },
     async (req) => {
       requireReadable(req.channel);
       return list(req.channel.id, req.query as never);

@@ -2,7 +2,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxEngine } from '../../engines/sandbox/engine.js';
-import { DISCONNECT_CLASSES, ErrorBody, MAX_TEXT_BODY, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
+import { SandboxInbound, sandboxInboundContent } from '../../engines/sandbox/inbound.js';
+import { DISCONNECT_CLASSES, ErrorBody, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
 
 /** The channel's sandbox engine; 404 on channels of other engines. */
 export function sandboxOf(channel: ChannelRuntime): SandboxEngine {
@@ -107,16 +108,14 @@ export const SANDBOX_CONTROLS = {
     },
   },
   inbound: {
-    summary: 'A text message arrives',
-    body: Type.Object(
-      { from: Type.String({ pattern: '^\\d{7,15}$' }), body: Type.String({ minLength: 1, maxLength: MAX_TEXT_BODY }), name: Type.Optional(Type.String({ maxLength: 100 })) },
-      { additionalProperties: false },
-    ),
+    summary: 'A message arrives: text, or media, a location or a contact from the simulated phone',
+    body: SandboxInbound,
     // `recorded`: the gateway stored the message before answering (false: it is held in memory
     // and retried because the store is failing).
     answer: Type.Object({ success: Type.Boolean(), message_id: Type.String(), recorded: Type.Boolean() }),
-    run: async (channel: ChannelRuntime, body: { from: string; body: string; name?: string }) => {
-      const { id, recorded } = await sandboxOf(channel).inbound(body.from, body.body, body.name);
+    run: async (channel: ChannelRuntime, body: SandboxInbound) => {
+      const { text, content } = sandboxInboundContent(body);
+      const { id, recorded } = await sandboxOf(channel).inbound(body.from, text, body.name, undefined, content);
       return { success: true, message_id: id, recorded };
     },
   },
@@ -205,7 +204,19 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
         response: {
           ...responses,
           200: Type.Object({
-            messages: Type.Array(Type.Object({ id: Type.String(), chat_id: Type.String(), body: Type.String(), at: Type.Integer() })),
+            messages: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                chat_id: Type.String(),
+                type: Type.String(),
+                body: Type.String(),
+                at: Type.Integer(),
+                edit: Type.Optional(Type.String()),
+                media: Type.Optional(Type.Object({ mime_type: Type.String(), file_size: Type.Integer(), sha256: Type.String(), file_name: Type.Optional(Type.String()) })),
+                target: Type.Optional(Type.String()),
+                emoji: Type.Optional(Type.String()),
+              }),
+            ),
             total: Type.Integer(),
           }),
         },
@@ -213,7 +224,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const sent = sandboxOf(req.channel).messaging.sent;
-      return { messages: sent.map((m) => ({ id: m.id, chat_id: m.chatId, body: m.body, at: m.at })), total: sent.length };
+      return { messages: sent.map(({ chatId, ...m }) => ({ ...m, chat_id: chatId })), total: sent.length };
     },
   );
 }

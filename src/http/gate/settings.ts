@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { ErrorBody } from '../../protocol/index.js';
-import { Settings, SettingsEventsAnswer, SettingsPatch, UpdateSettingsAnswer, WebhookTestRequest } from '../../protocol/settings.js';
-import { EVENT_CATALOGUE } from '../../protocol/events.js';
+import { ErrorBody, Success, subscribableEvents } from '../../protocol/index.js';
+import {
+  SettingsAnswer,
+  SettingsEventsAnswer,
+  SettingsEventsQuery,
+  SettingsPatch,
+  UpdateSettingsAnswer,
+  WebhookTestAnswer,
+  WebhookTestRequest,
+} from '../../protocol/settings.js';
 
 const tags = ['Settings'];
 
@@ -9,8 +16,8 @@ const tags = ['Settings'];
 export async function settingsRoutes(app: FastifyInstance): Promise<void> {
   const { webhooks } = app.wagate;
 
-  app.get('/settings', { schema: { tags, summary: 'Get channel settings', response: { 200: Settings, 401: ErrorBody } } }, async (req) =>
-    webhooks.settings(req.channel),
+  app.get('/settings', { schema: { tags, summary: 'Get channel settings', response: { 200: SettingsAnswer, 401: ErrorBody } } }, async (req) =>
+    webhooks.settingsAnswer(req.channel),
   );
 
   app.patch(
@@ -19,19 +26,28 @@ export async function settingsRoutes(app: FastifyInstance): Promise<void> {
     async (req) => webhooks.patch(req.channel, req.body),
   );
 
-  app.delete('/settings', { schema: { tags, summary: 'Reset channel settings', response: { 200: Settings, 401: ErrorBody } } }, async (req) =>
-    webhooks.reset(req.channel),
+  app.delete(
+    '/settings',
+    { schema: { tags, summary: 'Reset channel settings', response: { 200: Success, 401: ErrorBody, 409: ErrorBody } } },
+    async (req) => webhooks.reset(req.channel),
   );
 
   app.get(
     '/settings/events',
-    { schema: { tags, summary: 'The events wagate sends', response: { 200: SettingsEventsAnswer, 401: ErrorBody } } },
-    async () => EVENT_CATALOGUE.map(({ type, method }) => ({ type, method })),
+    { schema: { tags, summary: 'The events a webhook can subscribe to', querystring: SettingsEventsQuery, response: { 200: SettingsEventsAnswer, 401: ErrorBody } } },
+    async (req) => subscribableEvents((req.query as { extensions: boolean }).extensions),
   );
 
   app.post(
     '/settings/webhook_test',
-    { schema: { tags, summary: 'Send a test event to a webhook', body: WebhookTestRequest, response: { 400: ErrorBody, 401: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: 'Send a test event to a webhook',
+        body: WebhookTestRequest,
+        response: { 200: WebhookTestAnswer, 400: ErrorBody, 401: ErrorBody },
+      },
+    },
     async (req) => webhooks.test(req.channel, req.body as WebhookTestRequest),
   );
 }

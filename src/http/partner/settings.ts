@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENT_CATALOGUE } from '../../protocol/events.js';
-import { Settings, SettingsEventsAnswer, SettingsPatch, UpdateSettingsAnswer } from '../../protocol/settings.js';
+import { subscribableEvents } from '../../protocol/events.js';
+import { SettingsAnswer, SettingsEventsAnswer, SettingsEventsQuery, SettingsPatch, UpdateSettingsAnswer } from '../../protocol/settings.js';
 import { ChannelIdParams, partnerErrors, tags } from './params.js';
 
 /** A channel's settings for the admin token: `GET|PATCH /settings` by channel id. */
@@ -10,8 +10,8 @@ export async function partnerSettingsRoutes(app: FastifyInstance): Promise<void>
 
   app.get(
     '/partner/channels/:id/settings',
-    { schema: { tags, summary: "The channel's settings (as GET /settings)", params: ChannelIdParams, response: { 200: Settings, ...partnerErrors } } },
-    async (req) => webhooks.settings(channelOf(req.params)),
+    { schema: { tags, summary: "The channel's settings (as GET /settings)", params: ChannelIdParams, response: { 200: SettingsAnswer, ...partnerErrors } } },
+    async (req) => webhooks.settingsAnswer(channelOf(req.params)),
   );
 
   app.patch(
@@ -30,10 +30,10 @@ export async function partnerSettingsRoutes(app: FastifyInstance): Promise<void>
 
   app.get(
     '/partner/channels/:id/settings/events',
-    { schema: { tags, summary: 'The events a webhook can subscribe to (as GET /settings/events)', params: ChannelIdParams, response: { 200: SettingsEventsAnswer, ...partnerErrors } } },
+    { schema: { tags, summary: 'The events a webhook can subscribe to (as GET /settings/events)', params: ChannelIdParams, querystring: SettingsEventsQuery, response: { 200: SettingsEventsAnswer, ...partnerErrors } } },
     async (req) => {
       channelOf(req.params);
-      return EVENT_CATALOGUE.map(({ type, method }) => ({ type, method }));
+      return subscribableEvents((req.query as { extensions: boolean }).extensions);
     },
   );
 }

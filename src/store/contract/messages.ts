@@ -91,6 +91,19 @@ export function messageContract(store: () => Store): void {
     expect(await ids(b.id)).toEqual(['y1']);
   });
 
+  it('lists oldest first with sort asc and filters by author (the message\'s from)', async () => {
+    const a = await store().createChannel(newChannel());
+    const from = (id: string, ts: number, sender: string) => message(id, 'c1', ts, { message: { id, type: 'text', chat_id: 'c1', from: sender, from_me: false, timestamp: ts } });
+    // Two in the same second: insertion order breaks the tie, in both directions.
+    await store().commitChange({ channelId: a.id, messages: [from('a2', S0 + 20, '111'), from('a1', S0 + 10, '222'), from('a3', S0 + 20, '111')] });
+    expect(await ids(a.id, { sort: 'asc' })).toEqual(['a1', 'a2', 'a3']);
+    expect(await ids(a.id, { sort: 'desc' })).toEqual(['a3', 'a2', 'a1']);
+    expect(await ids(a.id, { author: '111' })).toEqual(['a3', 'a2']);
+    expect(await ids(a.id, { author: '111', sort: 'asc' }, { count: 1, offset: 1 })).toEqual(['a3']);
+    expect(await ids(a.id, { author: '999' })).toEqual([]);
+    expect((await store().listMessages(a.id, { author: '222' }, ALL)).total).toBe(1);
+  });
+
   it('pages messages and answers the total of the filtered listing', async () => {
     const a = await store().createChannel(newChannel());
     const rows = [1, 2, 3, 4, 5].map((i) => message(`p${i}`, i % 2 ? 'odd' : 'even', S0 + i));

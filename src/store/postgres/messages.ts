@@ -6,6 +6,7 @@ import {
   chatFromRow,
   idempotencyFromRow,
   messageFromRow,
+  messageOrder,
   messageWhere,
   type ChatRow,
   type IdempotencyRow,
@@ -81,12 +82,12 @@ export class PostgresMessages {
     filter: MessageFilter,
     page: Page,
   ): Promise<{ messages: StoredMessage[]; total: number }> {
-    const where = messageWhere(channelId, filter, (n) => `$${n}`);
+    const where = messageWhere(channelId, filter, (n) => `$${n}`, "message->>'from'");
     const n = where.values.length;
     const [list, count] = await Promise.all([
       this.pool.query<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages ${where.sql}
-         ORDER BY timestamp DESC, inserted_seq DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
+         ${messageOrder(filter)} LIMIT $${n + 1} OFFSET $${n + 2}`,
         [...where.values, ...limitOffset(page)],
       ),
       this.pool.query<{ total: number }>(`SELECT count(*) AS total FROM messages ${where.sql}`, where.values),

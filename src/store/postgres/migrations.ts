@@ -192,4 +192,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX channel_proxies_proxy ON channel_proxies (proxy_id);
     `,
   },
+  {
+    version: 7,
+    name: 'media files',
+    sql: `
+      -- Media files (SPEC §6): uploads, media sent and media received, with their bytes.
+      CREATE TABLE media (
+        channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        id text NOT NULL,
+        mime_type text NOT NULL,
+        file_size bigint NOT NULL,
+        sha256 text NOT NULL,
+        file_name text,
+        created_at bigint NOT NULL,
+        bytes bytea NOT NULL,
+        PRIMARY KEY (channel_id, id)
+      );
+      CREATE INDEX media_channel_created ON media (channel_id, created_at);
+      CREATE INDEX media_created ON media (created_at);
+    `,
+  },
 ];

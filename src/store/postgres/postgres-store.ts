@@ -6,6 +6,7 @@ import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Deliver
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import { PostgresHistory } from './history.js';
+import { PostgresMedia } from './media.js';
 import { PostgresMessages } from './messages.js';
 import { PostgresProxies } from './proxies.js';
 import { applyPostgresMigrations } from './migrate.js';
@@ -25,6 +26,7 @@ export class PostgresStore implements Store {
   private readonly history: PostgresHistory;
   private readonly messages: PostgresMessages;
   private readonly proxies: PostgresProxies;
+  readonly media: PostgresMedia;
 
   constructor(opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
@@ -33,6 +35,7 @@ export class PostgresStore implements Store {
     this.history = new PostgresHistory(this.pool);
     this.messages = new PostgresMessages(this.pool);
     this.proxies = new PostgresProxies(this.pool);
+    this.media = new PostgresMedia(this.pool);
   }
 
   async migrate(): Promise<void> {

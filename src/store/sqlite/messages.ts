@@ -5,6 +5,7 @@ import {
   chatFromRow,
   idempotencyFromRow,
   messageFromRow,
+  messageOrder,
   messageWhere,
   type ChatRow,
   type IdempotencyRow,
@@ -69,11 +70,11 @@ export class SqliteMessages {
   }
 
   list(channelId: string, filter: MessageFilter, page: Page): { messages: StoredMessage[]; total: number } {
-    const where = messageWhere(channelId, filter, () => '?');
+    const where = messageWhere(channelId, filter, () => '?', "json_extract(message, '$.from')");
     const values = where.values.map(bindable);
     const rows = this.stmt(
       `SELECT ${MESSAGE_COLUMNS} FROM messages ${where.sql}
-       ORDER BY timestamp DESC, inserted_seq DESC LIMIT ? OFFSET ?`,
+       ${messageOrder(filter)} LIMIT ? OFFSET ?`,
     ).all(...values, ...limitOffset(page)) as MessageRow[];
     const total = this.stmt(`SELECT count(*) FROM messages ${where.sql}`, true).get(...values) as number;
     return { messages: rows.map((row) => messageFromRow(row, parseJson)), total };

@@ -221,4 +221,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX channel_proxies_proxy ON channel_proxies (proxy_id);
     `,
   },
+  {
+    version: 7,
+    name: 'media files',
+    sql: `
+      -- Media files (SPEC §6): uploads, media sent and media received, with their bytes.
+      CREATE TABLE media (
+        channel_id TEXT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        file_size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        file_name TEXT,
+        created_at INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        UNIQUE (channel_id, id)
+      ) STRICT;
+      CREATE INDEX media_channel_created ON media (channel_id, created_at);
+      CREATE INDEX media_created ON media (created_at);
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, New
 import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
 import { SqliteProxies } from './proxies.js';
+import { SqliteMedia } from './media.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { applySqliteMigrations } from './migrate.js';
@@ -36,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
   private readonly proxies: SqliteProxies;
+  readonly media: SqliteMedia;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
   constructor(
@@ -56,6 +58,7 @@ export class SqliteStore implements Store {
     this.history = new SqliteHistory(prepare);
     this.messages = new SqliteMessages(prepare);
     this.proxies = new SqliteProxies(prepare);
+    this.media = new SqliteMedia(prepare);
   }
 
   async migrate(): Promise<void> {

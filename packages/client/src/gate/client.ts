@@ -8,7 +8,7 @@ import {
   type QR,
   type SendText,
   type SentMessage,
-  type Settings,
+  type SettingsAnswer,
   type SettingsPatch,
   type UpdateSettingsAnswer,
   type WebhookSubscription,
@@ -138,13 +138,14 @@ export class GateClient {
 
   readonly settings = {
     /** `GET /settings`. */
-    get: (): Promise<Settings> => this.request('GET', '/settings'),
+    get: (): Promise<SettingsAnswer> => this.request('GET', '/settings'),
     /** `PATCH /settings`: absent fields stay as they are. */
     patch: (patch: SettingsPatch): Promise<UpdateSettingsAnswer> => this.request('PATCH', '/settings', { body: patch }),
-    /** `DELETE /settings`: back to the defaults. */
-    reset: (): Promise<Settings> => this.request('DELETE', '/settings'),
-    /** `GET /settings/events`: the events a webhook can subscribe to. */
-    events: (): Promise<WebhookSubscription[]> => this.request('GET', '/settings/events'),
+    /** `DELETE /settings`: back to the defaults; a 409 ApiError when they already are. */
+    reset: (): Promise<{ success: boolean }> => this.request('DELETE', '/settings'),
+    /** `GET /settings/events`: the events a webhook can subscribe to (`extensions`: with wagate's `alerts`). */
+    events: (options: { extensions?: boolean } = {}): Promise<WebhookSubscription[]> =>
+      this.request('GET', options.extensions ? '/settings/events?extensions=true' : '/settings/events'),
   };
 
   readonly messages = {

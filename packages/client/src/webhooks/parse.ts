@@ -65,8 +65,8 @@ export function parseWebhook(body: string | Uint8Array | object): WebhookEvent {
 }
 
 /** Whether a message from `messages.post` is a text message in wagate's full shape. */
-export function isTextMessage(message: WireMessage): message is WireMessage & Message {
-  return Value.Check(Message, message);
+export function isTextMessage(message: WireMessage): message is WireMessage & Message & { type: 'text'; text: { body: string } } {
+  return message.type === 'text' && message.text !== undefined && Value.Check(Message, message);
 }
 
 function toJson(body: string | Uint8Array | object): unknown {

@@ -13,7 +13,7 @@ export function settingsTab(id, ctx) {
   const el = h('section', { class: 'card settings' }, h('p', { class: 'muted' }, 'Loading settings…'));
   (async () => {
     try {
-      const [settings, catalogue] = await Promise.all([api('GET', channelPath(id, '/settings')), api('GET', channelPath(id, '/settings/events'))]);
+      const [settings, catalogue] = await Promise.all([api('GET', channelPath(id, '/settings')), api('GET', channelPath(id, '/settings/events?extensions=true'))]);
       el.replaceChildren(editor(id, ctx, settings, catalogue));
     } catch (err) {
       el.replaceChildren(errorBox(err));

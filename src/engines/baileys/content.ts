@@ -1,0 +1,62 @@
+import type { AnyMessageContent, WAMessageKey } from 'baileys';
+import type { MessageRef, OutgoingContent } from '../engine.js';
+
+/** A mention as a jid: `61371989950` → `61371989950@s.whatsapp.net`. */
+export function mentionJid(mention: string): string {
+  return mention.includes('@') ? mention : `${mention}@s.whatsapp.net`;
+}
+
+/** A message key for a message of ours or of the chat's contact. */
+export function keyOf(ref: MessageRef): WAMessageKey {
+  return { remoteJid: ref.chatId, id: ref.id, fromMe: ref.fromMe };
+}
+
+/**
+ * wagate's content as Baileys' `sendMessage` takes it. Media goes as a Buffer: Baileys encrypts
+ * it (streaming through a temporary file) and uploads it to WhatsApp's media host itself.
+ * Stars are not messages (app state), so they are not mapped here.
+ */
+export function baileysContent(c: Exclude<OutgoingContent, { kind: 'star' }>): AnyMessageContent {
+  const mentions = c.mentions?.length ? c.mentions.map(mentionJid) : undefined;
+  switch (c.kind) {
+    case 'media': {
+      const { bytes, mimeType, fileName } = c.file;
+      const shared = { mimetype: mimeType, ...(mentions && { mentions }) };
+      const visual = { caption: c.caption, viewOnce: c.viewOnce, width: c.width, height: c.height };
+      switch (c.type) {
+        case 'image':
+          return { image: bytes, ...visual, ...shared };
+        case 'video':
+        case 'short':
+          return { video: bytes, ...visual, ...shared };
+        case 'gif':
+          return { video: bytes, gifPlayback: true, ...visual, ...shared };
+        case 'audio':
+          return { audio: bytes, ptt: false, seconds: c.seconds, ...shared };
+        case 'voice':
+          return { audio: bytes, ptt: true, seconds: c.seconds, ...shared };
+        case 'document':
+          return { document: bytes, fileName: fileName ?? 'file', caption: c.caption, ...shared };
+        case 'sticker':
+          return { sticker: bytes, ...shared };
+      }
+      break;
+    }
+    case 'location':
+      return { location: { degreesLatitude: c.latitude, degreesLongitude: c.longitude, name: c.name, address: c.address, url: c.url } };
+    case 'contacts':
+      return { contacts: { displayName: c.contacts.length === 1 ? c.contacts[0]!.name : `${c.contacts.length} contacts`, contacts: c.contacts.map((x) => ({ displayName: x.name, vcard: x.vcard })) } };
+    case 'link_preview':
+      return {
+        text: c.body,
+        linkPreview: { 'canonical-url': c.canonical ?? '', 'matched-text': c.canonical ?? '', title: c.title, description: c.description, jpegThumbnail: c.thumbnail },
+        ...(mentions && { mentions }),
+      };
+    case 'reaction':
+      return { react: { text: c.emoji, key: keyOf(c.target) } };
+    case 'pin':
+      // PIN_FOR_ALL = 1, UNPIN_FOR_ALL = 2 (proto.PinInChat.Type)
+      return { pin: keyOf(c.target), type: c.pin ? 1 : 2, time: c.seconds as 86400 };
+  }
+  throw new Error(`unknown media type ${(c as { type?: string }).type}`);
+}
