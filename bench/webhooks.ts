@@ -51,6 +51,20 @@ async function main(): Promise<void> {
   await settle();
   received.clear();
 
+  // Store calls the dispatcher makes, counted on the store object it holds (claims, outcome
+  // batches, due-time reads): divided by deliveries, the statements a delivered event costs.
+  const counted = ['dueDeliveries', 'claimDeliveries', 'recordAttempt', 'recordAttempts', 'nextDeliveryDue', 'failQueue', 'cancelDeliveries'] as const;
+  const calls = new Map<string, number>();
+  const store = gateway.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of counted) {
+    const original = store[name];
+    if (!original) continue;
+    store[name] = (...args: unknown[]) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return original.apply(gateway.store, args);
+    };
+  }
+
   // The durable path: every restart writes INIT, LAUNCH and QR status changes for each channel.
   const started = Date.now();
   const afterSeq = await gateway.store.lastEventSeq();
@@ -86,6 +100,27 @@ async function main(): Promise<void> {
   );
   const ceilingSeconds = (Date.now() - ceilingStart) / 1000;
 
+  const durableCalls = Object.fromEntries(calls);
+  const totalCalls = [...calls.values()].reduce((a, b) => a + b, 0);
+  calls.clear();
+
+  // Delivery alone: the outbox filled while the dispatcher waits, then drained.
+  const hookTarget = { url: hook, mode: 'body' as const, headers: {}, secret: null, maxAgeSeconds: 172_800, ordered: true, backoffDelayMs: 3000, maxBackoffDelayMs: 900_000 };
+  await gateway.webhooks.dispatcher.stop();
+  const perChannel = Math.ceil(events.length / ids.length);
+  for (const id of ids) {
+    const now = Date.now();
+    const batch = Array.from({ length: perChannel }, (_, i) => ({ name: 'channel.post' as const, body: { ...(events[i % events.length]!.body), channel_id: id }, createdAt: now, targets: [hookTarget] }));
+    await gateway.store.commitChange({ channelId: id, events: batch });
+  }
+  received.clear();
+  const prefilled = perChannel * ids.length;
+  const drainStart = Date.now();
+  gateway.webhooks.dispatcher.start();
+  await settle();
+  const drainSeconds = (Math.max(...received.values()) - drainStart) / 1000;
+  const drainCalls = [...calls.values()].reduce((a, b) => a + b, 0);
+
   const durableRate = events.length / durableSeconds;
   const ceilingRate = payloads.length / ceilingSeconds;
   console.log(
@@ -99,6 +134,15 @@ async function main(): Promise<void> {
         direct_undici_events_per_s: Math.round(ceilingRate),
         durable_to_direct_ratio: +(durableRate / ceilingRate).toFixed(3),
         latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+        store_calls_per_delivery: +(totalCalls / events.length).toFixed(3),
+        store_calls: durableCalls,
+        delivery_only: {
+          deliveries: prefilled,
+          received: received.size,
+          events_per_s: Math.round(prefilled / drainSeconds),
+          to_direct_ratio: +(prefilled / drainSeconds / ceilingRate).toFixed(3),
+          store_calls_per_delivery: +(drainCalls / prefilled).toFixed(3),
+        },
       },
       null,
       2,

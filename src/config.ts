@@ -3,6 +3,7 @@ import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
 import { REMEDIATION_MODES } from './protocol/settings.js';
 import { DEFAULT_REMEDIATION, type RemediationConfig } from './remediation/config.js';
 import type { EngineKind } from './store/types.js';
+import { RETENTION_DEFAULTS, type RetentionWindows } from './store/retention.js';
 
 /** Everything wagate reads from the environment, read once at start-up. */
 export interface Config {
@@ -23,6 +24,8 @@ export interface Config {
   baileysWsUrl: string | null;
   /** One delivery attempt's budget, connect to last byte. */
   webhookTimeoutMs: number;
+  /** How long finished deliveries, events and status history are kept. */
+  retention: RetentionWindows;
   logLevel: string;
   bodyLimitBytes: number;
   http: HttpLimits;
@@ -91,6 +94,11 @@ export function loadConfig(env: Env = process.env): Config {
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
     baileysWsUrl: url(env, 'WAGATE_BAILEYS_WS_URL', /^wss?:\/\/\S+$/),
     webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
+    retention: {
+      deliveriesDays: int(env, 'WAGATE_RETENTION_DELIVERIES_DAYS', RETENTION_DEFAULTS.deliveriesDays, 1, 3650),
+      eventsDays: int(env, 'WAGATE_RETENTION_EVENTS_DAYS', RETENTION_DEFAULTS.eventsDays, 1, 3650),
+      historyDays: int(env, 'WAGATE_RETENTION_HISTORY_DAYS', RETENTION_DEFAULTS.historyDays, 1, 3650),
+    },
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,

@@ -11,6 +11,7 @@ import { MediaFetcher } from './media/fetch.js';
 import { prepareInbound } from './media/inbound.js';
 import { MediaService } from './media/service.js';
 import { openStore } from './store/index.js';
+import { Retention } from './store/retention.js';
 import { acquireDataDirLock } from './store/sqlite/data-dir-lock.js';
 import type { EngineKind, Store } from './store/types.js';
 import { VERSION } from './version.js';
@@ -146,6 +147,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     channels,
     guard,
     timeoutMs: config.webhookTimeoutMs,
+    retentionDays: config.retention.deliveriesDays,
     observe: (delivery, _result, outcome) => metrics.delivery(delivery, outcome, clock.now()),
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
   });
@@ -201,6 +203,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   prune();
   const pruneTimer = setInterval(prune, 60 * 60_000).unref();
+  // Finished deliveries, events and status history past their windows (WAGATE_RETENTION_*).
+  const retention = new Retention({ store, clock, windows: config.retention, onError: (err) => app.log.error({ err }, 'retention sweep failed') });
+  retention.start();
   ready = true;
   const adminToken = adminTokenSource(config.adminToken !== null, storedAdminHash, generated ? adminHash : null);
   app.log.info({ url, store: store.kind, channels: channels.size, admin_token: adminToken }, 'wagate is listening');
@@ -218,6 +223,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         ready = false;
         clearInterval(pruneTimer);
         remediation.close();
+        await retention.stop();
         await app.close();
         await channels.shutdown();
         await webhooks.stop();

@@ -26,6 +26,7 @@ export const DeliveryList = Type.Object({
   total: Type.Integer(),
   count: Type.Integer(),
   offset: Type.Integer(),
+  retention_days: Type.Integer({ description: 'finished deliveries older than this many days are pruned (WAGATE_RETENTION_DELIVERIES_DAYS); pending ones never' }),
 });
 
 export const ReplayRange = Type.Object(

@@ -7,6 +7,7 @@ import { deliveryAdminContract } from './contract/delivery-admin.js';
 import { mediaContract } from './contract/media.js';
 import { messageContract } from './contract/messages.js';
 import { proxyContract } from './contract/proxies.js';
+import { retentionContract } from './contract/retention.js';
 import type { Store } from './types.js';
 
 /** A fresh, empty, not yet migrated store, and how to dispose of it afterwards. */
@@ -42,5 +43,6 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('messages, chats and idempotency keys', () => messageContract(store));
     describe('the proxy pool', () => proxyContract(store));
     describe('media files', () => mediaContract(store));
+    describe('retention', () => retentionContract(store));
   });
 }

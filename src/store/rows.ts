@@ -204,6 +204,23 @@ export function deliveryWhere(
 }
 
 /**
+ * The delivery log's two queries (a page newest first, without its LIMIT/OFFSET, and the
+ * total) and their values; `param(n)` as in deliveryWhere. Each filter combination has an index
+ * that yields rows in id order (migration 6), so a page never sorts the matches.
+ */
+export function deliveryListSql(
+  filter: DeliveryFilter,
+  param: (n: number) => string,
+): { list: string; count: string; values: Array<string | number> } {
+  const where = deliveryWhere(filter, param);
+  return {
+    list: `SELECT ${deliveryColumns('d')} FROM deliveries d ${where.sql} ORDER BY d.id DESC`,
+    count: `SELECT count(*) AS total FROM deliveries ${where.sql}`,
+    values: where.values,
+  };
+}
+
+/**
  * At most this many due rows of one unordered queue per read, so one queue's backlog cannot fill
  * the batch and hide other queues' heads; the dispatcher keeps as many attempts in flight per queue.
  */

@@ -116,6 +116,19 @@ export interface AttemptResult {
   lastError: string | null;
 }
 
+/** Rows created before these times (unix ms) may be pruned. */
+export interface RetentionCutoffs {
+  deliveries: number;
+  events: number;
+  history: number;
+}
+
+export interface PruneCounts {
+  deliveries: number;
+  events: number;
+  history: number;
+}
+
 /** Which pending deliveries of a channel `cancelDeliveries` cancels. */
 export type CancelFilter = { channelId: string; exceptQueues: string[] } | { channelId: string; id: number };
 
@@ -272,8 +285,18 @@ export interface Store extends ProxyStore {
    * lowest pending id). Rows waiting behind a head do not count. null only when nothing is pending.
    */
   nextDeliveryDue(): Promise<number | null>;
+  /**
+   * Claims what can go now, as a batch: what `dueDeliveries` answers, and behind each due head
+   * of an ordered queue the next pending rows of that queue, up to `perQueue` rows per queue,
+   * each queue's rows in id order, leaving out the queues in `held` (those the caller is
+   * already sending). The claim is the dispatcher's alone (one per store today); a store shared
+   * by several nodes would lock or lease the queues it answers here.
+   */
+  claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]>;
   /** Records an attempt's outcome: attempts + 1, the new status, due time and last result. */
   recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  /** Records many outcomes in one transaction: all of them durable, or none. */
+  recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void>;
   getDelivery(id: number): Promise<DueDelivery | null>;
   /** Deliveries newest first, filtered and paged. */
   listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
@@ -291,6 +314,12 @@ export interface Store extends ProxyStore {
   failQueue(queueKey: string, reason: string, now: number): Promise<number>;
   /** Pending deliveries and the creation time of the oldest (metrics). */
   outboxDepth(): Promise<{ pending: number; oldestCreatedAt: number | null }>;
+  /**
+   * Deletes at most `batch` rows of each kind older than its cutoff (unix ms), each kind in its
+   * own short transaction: finished deliveries (never a pending one), events no delivery still
+   * needs, and status history. Answers how many of each went; call again until all are below `batch`.
+   */
+  prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts>;
 
   /** Messages newest first (timestamp, then insertion; oldest first with `sort: 'asc'`), filtered and paged. */
   listMessages(channelId: string, filter: MessageFilter, page: Page): Promise<{ messages: StoredMessage[]; total: number }>;

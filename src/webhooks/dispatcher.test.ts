@@ -106,16 +106,16 @@ function staleDueReads(store: Store): Store {
   let recorded = 0;
   return new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === 'recordAttempt') {
-        return async (...args: Parameters<Store['recordAttempt']>) => {
-          await target.recordAttempt(...args);
+      if (prop === 'recordAttempts') {
+        return async (...args: Parameters<Store['recordAttempts']>) => {
+          await target.recordAttempts(...args);
           recorded += 1;
         };
       }
-      if (prop === 'dueDeliveries') {
-        return async (...args: Parameters<Store['dueDeliveries']>) => {
+      if (prop === 'claimDeliveries') {
+        return async (...args: Parameters<Store['claimDeliveries']>) => {
           const before = recorded;
-          const due = await target.dueDeliveries(...args);
+          const due = await target.claimDeliveries(...args);
           const deadline = Date.now() + 200;
           while (recorded === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
           return due;

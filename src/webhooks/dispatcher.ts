@@ -3,6 +3,7 @@ import { splitEventName, type Alert } from '../protocol/events.js';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
 import type { DeliveryTarget, DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';
+import { OutcomeWriter } from './outcomes.js';
 import type { DeliveryResult, Sender } from './sender.js';
 
 /** After this many failed attempts of one delivery, the channel hears that its webhook fails. */
@@ -40,15 +41,33 @@ export function webhookId(delivery: { eventSeq: number }): string {
   return `msg_${delivery.eventSeq}`;
 }
 
+/** Rows claimed ahead per ordered queue: they go one after another with no read in between. */
+export const PREFETCH_PER_QUEUE = 32;
+
+/** What a queue does after an attempt: go on with its next claimed row, or let the store decide again. */
+type Next = 'next' | 'release';
+
+/** A queue this dispatcher holds: rows it claimed and attempts it has in flight. */
+interface HeldQueue {
+  key: string;
+  channelId: string;
+  ordered: boolean;
+  /** Claimed rows not yet launched, in id order. */
+  rows: DueDelivery[];
+  inFlight: number;
+}
+
 /**
- * Sends what the outbox holds. Each queue (one channel's deliveries to one webhook) has at most
- * one attempt in flight when ordered, so a slow or dead receiver holds back only its own queue.
- * Every outcome is written before the next delivery of that queue is read.
+ * Sends what the outbox holds. It claims due deliveries in batches (each ordered queue's head
+ * and the rows behind it) and holds those queues in memory until they are done: an ordered
+ * queue has one attempt in flight and goes on with its next row only once the outcome of the
+ * last is committed, so a slow or dead receiver holds back only its own queue. Outcomes are
+ * group-committed (OutcomeWriter); a queue is released (and read again) once its rows are done
+ * or its head must wait for a retry.
  */
 export class Dispatcher {
   private inFlight = new Map<number, Promise<void>>();
-  /** Attempts in flight per queue. */
-  private busyQueues = new Map<string, number>();
+  private held = new Map<string, HeldQueue>();
   /** Attempts in flight per channel: a channel whose receivers hang holds only its share. */
   private busyChannels = new Map<string, number>();
   private pumping = false;
@@ -65,18 +84,26 @@ export class Dispatcher {
     return this.failingChannels.has(channelId);
   }
   /**
-   * Deliveries whose attempt ended while a due query was out: that query may still list them as
-   * pending (it read before their outcome was written), and they must not be launched again.
+   * Queues released while a claim was out: that claim may still list their rows as they were
+   * before the outcomes just committed, so its rows of these queues are dropped.
    */
+  private releasedDuringRead: Set<string> | null = null;
+  /** Deliveries whose attempt ended while a claim was out (unordered queues stay held meanwhile). */
   private endedDuringRead: Set<number> | null = null;
+  private truncated = false;
   private readonly concurrency: number;
   private readonly idleMs: number;
   private readonly perChannel: number;
+  /** Batches the outcomes of attempts into shared commits. */
+  readonly outcomes: OutcomeWriter;
+  /** Claims made (for the benchmarks' statements per delivery). */
+  claims = 0;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 64;
     this.perChannel = deps.perChannel ?? Math.max(UNORDERED_PER_QUEUE, Math.floor(this.concurrency / 4));
     this.idleMs = deps.idleMs ?? 5_000;
+    this.outcomes = new OutcomeWriter(deps.store);
   }
 
   /** Starts sending; pending deliveries left by an earlier run go first. */
@@ -85,7 +112,7 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Looks at the outbox again soon (new events were committed, or an attempt ended). */
+  /** Looks at the outbox again soon (new events were committed, or a queue was released). */
   wake(): void {
     if (this.stopped) return;
     if (this.pumping) {
@@ -96,15 +123,16 @@ export class Dispatcher {
     setImmediate(() => void this.pump());
   }
 
-  /** Stops taking new deliveries and waits for the attempts in flight. */
+  /** Stops taking new deliveries and waits for the attempts in flight and their outcomes. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight.values()]);
+    await this.outcomes.flushed();
   }
 
-  /** Deliveries in flight now. */
+  /** Deliveries in flight now (an attempt counts until its outcome is committed). */
   get active(): number {
     return this.inFlight.size;
   }
@@ -114,26 +142,27 @@ export class Dispatcher {
       do {
         this.again = false;
         if (this.stopped) return;
-        const free = this.concurrency - this.inFlight.size;
-        if (free <= 0) break;
+        if (this.inFlight.size >= this.concurrency) break;
+        const released = new Set<string>();
         const ended = new Set<number>();
+        this.releasedDuringRead = released;
         this.endedDuringRead = ended;
+        // Ordered queues held are left out; an unordered one may gain rows while it sends.
+        const heldOrdered = [...this.held.values()].filter((q) => q.ordered).map((q) => q.key);
         let due: DueDelivery[];
         try {
-          due = await this.deps.store.dueDeliveries(this.deps.clock.now(), 2 * this.concurrency);
+          this.claims += 1;
+          due = await this.deps.store.claimDeliveries(this.deps.clock.now(), 2 * this.concurrency, PREFETCH_PER_QUEUE, heldOrdered);
         } finally {
-          // Only here, once this pump runs again: an attempt can end between the query's
-          // answer and this continuation, and must be counted as ended during the read.
+          // Only here, once this pump runs again: a queue can be released (an attempt can end)
+          // between the claim's answer and this continuation, and must count as during the read.
+          this.releasedDuringRead = null;
           this.endedDuringRead = null;
         }
-        for (const delivery of due) {
-          if (this.inFlight.size >= this.concurrency) break;
-          if (this.inFlight.has(delivery.id) || ended.has(delivery.id)) continue;
-          const busy = this.busyQueues.get(delivery.queueKey) ?? 0;
-          if (busy >= (delivery.target.ordered ? 1 : UNORDERED_PER_QUEUE)) continue;
-          if ((this.busyChannels.get(delivery.channelId) ?? 0) >= this.perChannel) continue;
-          this.launch(delivery);
-        }
+        // A full answer may have left due rows unread: free slots must ask again.
+        this.truncated = due.length >= 2 * this.concurrency;
+        this.take(due, released, ended);
+        this.fill();
       } while (this.again);
       await this.sleepUntilDue();
     } catch (err) {
@@ -145,10 +174,57 @@ export class Dispatcher {
     }
   }
 
+  /** Holds the claimed rows of every queue this dispatcher did not hold already. */
+  private take(due: DueDelivery[], released: Set<string>, ended: Set<number>): void {
+    const fresh = new Set<string>();
+    for (const row of due) {
+      const key = row.queueKey;
+      if (released.has(key) || ended.has(row.id) || this.inFlight.has(row.id)) continue;
+      const known = this.held.get(key);
+      if (known && !fresh.has(key) && (known.ordered || known.rows.some((r) => r.id === row.id))) continue;
+      let queue = known;
+      if (!queue) {
+        queue = { key, channelId: row.channelId, ordered: row.target.ordered, rows: [], inFlight: 0 };
+        this.held.set(key, queue);
+        fresh.add(key);
+      }
+      queue.rows.push(row);
+    }
+  }
+
+  /** Launches what the held queues may send now, within the global and per-channel caps. */
+  private fill(): void {
+    const now = this.deps.clock.now();
+    for (const queue of this.held.values()) {
+      if (this.inFlight.size >= this.concurrency) return;
+      while (queue.rows.length > 0 && queue.inFlight < (queue.ordered ? 1 : UNORDERED_PER_QUEUE)) {
+        if (this.inFlight.size >= this.concurrency || (this.busyChannels.get(queue.channelId) ?? 0) >= this.perChannel) break;
+        const row = queue.rows[0]!;
+        if (row.nextAttemptAt > now) {
+          // Not due after all (it waits for a retry): the store answers again when it is.
+          this.wakeAt(row.nextAttemptAt);
+          this.release(queue, true);
+          break;
+        }
+        queue.rows.shift();
+        this.launch(queue, row);
+      }
+    }
+  }
+
+  /** Drops a queue's claimed rows; once nothing of it is in flight, lets the store answer for it again. */
+  private release(queue: HeldQueue, dropRows: boolean): void {
+    if (dropRows) queue.rows = [];
+    if (queue.rows.length > 0 || queue.inFlight > 0) return;
+    this.held.delete(queue.key);
+    this.releasedDuringRead?.add(queue.key);
+    this.wake();
+  }
+
   private async sleepUntilDue(): Promise<void> {
-    // Each attempt in flight wakes the pump when it ends, and every retry this process schedules
-    // has its own wake-up: the store needs asking only when nothing is in flight.
-    if (this.inFlight.size > 0) return;
+    // Each queue held wakes the pump when it is released, and every retry this process
+    // schedules has its own wake-up: the store needs asking only when nothing is held.
+    if (this.inFlight.size > 0 || this.held.size > 0) return;
     const now = this.deps.clock.now();
     const next = await this.deps.store.nextDeliveryDue();
     // A due time in the past means its queue is busy: the attempt in flight wakes the pump when
@@ -171,33 +247,40 @@ export class Dispatcher {
     }, Math.max(0, at - this.deps.clock.now()));
   }
 
-  private launch(delivery: DueDelivery): void {
-    count(this.busyQueues, delivery.queueKey, 1);
+  private launch(queue: HeldQueue, delivery: DueDelivery): void {
+    queue.inFlight += 1;
     count(this.busyChannels, delivery.channelId, 1);
     const run = this.attempt(delivery)
-      .catch((err: unknown) => this.deps.onError?.(err))
-      .finally(() => {
+      .catch((err: unknown): Next => {
+        this.deps.onError?.(err);
+        return 'release';
+      })
+      .then((next) => {
         this.inFlight.delete(delivery.id);
         this.endedDuringRead?.add(delivery.id);
-        count(this.busyQueues, delivery.queueKey, -1);
+        queue.inFlight -= 1;
         count(this.busyChannels, delivery.channelId, -1);
-        this.wake();
+        this.release(queue, next === 'release' || this.stopped);
+        if (this.stopped) return;
+        this.fill();
+        // A free slot, and the last claim could not answer everything due: ask again.
+        if (this.truncated && this.inFlight.size < this.concurrency) this.wake();
       });
     this.inFlight.set(delivery.id, run);
   }
 
-  /** One attempt of one delivery, and its outcome written to the store. */
-  private async attempt(due: DueDelivery): Promise<void> {
+  /** One attempt of one delivery, and its outcome committed; answers what its queue does next. */
+  private async attempt(due: DueDelivery): Promise<Next> {
     const { store, clock, sender } = this.deps;
     const routed = this.deps.route?.(due) ?? due.target;
     if ('cancelled' in routed) {
       await store.cancelDeliveries({ channelId: due.channelId, id: due.id }, routed.cancelled, clock.now());
-      return;
+      return 'next';
     }
     const d: DueDelivery = routed === due.target ? due : { ...due, target: routed };
     if (isExpired(d.createdAt, clock.now(), d.target.maxAgeSeconds)) {
       await this.giveUp(d, `gave up: older than webhook_max_age_seconds (${d.target.maxAgeSeconds} s)`, null);
-      return;
+      return 'next';
     }
     const { type, method } = splitEventName(d.eventName);
     const result = await sender.send({
@@ -214,20 +297,20 @@ export class Dispatcher {
     const now = clock.now();
     const lastStatus = result.status ?? null;
     if (result.ok) {
-      await store.recordAttempt(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null });
+      await this.outcomes.record(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null });
       this.failingChannels.delete(d.channelId);
       this.deps.observe?.(d, result, 'delivered');
-      return;
+      return 'next';
     }
     const error = result.error ?? `HTTP ${lastStatus}`;
     if (result.gone) {
       const reason = `${error}: the receiver asked to stop; webhook disabled`;
-      await store.recordAttempt(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+      await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
       await store.failQueue(d.queueKey, reason, now);
       await this.deps.disableWebhook(d.channelId, d.target.url, d.target.mode);
       await this.deps.alert(d.channelId, { kind: 'webhook_disabled', detail: `${d.target.url} answered 410 Gone`, at: Math.floor(now / 1000), webhook: d.target.url });
       this.deps.observe?.(d, result, 'failed');
-      return;
+      return 'release';
     }
     const attempts = d.attempts + 1;
     const plan = planRetry({
@@ -242,14 +325,15 @@ export class Dispatcher {
     if (plan.kind === 'give_up') {
       await this.giveUp(d, `${error}; gave up: ${plan.reason}`, lastStatus);
       this.deps.observe?.(d, result, 'failed');
-      return;
+      return 'next';
     }
-    await store.recordAttempt(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error });
+    await this.outcomes.record(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error });
     this.wakeAt(plan.at);
     this.deps.observe?.(d, result, 'retry');
     if (attempts === FAILING_ALERT_AFTER) {
       await this.failing(d, `${attempts} attempts failed (last: ${error}); retrying until webhook_max_age_seconds`);
     }
+    return 'release';
   }
 
   /** Raises `webhook_failing` for a queue, at most once per quiet window. */
@@ -264,7 +348,7 @@ export class Dispatcher {
 
   private async giveUp(d: DueDelivery, reason: string, lastStatus: number | null): Promise<void> {
     const now = this.deps.clock.now();
-    await this.deps.store.recordAttempt(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+    await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
     await this.failing(d, `delivery ${d.id} failed for good (${reason}); replay it from /webhooks/deliveries`);
   }
 }

@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ERROR_MESSAGES, errors, type Alert } from '../protocol/index.js';
 import { SETTINGS_WITHOUT_EFFECT, type Settings, type SettingsAnswer, type UpdateSettingsAnswer, type Webhook, type WebhookTestAnswer, type WebhookTestRequest } from '../protocol/settings.js';
 import { webhookTestPayload } from '../protocol/webhook-test.js';
+import { RETENTION_DEFAULTS } from '../store/retention.js';
 import { deliveryQueueKey } from '../store/rows.js';
 import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
@@ -28,6 +29,8 @@ export interface WebhookServiceDeps {
   /** The SSRF guard every webhook URL and connection goes through. */
   guard: OutboundGuard;
   timeoutMs?: number;
+  /** How long finished deliveries stay in the log (days). */
+  retentionDays?: number;
   observe?: DispatcherDeps['observe'];
   onError?: (err: unknown) => void;
 }
@@ -132,6 +135,11 @@ export class WebhookService {
   /** The delivery log, newest first. */
   deliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
     return this.deps.store.listDeliveries(filter, page);
+  }
+
+  /** How many days finished deliveries stay in the log before retention prunes them. */
+  get retentionDays(): number {
+    return this.deps.retentionDays ?? RETENTION_DEFAULTS.deliveriesDays;
   }
 
   /**

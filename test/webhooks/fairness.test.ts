@@ -57,4 +57,4 @@ it("keeps other channels' deliveries prompt while one channel's 10 webhooks hang
   // The hog's attempts still hang, and it never held more than its share.
   expect(dead.received).toHaveLength(SHARE);
   expect(gw.gateway.webhooks.dispatcher.active).toBe(SHARE);
-});
+}, 60_000);

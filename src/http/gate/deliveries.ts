@@ -46,7 +46,7 @@ export async function deliveryPage(webhooks: WebhookService, channelId: string, 
   // The schema's defaults fill count and offset before this runs.
   const page = { count: q.count ?? 100, offset: q.offset ?? 0 };
   const { deliveries, total } = await webhooks.deliveries({ channelId, status: q.status, since: q.since, until: q.until }, page);
-  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: page.offset };
+  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: page.offset, retention_days: webhooks.retentionDays };
 }
 
 /** Replays one delivery of the channel and answers the fresh copy. */

@@ -1,5 +1,5 @@
 import type { HistoryEntry } from '../../protocol/index.js';
-import type { DeliveryTarget, NewChannel, OutboundEvent } from '../types.js';
+import type { DeliveryFilter, DeliveryTarget, NewChannel, OutboundEvent } from '../types.js';
 
 /** A unix-ms time above 2^32: a 32-bit column or a bigint returned as a string would show. */
 export const T0 = 1_713_774_883_123;
@@ -71,3 +71,14 @@ export function target(url: string, overrides: Partial<DeliveryTarget> = {}): De
     ...overrides,
   };
 }
+
+/** Every filter combination of the delivery log (the EXPLAIN tests check each one's plan). */
+export const LOG_FILTERS: DeliveryFilter[] = [
+  {},
+  { channelId: 'C' },
+  { status: 'delivered' },
+  { channelId: 'C', status: 'failed' },
+  { channelId: 'C', since: 1, until: 2 },
+  { status: 'delivered', since: 1 },
+  { channelId: 'C', status: 'failed', since: 1, until: 5 },
+];

@@ -212,4 +212,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX media_created ON media (created_at);
     `,
   },
+  {
+    version: 8,
+    name: 'delivery log and retention indexes',
+    sql: `
+      -- The delivery log pages newest first (by id) within a channel, a status, or both; without
+      -- these SQLite sorted every match in a temporary B-tree.
+      CREATE INDEX deliveries_channel_id ON deliveries (channel_id, id);
+      CREATE INDEX deliveries_channel_status_id ON deliveries (channel_id, status, id);
+      CREATE INDEX deliveries_status_id ON deliveries (status, id);
+      -- Retention walks events and history by age.
+      CREATE INDEX events_created ON events (created_at);
+      CREATE INDEX status_history_at ON status_history (at);
+    `,
+  },
 ];

@@ -3,7 +3,7 @@ import {
   deliveryColumns,
   deliveryFromRow,
   deliveryQueueKey,
-  deliveryWhere,
+  deliveryListSql,
   limitOffset,
   UNORDERED_PER_QUEUE,
   type DeliveryRow,
@@ -58,7 +58,7 @@ const headOf = (column: string): string =>
   `SELECT (SELECT ${column} FROM deliveries WHERE status = 'pending' AND queue_key = queues.key ORDER BY id LIMIT 1)
    FROM queues WHERE queues.key IS NOT NULL`;
 
-/** What is due ($1: now, $2: limit): every due unordered delivery, and every queue's head when it is due. */
+/** What is due ($1: now, $2: limit, $3: queues to leave out): every due unordered delivery, and every queue's head when it is due. */
 const DUE_SQL = `
   WITH RECURSIVE ${QUEUES_CTE},
   candidates(id) AS (
@@ -69,8 +69,17 @@ const DUE_SQL = `
     ${headOf('id')}
   )
   ${WITH_BODY} JOIN candidates c ON c.id = d.id
-  WHERE d.next_attempt_at <= $1
+  WHERE d.next_attempt_at <= $1 AND NOT (d.queue_key = ANY($3::text[]))
   ORDER BY d.next_attempt_at, d.id LIMIT $2`;
+
+/** The pending rows behind each ordered head ($1 keys, $2 head ids, $3 how many), one index range each. */
+const FOLLOWERS_SQL = `
+  SELECT ${COLUMNS}, e.body::text AS body
+  FROM unnest($1::text[], $2::bigint[]) AS h(key, head)
+  CROSS JOIN LATERAL (SELECT * FROM deliveries p WHERE p.status = 'pending' AND p.queue_key = h.key AND p.id > h.head
+                      ORDER BY p.id LIMIT $3) d
+  JOIN events e ON e.seq = d.event_seq
+  ORDER BY d.id`;
 
 /**
  * When the next delivery could go: the earliest due time among the rows DUE_SQL can pick,
@@ -146,9 +155,34 @@ export class PostgresOutbox {
     }));
   }
 
-  async due(now: number, limit: number): Promise<DueDelivery[]> {
-    const { rows } = await this.pool.query<DueRow>(DUE_SQL, [now, limitOffset({ count: limit, offset: 0 })[0]]);
+  async due(now: number, limit: number, held: string[] = []): Promise<DueDelivery[]> {
+    const { rows } = await this.pool.query<DueRow>(DUE_SQL, [now, limitOffset({ count: limit, offset: 0 })[0], held]);
     return rows.map(dueFromRow);
+  }
+
+  async claim(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
+    const due = await this.due(now, limit, held);
+    const heads = due.filter((d) => d.target.ordered);
+    if (perQueue <= 1 || heads.length === 0) return due;
+    const { rows } = await this.pool.query<DueRow>(FOLLOWERS_SQL, [heads.map((d) => d.queueKey), heads.map((d) => d.id), perQueue - 1]);
+    const behind = new Map<string, DueDelivery[]>();
+    for (const row of rows.map(dueFromRow)) behind.set(row.queueKey, [...(behind.get(row.queueKey) ?? []), row]);
+    return due.flatMap((head) => (head.target.ordered ? [head, ...(behind.get(head.queueKey) ?? [])] : [head]));
+  }
+
+  async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
+    if (outcomes.length === 0) return;
+    const r = outcomes.map((o) => o.result);
+    // One statement for the whole batch: one round trip, one commit.
+    await this.pool.query(
+      `UPDATE deliveries d SET attempts = d.attempts + 1, status = u.status, next_attempt_at = u.next, updated_at = u.at,
+         delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END, last_status = u.last_status,
+         last_error = u.last_error
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[])
+         AS u(id, status, next, at, last_status, last_error)
+       WHERE d.id = u.id`,
+      [outcomes.map((o) => o.id), r.map((x) => x.status), r.map((x) => x.nextAttemptAt), r.map((x) => x.at), r.map((x) => x.lastStatus), r.map((x) => x.lastError)],
+    );
   }
 
   async nextDue(): Promise<number | null> {
@@ -172,14 +206,11 @@ export class PostgresOutbox {
   }
 
   async list(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
-    const where = deliveryWhere(filter, (n) => `$${n}`);
-    const n = where.values.length;
+    const sql = deliveryListSql(filter, (n) => `$${n}`);
+    const n = sql.values.length;
     const [list, count] = await Promise.all([
-      this.pool.query<DeliveryRow>(
-        `SELECT ${COLUMNS} FROM deliveries d ${where.sql} ORDER BY d.id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-        [...where.values, ...limitOffset(page)],
-      ),
-      this.pool.query<{ total: number }>(`SELECT count(*) AS total FROM deliveries ${where.sql}`, where.values),
+      this.pool.query<DeliveryRow>(`${sql.list} LIMIT $${n + 1} OFFSET $${n + 2}`, [...sql.values, ...limitOffset(page)]),
+      this.pool.query<{ total: number }>(sql.count, sql.values),
     ]);
     return { deliveries: list.rows.map((row) => deliveryFromRow(row, asIs)), total: count.rows[0]?.total ?? 0 };
   }

@@ -4,6 +4,7 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
+import type { PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMedia } from './media.js';
@@ -11,6 +12,7 @@ import { PostgresMessages } from './messages.js';
 import { PostgresProxies } from './proxies.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
+import { PostgresRetention } from './retention.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
 export type { PostgresStoreOptions } from './pool.js';
@@ -23,6 +25,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly schema: string | undefined;
   private readonly outbox: PostgresOutbox;
+  private readonly retention: PostgresRetention;
   private readonly history: PostgresHistory;
   private readonly messages: PostgresMessages;
   private readonly proxies: PostgresProxies;
@@ -32,6 +35,7 @@ export class PostgresStore implements Store {
     this.pool = createPool(opts);
     this.schema = opts.schema;
     this.outbox = new PostgresOutbox(this.pool);
+    this.retention = new PostgresRetention(this.pool);
     this.history = new PostgresHistory(this.pool);
     this.messages = new PostgresMessages(this.pool);
     this.proxies = new PostgresProxies(this.pool);
@@ -223,6 +227,14 @@ export class PostgresStore implements Store {
     return this.outbox.nextDue();
   }
 
+  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
+    return this.outbox.claim(now, limit, perQueue, held);
+  }
+
+  async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
+    return this.outbox.recordAttempts(outcomes);
+  }
+
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {
     await this.outbox.recordAttempt(id, result);
   }
@@ -237,6 +249,10 @@ export class PostgresStore implements Store {
 
   async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
     return this.outbox.replay(ids, now, targets);
+  }
+
+  async prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts> {
+    return this.retention.prune(cutoffs, batch);
   }
 
   async cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number> {

@@ -3,7 +3,7 @@ import {
   deliveryColumns,
   deliveryFromRow,
   deliveryQueueKey,
-  deliveryWhere,
+  deliveryListSql,
   limitOffset,
   UNORDERED_PER_QUEUE,
   type DeliveryRow,
@@ -76,8 +76,13 @@ const DUE_SQL = `
     ${headOf('id')}
   )
   ${WITH_BODY} JOIN candidates c ON c.id = d.id
-  WHERE d.next_attempt_at <= @now
+  WHERE d.next_attempt_at <= @now AND d.queue_key NOT IN (SELECT value FROM json_each(@held))
   ORDER BY d.next_attempt_at, d.id LIMIT @limit`;
+
+/** The pending rows behind an ordered queue's head, in id order (one index range each). */
+const FOLLOWERS_SQL = `${WITH_BODY}
+  WHERE d.id IN (SELECT id FROM ${PENDING_BY_QUEUE} WHERE status = 'pending' AND queue_key = ? AND id > ? ORDER BY id LIMIT ?)
+  ORDER BY d.id`;
 
 /**
  * When the next delivery could go: the earliest due time among the rows DUE_SQL can pick,
@@ -156,9 +161,24 @@ export class SqliteOutbox {
     }
   }
 
-  due(now: number, limit: number): DueDelivery[] {
-    const rows = this.stmt(DUE_SQL).all({ now, limit: limitOffset({ count: limit, offset: 0 })[0] }) as DueRow[];
+  due(now: number, limit: number, held: string[] = []): DueDelivery[] {
+    const rows = this.stmt(DUE_SQL).all({ now, limit: limitOffset({ count: limit, offset: 0 })[0], held: JSON.stringify(held) }) as DueRow[];
     return rows.map(dueFromRow);
+  }
+
+  claim(now: number, limit: number, perQueue: number, held: string[]): DueDelivery[] {
+    const due = this.due(now, limit, held);
+    if (perQueue <= 1) return due;
+    const followers = this.stmt(FOLLOWERS_SQL);
+    return due.flatMap((head) =>
+      head.target.ordered ? [head, ...(followers.all(head.queueKey, head.id, perQueue - 1) as DueRow[]).map(dueFromRow)] : [head],
+    );
+  }
+
+  recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
+    this.db.transaction(() => {
+      for (const { id, result } of outcomes) this.recordAttempt(id, result);
+    })();
   }
 
   nextDue(): number | null {
@@ -189,12 +209,9 @@ export class SqliteOutbox {
   }
 
   list(filter: DeliveryFilter, page: Page): { deliveries: Delivery[]; total: number } {
-    const where = deliveryWhere(filter, () => '?');
-    const rows = this.stmt(`SELECT ${COLUMNS} FROM deliveries d ${where.sql} ORDER BY d.id DESC LIMIT ? OFFSET ?`).all(
-      ...where.values,
-      ...limitOffset(page),
-    ) as DeliveryRow[];
-    const total = this.stmt(`SELECT count(*) FROM deliveries ${where.sql}`, true).get(...where.values) as number;
+    const sql = deliveryListSql(filter, () => '?');
+    const rows = this.stmt(`${sql.list} LIMIT ? OFFSET ?`).all(...sql.values, ...limitOffset(page)) as DeliveryRow[];
+    const total = this.stmt(sql.count, true).get(...sql.values) as number;
     return { deliveries: rows.map((row) => deliveryFromRow(row, parseJson)), total };
   }
 

@@ -6,12 +6,14 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
+import type { PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
 import { SqliteProxies } from './proxies.js';
 import { SqliteMedia } from './media.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
+import { SqliteRetention } from './retention.js';
 import { applySqliteMigrations } from './migrate.js';
 
 export interface SqliteStoreOptions {
@@ -34,6 +36,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly outbox: SqliteOutbox;
+  private readonly retention: SqliteRetention;
   private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
   private readonly proxies: SqliteProxies;
@@ -55,6 +58,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     const prepare = (sql: string, pluck?: boolean): Database.Statement => this.stmt(sql, pluck);
     this.outbox = new SqliteOutbox(this.db, prepare);
+    this.retention = new SqliteRetention(prepare);
     this.history = new SqliteHistory(prepare);
     this.messages = new SqliteMessages(prepare);
     this.proxies = new SqliteProxies(prepare);
@@ -230,6 +234,14 @@ export class SqliteStore implements Store {
     return this.outbox.nextDue();
   }
 
+  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
+    return this.outbox.claim(now, limit, perQueue, held);
+  }
+
+  async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
+    this.outbox.recordAttempts(outcomes);
+  }
+
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {
     this.outbox.recordAttempt(id, result);
   }
@@ -244,6 +256,10 @@ export class SqliteStore implements Store {
 
   async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
     return this.outbox.replay(ids, now, targets);
+  }
+
+  async prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts> {
+    return this.retention.prune(cutoffs, batch);
   }
 
   async cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number> {

@@ -7,6 +7,8 @@ import { describeStoreContract } from '../contract.js';
 import { newChannel } from '../contract/fixtures.js';
 import { openStore } from '../index.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { deliveryListSql } from '../rows.js';
+import { LOG_FILTERS } from '../contract/fixtures.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wagate-sqlite-'));
@@ -122,6 +124,37 @@ describe('SqliteStore', () => {
       expect(next).toBe(4);
     } finally {
       await store.close();
+    }
+  });
+
+  it('answers each delivery-log filter and each retention sweep from an index (EXPLAIN QUERY PLAN)', async () => {
+    const path = nextPath();
+    const store = new SqliteStore(path);
+    await store.migrate();
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = (sql: string, values: unknown[]): string =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as Array<{ detail: string }>).map((p) => p.detail).join(' | ');
+    try {
+      for (const filter of LOG_FILTERS) {
+        const q = deliveryListSql(filter, () => '?');
+        const page = plan(`${q.list} LIMIT 100 OFFSET 0`, q.values);
+        const count = plan(q.count, q.values);
+        if (Object.keys(filter).length > 0) {
+          expect(page, JSON.stringify(filter)).toMatch(/SEARCH d USING INDEX/);
+          expect(count, JSON.stringify(filter)).toMatch(/USING (COVERING )?INDEX/);
+        }
+        // Only a time range sorts, and only its own matches; the rest come in id order.
+        if (filter.since === undefined && filter.until === undefined) expect(page, JSON.stringify(filter)).not.toMatch(/TEMP B-TREE/);
+      }
+      const sweeps = [
+        "SELECT id FROM deliveries WHERE status IN ('delivered', 'failed', 'cancelled') AND created_at < 1 LIMIT 500",
+        'SELECT seq FROM events e WHERE created_at < 1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY created_at LIMIT 500',
+        'SELECT id FROM status_history WHERE at < 1 ORDER BY at LIMIT 500',
+      ];
+      for (const sql of sweeps) expect(plan(sql, []), sql).not.toMatch(/\bSCAN (deliveries|events|e|status_history)\b(?! USING)/);
+    } finally {
+      db.close();
     }
   });
 });
