@@ -265,6 +265,17 @@ describe('GET /users/login/{phone}', () => {
     expect((await ch.gate('GET', '/health')).body.user).toEqual({ id: '61371989950', name: 'Coded' });
   });
 
+  it('answers 409 at once on a channel that is not pairing (a stopped one)', async () => {
+    const ch = await atQr();
+    expect((await gw.partner('POST', `/partner/channels/${ch.id}/stop`)).status).toBe(200);
+    const started = Date.now();
+    const res = await ch.gate('GET', '/users/login/61371989950');
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ message: 'channel is not pairing', details: expect.stringContaining('STOP') });
+    // It used to wait 15 s for a QR that could not come.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('answers 409 "Channel already authenticated" when AUTH', async () => {
     const ch = await paired();
     const res = await ch.gate('GET', '/users/login/61371989950');

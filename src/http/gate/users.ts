@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { qrPayload } from '../../channel/lifecycle.js';
+import { qrPayload, type LifecycleState } from '../../channel/lifecycle.js';
 import { qrDataUrl, qrPng } from '../../channel/qr-image.js';
 import type { Clock } from '../../channel/clock.js';
 import type { ChannelRuntime } from '../../channel/runtime.js';
@@ -28,6 +28,10 @@ export async function pairingCode(channel: ChannelRuntime, phone: string, wakeup
   if (!/^\d{7,15}$/.test(phone)) throw new ApiError(400, ERROR_MESSAGES.invalidPhone, `"${phone.slice(0, 40)}": use 7-15 digits, no "+" or spaces`);
   refuseWhenAuthorized(channel);
   await wakeUp(channel, wakeup);
+  // Only a channel on its way to a QR (no account, starting or pairing) is worth waiting for;
+  // any other answers 409 at once.
+  const notPairing = `channel status is ${channel.state.status}; a pairing code needs status QR`;
+  if (!headedForPairing(channel.state)) throw errors.conflict('channel is not pairing', notPairing);
   const ready = await channel.waitFor((s) => s.status === 'QR' && !s.parked, PAIRING_WAIT_MS);
   const conn = channel.liveConnection;
   if (!ready || !conn) throw errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
@@ -39,6 +43,12 @@ export async function logout(channel: ChannelRuntime): Promise<{ success: true }
   if (!channel.state.user) throw errors.conflict(ERROR_MESSAGES.alreadyLoggedOut, `channel status is ${channel.state.status}`);
   await channel.send({ type: 'logout' });
   return { success: true };
+}
+
+/** Whether a pairing code request may wait: the channel has no account and is starting or showing QRs. */
+function headedForPairing(s: LifecycleState): boolean {
+  if (s.status === 'QR') return !s.parked;
+  return s.user === null && (s.status === 'INIT' || s.status === 'LAUNCH');
 }
 
 /** `GET /users/login*`, `POST /users/logout`, `GET /users/profile` (SPEC §3). */
