@@ -78,7 +78,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let webhooks: WebhookService | null = null;
   const commits = new EventEmitter().setMaxListeners(0);
   // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
-  const metrics = new Metrics({ channels: () => channels, store });
+  const metrics = new Metrics({ channels: () => channels, store, proxies: () => proxies.list() });
   // A pool proxy is set by the admin: private hosts are allowed, the always-refused ranges are not.
   const proxies = new ProxyPool({ store, clock, flap: config.lifecycle.flap, guard: { ...guard, allowPrivate: true }, onError: (err) => app.log.error({ err }, 'proxy pool write failed') });
   await proxies.load();

@@ -6,6 +6,7 @@ import { observeCommands } from './commands/observe.js';
 import { sandboxCommands } from './commands/sandbox.js';
 import { actCommands } from './commands/act.js';
 import { settingsCommands } from './commands/settings.js';
+import { proxyCommands } from './commands/proxies.js';
 import type { Output } from './output.js';
 
 /** `wagate serve`: runs the gateway until SIGTERM or SIGINT. */
@@ -55,6 +56,7 @@ observeCommands(program, out);
 sandboxCommands(program, out);
 actCommands(program, out);
 settingsCommands(program, out);
+proxyCommands(program, out);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

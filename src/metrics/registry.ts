@@ -18,7 +18,7 @@ export class Metrics {
   private readonly storeFaults: Counter<string>;
   private readonly remediations: Counter<'action' | 'outcome'>;
 
-  constructor(deps: { channels: () => ChannelService; store: Store }) {
+  constructor(deps: { channels: () => ChannelService; store: Store; proxies?: () => Array<{ state: string; health: { status: string } }> }) {
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'wagate_' });
     new Gauge({
@@ -74,6 +74,21 @@ export class Metrics {
       labelNames: ['outcome'],
       buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60],
       registers: [r],
+    });
+    new Gauge({
+      name: 'wagate_proxies',
+      help: 'Pool proxies by state and health',
+      labelNames: ['state', 'health'],
+      registers: [r],
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const p of deps.proxies?.() ?? []) counts.set(`${p.state}|${p.health.status}`, (counts.get(`${p.state}|${p.health.status}`) ?? 0) + 1);
+        for (const [key, n] of counts) {
+          const [state, health] = key.split('|') as [string, string];
+          this.set({ state, health }, n);
+        }
+      },
     });
     this.remediations = new Counter({
       name: 'wagate_remediation_actions_total',

@@ -19,6 +19,8 @@ export const PartnerChannel = Type.Object({
   user: Type.Optional(User),
   flapping: Type.Optional(Type.Boolean({ description: 'extension: three drops out of AUTH within 15 minutes' })),
   webhook_failing: Type.Optional(Type.Boolean({ description: 'extension: a webhook of this channel is failing' })),
+  reason: Type.Optional(Type.String({ description: 'why the channel is in its status (extension)' })),
+  detail: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "the latest status change's detail (extension)" })),
 });
 export type PartnerChannel = Static<typeof PartnerChannel>;
 

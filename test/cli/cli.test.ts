@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, until } from '../support/http.js';
+import { startSocks5 } from '../support/socks5.js';
 import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../support/process.js';
 
 const run = promisify(execFile);
@@ -86,6 +87,28 @@ describe('the wagate CLI against a real gateway', { timeout: 120_000 }, () => {
       await until(() => new RegExp(`${id}\\s+STOP`).test(out.split('\n').slice(2).join('\n')), 'a live STOP line');
     } finally {
       watcher.kill('SIGINT');
+    }
+  });
+
+  it('manages the proxy pool with wagate proxies, and shows a status reason', async () => {
+    const socks = await startSocks5();
+    try {
+      const added = await wagate('--json', 'proxies', 'add', socks.url, '--label', 'cli-px', '--region', 'eu');
+      expect(added.code).toBe(0);
+      const { id } = JSON.parse(added.stdout) as { id: string };
+      const table = await wagate('proxies', 'ls');
+      expect(table.stdout).toMatch(new RegExp(`${id}\\s+cli-px\\s+eu\\s+active\\s+unknown`));
+      expect((await wagate('proxies', 'quarantine', id, '--reason', 'by hand')).stdout).toMatch(/state\s+quarantined/);
+      expect((await wagate('proxies', 'release', id)).stdout).toMatch(/state\s+active/);
+      expect(socks.connections).toBe(1);
+      expect((await wagate('proxies', 'rm', id)).code).toBe(0);
+      expect(JSON.parse((await wagate('--json', 'proxies', 'ls')).stdout)).toMatchObject({ total: 0 });
+
+      const { stdout } = await wagate('--json', 'channels', 'create', 'cli-reason', '--sandbox', '{"init_ms":20,"launch_ms":20}', '--wait', 'QR');
+      const status = await wagate('status');
+      expect(status.stdout).toMatch(new RegExp(`${(JSON.parse(stdout) as { id: string }).id}.*QR\\s+pairing\\s+pairing round 1`));
+    } finally {
+      await socks.close();
     }
   });
 

@@ -83,6 +83,9 @@ describe('remediation of a flapping sandbox channel', () => {
     const story = h.filter((e) => ['flapping', 'remediation', 'needs_attention'].includes(e.reason)).map((e) => `${e.to}:${e.reason}`);
     expect(story).toEqual(['AUTH:flapping', 'INIT:remediation', 'INIT:remediation', 'INIT:needs_attention']);
     expect(h.filter((e) => e.reason === 'remediation' && e.detail === undefined)).toHaveLength(1);
+    const metrics = (await s.gw.partner<string>('GET', '/metrics')).body;
+    expect(metrics).toContain('wagate_remediation_actions_total{action="restart",outcome="taken"} 1');
+    expect(metrics).toContain('wagate_remediation_actions_total{action="none",outcome="handed_over"} 1');
     // The fresh run still reconnects by itself after each blip: the channel ends AUTH.
     await until(async () => (await status(s.gate)) === 'AUTH', 'AUTH at the end');
   });

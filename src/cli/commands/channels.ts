@@ -7,7 +7,7 @@ const STATUSES = ['NOT_INIT', 'INIT', 'LAUNCH', 'QR', 'AUTH', 'ERROR', 'SYNC_ERR
 
 /** The table row of a channel. */
 export function channelRow(c: PartnerChannel): Record<string, unknown> {
-  return { id: c.id, name: c.name, engine: c.engine, status: c.status.text, stopped: c.stopped, created: new Date(c.creationTS).toISOString() };
+  return { id: c.id, name: c.name, engine: c.engine, status: c.status.text, reason: c.reason ?? '', detail: c.detail ?? '', stopped: c.stopped, created: new Date(c.creationTS).toISOString() };
 }
 
 /** Polls a channel until it reaches `status`, showing progress; throws after `timeoutMs`. */

@@ -33,6 +33,8 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
       creationTS: runtime.record.createdAt,
       stopped: runtime.record.stopped,
       apiUrl: app.wagate.apiUrl(),
+      reason: runtime.state.reason,
+      detail: runtime.state.detail,
     };
     if (runtime.state.user) out.user = { ...runtime.state.user };
     if (runtime.state.flapping) out.flapping = true;
