@@ -89,8 +89,8 @@ describe('validateSettingsPatch: bounds and types', () => {
   });
 
   it('rejects unknown fields, at the top and inside a webhook, naming them', () => {
-    expect(problems({ media: {}, webhooks: [{ url: 'https://a.example', retries: 3 }] })).toEqual([
-      'media: unknown field',
+    expect(problems({ colour: {}, webhooks: [{ url: 'https://a.example', retries: 3 }] })).toEqual([
+      'colour: unknown field',
       'webhooks[0].retries: unknown field',
     ]);
   });

@@ -97,7 +97,7 @@ describe('the special-purpose ranges, refused in every mode', () => {
     // The same name resolving to the receiver alone does connect: the count would have seen one.
     dns.set('hooks.test', ['127.0.0.1']);
     const res = await gate('POST', '/settings/webhook_test', { url: `http://hooks.test:${port}/in`, type: 'channel', mode: 'body' });
-    expect(res.body).toMatchObject({ ok: true, status: 200 });
+    expect(res.body).toMatchObject({ success: true, status: 200 });
     expect(r.connections()).toBe(1);
   });
 });
