@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const hook = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
 
   const gateway = await startGateway(
-    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...process.env.WAGATE_DATABASE_URL ? { WAGATE_DATABASE_URL: process.env.WAGATE_DATABASE_URL } : {} }),
+    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...process.env.WAGATE_DATABASE_URL ? { WAGATE_DATABASE_URL: process.env.WAGATE_DATABASE_URL } : {}, ...process.env.WAGATE_SQLITE_SYNCHRONOUS ? { WAGATE_SQLITE_SYNCHRONOUS: process.env.WAGATE_SQLITE_SYNCHRONOUS } : {} }),
   );
   // Status changes only: channel.patch would add a PNG render per QR, which is not the outbox's cost.
   const settings = { webhooks: [{ url: hook, events: [{ type: 'channel', method: 'post' }] }] };
