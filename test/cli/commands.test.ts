@@ -107,7 +107,7 @@ describe('the wagate CLI: the commands an operator was missing', { timeout: 180_
     const before = receiver.received.length;
     const tested = await wagate('--json', 'webhooks', 'test', id, url);
     expect(tested.code, tested.stderr).toBe(0);
-    expect(JSON.parse(tested.stdout)).toMatchObject({ ok: true, status: 200 });
+    expect(JSON.parse(tested.stdout)).toMatchObject({ success: true, status: 200 });
     await until(() => receiver.received.slice(before).some((r) => r.path === '/cli-hook' && r.json.test === true), 'the test event');
 
     expect((await wagate('webhooks', 'rm', id, url)).code).toBe(0);

@@ -151,7 +151,7 @@ function webhookEditor(id, ctx, hook, catalogue, onRemove) {
       if (v.secret) body.secret = v.secret;
       const r = await api('POST', channelPath(id, '/settings/webhook_test'), body);
       const answer = r.status ? `HTTP ${r.status}` : r.error ?? 'no answer';
-      testOut.replaceChildren(h('p', { class: `alert ${r.ok ? 'ok' : 'error'}` }, r.ok ? `✓ The receiver answered ${answer}` : `✗ Not delivered: ${answer}${r.status && r.error ? ` (${r.error})` : ''}`, ` in ${r.durationMs ?? '?'} ms`));
+      testOut.replaceChildren(h('p', { class: `alert ${r.success ? 'ok' : 'error'}` }, r.success ? `✓ The receiver answered ${answer}` : `✗ Not delivered: ${answer}${r.status && r.error ? ` (${r.error})` : ''}`, ` in ${r.durationMs ?? '?'} ms`));
     } catch (err) {
       testOut.replaceChildren(errorBox(err));
     }
