@@ -71,7 +71,7 @@ describe("the README's CLI lines run as written", { timeout: 300_000 }, () => {
         throw new Error(`README line failed: ${line}\n${err.stderr}${err.stdout}`);
       });
       // The webhook test line is there to show a refused receiver's answer: it must say so.
-      if (args[0] === 'webhooks' && args[1] === 'test') expect(result.stdout, line).toMatch(/ok\s+false/);
+      if (args[0] === 'webhooks' && args[1] === 'test') expect(result.stdout, line).toMatch(/success\s+false/);
       if (args[0] === 'channels' && args[1] === 'create') id = /^id\s+(\S+)$/m.exec(result.stdout)?.[1] ?? '';
       expect(id, `${line} names the channel`).toMatch(/^[A-Z]+-[A-Z0-9]{5}$/);
     }

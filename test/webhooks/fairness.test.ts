@@ -46,6 +46,7 @@ it("keeps other channels' deliveries prompt while one channel's 10 webhooks hang
   const hog = await gw.createChannel({ sandbox: FAST, settings: { webhooks: hooks } });
   // INIT, LAUNCH and QR to 10 webhooks: 30 deliveries due, of which the channel's share hangs.
   await until(() => dead.received.length >= SHARE, 'the hog holding its share of slots');
+  await until(async () => (await hog.gate<{ status: { text: string } }>('GET', '/health?wakeup=false')).body.status.text === 'QR', 'the hog to show a QR');
   expect((await hog.gate('POST', '/sandbox/scan')).status).toBe(200);
 
   const lags = await healthyLags(gw, healthy, HEALTHY);
