@@ -75,6 +75,21 @@ export class VirtualClock implements Clock {
   }
 }
 
+/**
+ * Answers what `promise` resolves to, or `fallback` once `ms` have passed on `clock` (or when it
+ * rejects); never rejects. For answers that wait a bounded time for slower work to finish.
+ */
+export function resolvedWithin<T>(clock: Clock, promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = clock.setTimeout(() => resolve(fallback), ms);
+    const done = (value: T): void => {
+      clock.clearTimeout(timer);
+      resolve(value);
+    };
+    promise.then(done, () => done(fallback));
+  });
+}
+
 /** Lets pending promise callbacks and I/O callbacks run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));

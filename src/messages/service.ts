@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../channel/clock.js';
+import { resolvedWithin, type Clock } from '../channel/clock.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import { EngineClosedError, EngineSendError, type EngineData, type InboundText, type SentText } from '../engines/engine.js';
 import {
@@ -162,22 +162,9 @@ export class MessageService {
         ],
       }));
       work.push(recorded.catch(() => undefined));
-      await this.within(recorded, RECORD_WAIT_MS);
+      await resolvedWithin(this.deps.clock, recorded, RECORD_WAIT_MS, undefined);
       return { status: 200, body, replayed: false };
     }
-  }
-
-  /** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects. */
-  private within(promise: Promise<unknown>, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = this.deps.clock.setTimeout(resolve, ms);
-      void promise
-        .catch(() => undefined)
-        .then(() => {
-          this.deps.clock.clearTimeout(timer);
-          resolve();
-        });
-    });
   }
 
   /** Resolves when the channel can send; throws 401 when it cannot within the hold. */

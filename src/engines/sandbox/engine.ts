@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Clock, TimerHandle } from '../../channel/clock.js';
+import { resolvedWithin, type Clock, type TimerHandle } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import { errors, normaliseChatId, type DisconnectClass, type Profile, type User } from '../../protocol/index.js';
 import {
@@ -89,16 +89,7 @@ export class SandboxEngine implements Engine {
     const timestamp = Math.floor(this.ctx.clock.now() / 1000);
     const message = { id, chatId: normaliseChatId(from), from, fromName, fromMe: false, body, timestamp, ...(content && { content }) };
     const recorded = Promise.resolve(conn.data({ type: 'message', offline: false, message }));
-    let timer: TimerHandle | undefined;
-    const outcome = await Promise.race([
-      recorded.then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => (timer = this.ctx.clock.setTimeout(() => resolve(false), waitMs))),
-    ]);
-    if (timer !== undefined) this.ctx.clock.clearTimeout(timer);
-    return { id, recorded: outcome };
+    return { id, recorded: await resolvedWithin(this.ctx.clock, recorded.then(() => true), waitMs, false) };
   }
 
   /** The recipient's phone reports `status` for a sent message. */
