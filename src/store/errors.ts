@@ -7,6 +7,20 @@ export class UnknownChannelError extends Error {
 }
 
 /**
+ * Thrown when a write's lease is stale: another node owns the channel now (or the lease expired).
+ * Never retried: the writer has lost ownership and must stop the channel's engine.
+ */
+export class LeaseLostError extends Error {
+  constructor(
+    readonly channelId: string,
+    readonly epoch: number,
+  ) {
+    super(`channel ${channelId}: the lease of epoch ${epoch} is no longer held; the write was refused`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
  * PostgreSQL SQLSTATEs (or their two-character classes) that say the database could not do the
  * work right now, not that the work was wrong: retrying the same statement later can succeed.
  */

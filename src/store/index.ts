@@ -4,7 +4,8 @@ import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
-export { UnknownChannelError, StoreUnavailableError, isStoreFault } from './errors.js';
+export type * from './cluster.js';
+export { UnknownChannelError, StoreUnavailableError, LeaseLostError, isStoreFault } from './errors.js';
 export { deliveryQueueKey } from './rows.js';
 
 export interface OpenStoreOptions {

@@ -1,3 +1,4 @@
+import type { ClusterStore, Fence } from './cluster.js';
 import type { MediaStore } from './media.js';
 import type { EventName, HistoryEntry, StatusText, User } from '../protocol/index.js';
 
@@ -169,6 +170,8 @@ export interface ChannelChange {
   chats?: ChatUpsert[];
   /** The answer to a send made with an Idempotency-Key, kept with the message it sent. */
   idempotency?: IdempotencyRecord;
+  /** The lease it is written under (several nodes): refused with LeaseLostError once stale. */
+  fence?: Fence;
 }
 
 /** A message as kept: Whapi's `Message` object, plus the columns it is found by. */
@@ -270,9 +273,9 @@ export interface Store extends ProxyStore {
 
   /** Engine credentials: an opaque key-value map per channel (values are engine-serialised). */
   getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>>;
-  /** Sets (string) or deletes (null) keys atomically. */
-  setCredentials(channelId: string, entries: Record<string, string | null>): Promise<void>;
-  wipeCredentials(channelId: string): Promise<void>;
+  /** Sets (string) or deletes (null) keys atomically; with a fence, only while its lease holds. */
+  setCredentials(channelId: string, entries: Record<string, string | null>, fence?: Fence): Promise<void>;
+  wipeCredentials(channelId: string, fence?: Fence): Promise<void>;
 
   /**
    * Deliveries ready to go at `now`, oldest due first: every due delivery of an unordered
@@ -334,6 +337,8 @@ export interface Store extends ProxyStore {
 
   /** Media files and their bytes (uploads, sent and received media). */
   readonly media: MediaStore;
+  /** Nodes and leases (PostgreSQL); absent on SQLite, where one process holds the data directory. */
+  readonly cluster?: ClusterStore;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

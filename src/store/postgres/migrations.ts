@@ -226,4 +226,36 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX status_history_at ON status_history (at);
     `,
   },
+  {
+    version: 9,
+    name: 'nodes, channel leases, and the epoch of each write',
+    sql: `
+      -- Each gateway process on this database is a node; it heartbeats while it lives (SPEC §10).
+      CREATE TABLE nodes (
+        id text PRIMARY KEY,
+        url text NOT NULL,
+        started_at bigint NOT NULL,
+        heartbeat_at bigint NOT NULL,
+        state text NOT NULL CHECK (state IN ('up', 'leaving'))
+      );
+
+      -- One lease per channel: only its node runs the channel's engine and writes its status.
+      -- The epoch grows with every new owner; a released lease keeps it (node_id null).
+      CREATE TABLE channel_leases (
+        channel_id text PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
+        node_id text,
+        epoch bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        acquired_at bigint NOT NULL,
+        start_pending boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX channel_leases_node ON channel_leases (node_id, channel_id);
+
+      -- Which owner wrote each status change and event.
+      ALTER TABLE status_history ADD COLUMN node_id text;
+      ALTER TABLE status_history ADD COLUMN epoch bigint;
+      ALTER TABLE events ADD COLUMN node_id text;
+      ALTER TABLE events ADD COLUMN epoch bigint;
+    `,
+  },
 ];

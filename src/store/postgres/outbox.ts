@@ -19,6 +19,7 @@ import type {
   Page,
   StoredEvent,
 } from '../types.js';
+import type { Fence } from '../cluster.js';
 import { withTransaction } from './pool.js';
 
 interface EventRow {
@@ -105,11 +106,11 @@ export class PostgresOutbox {
    * Inserts a change's events in order, each followed by one pending delivery per target, so
    * delivery ids follow event order. Runs on the change's transaction, which holds the channel lock.
    */
-  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[]): Promise<void> {
+  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[], fence?: Fence): Promise<void> {
     for (const event of events) {
       const { rows } = await c.query<{ seq: number }>(
-        'INSERT INTO events (channel_id, name, body, created_at) VALUES ($1, $2, $3::json, $4) RETURNING seq',
-        [channelId, event.name, JSON.stringify(event.body), event.createdAt],
+        'INSERT INTO events (channel_id, name, body, created_at, node_id, epoch) VALUES ($1, $2, $3::json, $4, $5, $6) RETURNING seq',
+        [channelId, event.name, JSON.stringify(event.body), event.createdAt, fence?.nodeId ?? null, fence?.epoch ?? null],
       );
       const targets = event.targets ?? [];
       if (targets.length === 0) continue;

@@ -11,6 +11,15 @@ export interface PostgresStoreOptions {
   connectionTimeoutMillis?: number;
   /** Errors of idle pooled connections (server restart, network); the pool replaces them. */
   onIdleError?: (err: Error) => void;
+  /** A query with no answer for this long fails on the client side (ms; default: none). */
+  queryTimeoutMs?: number;
+  /**
+   * A transaction left idle this long is ended by the server (ms; default: none): a node cut off
+   * mid-transaction must not hold a channel's locks past its lease.
+   */
+  idleInTransactionTimeoutMs?: number;
+  /** The query timeout of the nodes-and-leases pool (ms, default 3000): a slow renewal fails fast. */
+  clusterQueryTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -42,12 +51,20 @@ export function createPool(opts: PostgresStoreOptions): pg.Pool {
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectionTimeoutMillis ?? 30_000,
     types: LOCAL_TYPES,
+    query_timeout: opts.queryTimeoutMs,
     // Set at connection start-up, so no pooled connection ever runs a query outside it.
-    options: opts.schema === undefined ? undefined : `-c search_path=${opts.schema}`,
+    options: startupOptions(opts),
   });
   // Without a listener, an idle connection's error would crash the process.
   pool.on('error', opts.onIdleError ?? (() => undefined));
   return pool;
+}
+
+function startupOptions(opts: PostgresStoreOptions): string | undefined {
+  const settings: string[] = [];
+  if (opts.schema !== undefined) settings.push(`-c search_path=${opts.schema}`);
+  if (opts.idleInTransactionTimeoutMs !== undefined) settings.push(`-c idle_in_transaction_session_timeout=${Math.floor(opts.idleInTransactionTimeoutMs)}`);
+  return settings.length === 0 ? undefined : settings.join(' ');
 }
 
 /** Runs `fn` between BEGIN and COMMIT on one connection; any error rolls everything back. */

@@ -6,6 +6,8 @@ import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Deliver
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import type { PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
+import type { Fence } from '../cluster.js';
+import { assertLease, PostgresCluster } from './cluster.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMedia } from './media.js';
 import { PostgresMessages } from './messages.js';
@@ -30,8 +32,13 @@ export class PostgresStore implements Store {
   private readonly messages: PostgresMessages;
   private readonly proxies: PostgresProxies;
   readonly media: PostgresMedia;
+  readonly cluster: PostgresCluster;
+  /** The cluster's own small pool, opened on first use (a store without nodes never opens it). */
+  private clusterPool: pg.Pool | null = null;
+  /** Set once this store serves a node: every owner-only write must then carry a fence. */
+  private fenced = false;
 
-  constructor(opts: PostgresStoreOptions) {
+  constructor(private readonly opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
     this.schema = opts.schema;
     this.outbox = new PostgresOutbox(this.pool);
@@ -40,6 +47,12 @@ export class PostgresStore implements Store {
     this.messages = new PostgresMessages(this.pool);
     this.proxies = new PostgresProxies(this.pool);
     this.media = new PostgresMedia(this.pool);
+    this.cluster = new PostgresCluster(() => (this.clusterPool ??= createPool({ ...this.opts, max: 2, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000 })));
+  }
+
+  /** From now on an owner-only write without a fence is a bug, refused (this store serves a node). */
+  requireFences(): void {
+    this.fenced = true;
   }
 
   async migrate(): Promise<void> {
@@ -63,6 +76,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.clusterPool && !this.clusterPool.ended) await this.clusterPool.end();
     if (!this.pool.ended) await this.pool.end();
   }
 
@@ -141,6 +155,7 @@ export class PostgresStore implements Store {
     const { channelId, snapshot } = change;
     await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
+      await this.checkFence(c, channelId, change.fence);
       if (change.changeId) await c.query('UPDATE channels SET last_change_id = $2 WHERE id = $1', [channelId, change.changeId]);
       if (snapshot) {
         await c.query(
@@ -157,11 +172,11 @@ export class PostgresStore implements Store {
           ],
         );
       }
-      await this.history.insert(c, channelId, change.history ?? []);
+      await this.history.insert(c, channelId, change.history ?? [], change.fence);
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
       await this.messages.write(c, channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
-      await this.outbox.insertEvents(c, channelId, change.events ?? []);
+      await this.outbox.insertEvents(c, channelId, change.events ?? [], change.fence);
     });
   }
 
@@ -190,13 +205,14 @@ export class PostgresStore implements Store {
     return Object.fromEntries(rows.map((row) => [row.key, row.value]));
   }
 
-  async setCredentials(channelId: string, entries: Record<string, string | null>): Promise<void> {
+  async setCredentials(channelId: string, entries: Record<string, string | null>, fence?: Fence): Promise<void> {
     // Sorted, so two writers touching the same keys lock them in the same order (no deadlock).
     const sorted = Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const upserts = sorted.filter((e): e is [string, string] => e[1] !== null);
     const deletes = sorted.filter(([, value]) => value === null).map(([key]) => key);
     await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
+      await this.checkFence(c, channelId, fence);
       if (upserts.length > 0) {
         await c.query(
           `INSERT INTO credentials (channel_id, key, value)
@@ -211,10 +227,11 @@ export class PostgresStore implements Store {
     });
   }
 
-  async wipeCredentials(channelId: string): Promise<void> {
+  async wipeCredentials(channelId: string, fence?: Fence): Promise<void> {
     await this.transaction(async (c) => {
       // Same lock order as setCredentials (channel row first), so the two never deadlock.
       const exists = await this.channelExists(c, channelId, 'FOR NO KEY UPDATE');
+      if (exists) await this.checkFence(c, channelId, fence);
       if (exists) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
     });
   }
@@ -334,6 +351,12 @@ export class PostgresStore implements Store {
    */
   private async lockChannel(c: pg.PoolClient, channelId: string): Promise<void> {
     if (!(await this.channelExists(c, channelId, 'FOR NO KEY UPDATE'))) throw new UnknownChannelError(channelId);
+  }
+
+  /** Refuses the write unless its lease holds (LeaseLostError); without nodes, there is no lease. */
+  private async checkFence(c: pg.PoolClient, channelId: string, fence: Fence | undefined): Promise<void> {
+    if (fence) await assertLease(c, channelId, fence);
+    else if (this.fenced) throw new Error(`channel ${channelId}: an owner-only write without a lease on a node's store`);
   }
 
   private async channelExists(db: Db, id: string, lock = ''): Promise<boolean> {

@@ -255,4 +255,32 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX status_history_at ON status_history (at);
     `,
   },
+  {
+    version: 9,
+    name: 'nodes, channel leases, and the epoch of each write',
+    sql: `
+      -- PostgreSQL's nodes and leases, for a schema the same in both dialects. SQLite is one
+      -- process per data directory (the data-dir lock): these tables stay empty and the columns null.
+      CREATE TABLE nodes (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('up', 'leaving'))
+      );
+      CREATE TABLE channel_leases (
+        channel_id TEXT PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
+        node_id TEXT,
+        epoch INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        start_pending INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX channel_leases_node ON channel_leases (node_id, channel_id);
+      ALTER TABLE status_history ADD COLUMN node_id TEXT;
+      ALTER TABLE status_history ADD COLUMN epoch INTEGER;
+      ALTER TABLE events ADD COLUMN node_id TEXT;
+      ALTER TABLE events ADD COLUMN epoch INTEGER;
+    `,
+  },
 ];

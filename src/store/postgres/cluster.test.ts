@@ -1,0 +1,159 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LeaseLostError } from '../errors.js';
+import { historyEntry, newChannel, statusEvent } from '../contract/fixtures.js';
+import { PostgresStore } from './postgres-store.js';
+import { createTestSchema, postgresForTests, type TestSchema } from './testing.js';
+
+const server = await postgresForTests();
+const TTL = 60_000;
+
+describe.runIf(server)('PostgreSQL nodes and leases', () => {
+  const url = server?.url ?? '';
+  let schema: TestSchema;
+  let store: PostgresStore;
+  const dropped: TestSchema[] = [];
+  afterAll(async () => {
+    await Promise.all(dropped.map((s) => s.drop()));
+  });
+  beforeEach(async () => {
+    schema = await createTestSchema(url);
+    dropped.push(schema);
+    store = new PostgresStore({ connectionString: url, schema: schema.schema });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** Runs SQL as the test, outside the store (to age a lease or read what was recorded). */
+  const sql = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      await c.query(`SET search_path = ${schema.schema}`);
+      return (await c.query<T>(text, values)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+
+  const channels = async (n: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push((await store.createChannel(newChannel())).id);
+    return ids;
+  };
+
+  it('places channels on the least-loaded live nodes and names the owner', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'http://127.0.0.1:1', startedAt: 1 });
+    await store.cluster.registerNode({ id: 'b', url: 'http://127.0.0.1:2', startedAt: 2 });
+    const ids = await channels(5);
+    const { assigned } = await store.cluster.place(TTL, 100);
+    expect(assigned).toHaveLength(5);
+    expect(assigned.filter((a) => a.nodeId === 'a')).toHaveLength(3);
+    expect(assigned.filter((a) => a.nodeId === 'b')).toHaveLength(2);
+    expect(assigned.every((a) => a.epoch === 1)).toBe(true);
+    const owner = await store.cluster.channelOwner(ids[1]!);
+    expect(owner).toMatchObject({ nodeId: assigned.find((a) => a.channelId === ids[1])!.nodeId, epoch: 1 });
+    expect(owner?.url).toMatch(/^http:\/\/127\.0\.0\.1:[12]$/);
+    const nodes = await store.cluster.listNodes(TTL);
+    expect(nodes.map((n) => [n.id, n.live, n.channels])).toEqual([
+      ['a', true, 3],
+      ['b', true, 2],
+    ]);
+    // A second pass has nothing to place.
+    expect((await store.cluster.place(TTL, 100)).assigned).toEqual([]);
+  });
+
+  it('renews all of a node`s leases in one statement and loses an expired one', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const [x, y] = await channels(2);
+    await store.cluster.place(TTL, 100);
+    await sql('UPDATE channel_leases SET expires_at = 0 WHERE channel_id = $1', [y]);
+    const held = await store.cluster.renew('a', TTL);
+    expect(held.map((h) => h.channelId)).toEqual([x]);
+    expect(await store.cluster.channelOwner(y!)).toBeNull();
+  });
+
+  it('gives an expired lease to a live node with a higher epoch; the old owner`s writes are refused', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const [ch] = await channels(1);
+    await store.cluster.place(TTL, 100);
+    const old = { nodeId: 'a', epoch: 1 };
+    await store.commitChange({ channelId: ch!, history: [historyEntry(10, 'NOT_INIT', 'INIT')], events: [statusEvent(ch!, 'INIT', 10)], fence: old });
+    // Node a goes silent: its heartbeat and lease age past the TTL; b takes the channel.
+    await sql(`UPDATE nodes SET heartbeat_at = 0 WHERE id = 'a'`);
+    await sql('UPDATE channel_leases SET expires_at = 0');
+    await store.cluster.registerNode({ id: 'b', url: 'u', startedAt: 2 });
+    const { assigned } = await store.cluster.place(TTL, 100);
+    expect(assigned).toEqual([{ channelId: ch, nodeId: 'b', epoch: 2 }]);
+
+    const stale = store.commitChange({ channelId: ch!, history: [historyEntry(20, 'INIT', 'LAUNCH')], fence: old });
+    await expect(stale).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.setCredentials(ch!, { creds: 'x' }, old)).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.wipeCredentials(ch!, old)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store.getCredentials(ch!, ['creds'])).toEqual({});
+    await store.commitChange({ channelId: ch!, history: [historyEntry(30, 'INIT', 'LAUNCH')], fence: { nodeId: 'b', epoch: 2 } });
+    await store.setCredentials(ch!, { creds: 'y' }, { nodeId: 'b', epoch: 2 });
+
+    // Every row records the node and epoch that wrote it; the refused write left nothing.
+    const history = await sql<{ to_status: string; node_id: string; epoch: number }>('SELECT to_status, node_id, epoch::int FROM status_history ORDER BY id');
+    expect(history).toEqual([
+      { to_status: 'INIT', node_id: 'a', epoch: 1 },
+      { to_status: 'LAUNCH', node_id: 'b', epoch: 2 },
+    ]);
+    expect(await sql('SELECT node_id, epoch::int FROM events')).toEqual([{ node_id: 'a', epoch: 1 }]);
+  });
+
+  it('refuses a write under a lease that expired even before anyone took it', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const [ch] = await channels(1);
+    await store.cluster.place(TTL, 100);
+    await sql('UPDATE channel_leases SET expires_at = 0');
+    await expect(store.commitChange({ channelId: ch!, history: [historyEntry(1, 'NOT_INIT', 'INIT')], fence: { nodeId: 'a', epoch: 1 } })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('on a node`s store, refuses an owner-only write without a fence', async () => {
+    const [ch] = await channels(1);
+    store.requireFences();
+    await expect(store.commitChange({ channelId: ch!, history: [historyEntry(1, 'NOT_INIT', 'INIT')] })).rejects.toThrow(/without a lease/);
+    await expect(store.setCredentials(ch!, { k: 'v' })).rejects.toThrow(/without a lease/);
+  });
+
+  it('hands leases over with a new epoch, releases them, and leaves', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const ids = await channels(3);
+    await store.cluster.place(TTL, 100, [ids[0]!]);
+    expect((await store.cluster.heldLeases('a')).find((l) => l.channelId === ids[0])?.startPending).toBe(true);
+    await store.cluster.clearStartPending(ids[0]!, { nodeId: 'a', epoch: 1 });
+    await store.cluster.registerNode({ id: 'b', url: 'u', startedAt: 2 });
+    const moved = await store.cluster.handOff('a', [ids[0]!, ids[1]!], 'b', TTL);
+    expect(moved.assigned.sort((p, q) => p.channelId.localeCompare(q.channelId))).toEqual([
+      { channelId: ids[0], nodeId: 'b', epoch: 2 },
+      { channelId: ids[1], nodeId: 'b', epoch: 2 },
+    ]);
+    expect((await store.cluster.heldLeases('b')).map((l) => [l.channelId, l.startPending])).toEqual([
+      [ids[0], false],
+      [ids[1], false],
+    ]);
+    // A handoff of a lease the node does not hold moves nothing.
+    expect((await store.cluster.handOff('a', [ids[0]!], 'a', TTL)).assigned).toEqual([]);
+    await store.cluster.leave('b', false);
+    expect(await store.cluster.release('b')).toBe(2);
+    const again = await store.cluster.place(TTL, 100);
+    expect(again.assigned.map((p) => [p.nodeId, p.epoch])).toEqual([
+      ['a', 3],
+      ['a', 3],
+    ]);
+    await store.cluster.leave('b', true);
+    expect((await store.cluster.listNodes(TTL)).map((n) => n.id)).toEqual(['a']);
+  });
+
+  it('deleting a channel takes its lease along', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const [ch] = await channels(1);
+    await store.cluster.place(TTL, 100);
+    await store.deleteChannel(ch!);
+    expect(await sql('SELECT * FROM channel_leases')).toEqual([]);
+  });
+});

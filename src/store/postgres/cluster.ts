@@ -1,0 +1,175 @@
+import type pg from 'pg';
+import type { ChannelOwner, ClusterStore, Fence, HeldLease, NodeRecord, Placement } from '../cluster.js';
+import { LeaseLostError } from '../errors.js';
+import { withTransaction } from './pool.js';
+
+/** The database's clock in unix ms: every node compares lease times on the same clock. */
+export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+/**
+ * The fence of an owner-only write, on the write's own transaction: the lease row is share-locked
+ * (FOR KEY SHARE), so an ownership change (which locks it FOR UPDATE) waits for this write to
+ * commit, and a write that comes after one sees the new epoch and is refused.
+ */
+export async function assertLease(c: pg.PoolClient, channelId: string, fence: Fence): Promise<void> {
+  const { rowCount } = await c.query(
+    `SELECT 1 FROM channel_leases WHERE channel_id = $1 AND node_id = $2 AND epoch = $3 AND expires_at > ${NOW_MS} FOR KEY SHARE`,
+    [channelId, fence.nodeId, fence.epoch],
+  );
+  if ((rowCount ?? 0) === 0) throw new LeaseLostError(channelId, fence.epoch);
+}
+
+interface LeaseRow {
+  channel_id: string;
+  epoch: number;
+  start_pending: boolean;
+}
+
+const held = (row: LeaseRow): HeldLease => ({ channelId: row.channel_id, epoch: row.epoch, startPending: row.start_pending });
+
+/**
+ * Nodes and leases in PostgreSQL. Its statements run on a pool of their own (`pool`), so a busy
+ * store never delays a renewal, and with a short query timeout, so a slow database is noticed.
+ */
+export class PostgresCluster implements ClusterStore {
+  constructor(private readonly pool: () => pg.Pool) {}
+
+  async registerNode(node: { id: string; url: string; startedAt: number }): Promise<void> {
+    await this.pool().query(
+      `INSERT INTO nodes (id, url, started_at, heartbeat_at, state) VALUES ($1, $2, $3, ${NOW_MS}, 'up')
+       ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at, state = 'up'`,
+      [node.id, node.url, node.startedAt],
+    );
+  }
+
+  async listNodes(ttlMs: number): Promise<NodeRecord[]> {
+    const { rows } = await this.pool().query<{ id: string; url: string; started_at: number; heartbeat_at: number; state: 'up' | 'leaving'; live: boolean; channels: number }>(
+      `SELECT n.id, n.url, n.started_at, n.heartbeat_at, n.state,
+         (n.state = 'up' AND n.heartbeat_at > ${NOW_MS} - $1) AS live,
+         (SELECT count(*)::int FROM channel_leases l WHERE l.node_id = n.id AND l.expires_at > ${NOW_MS}) AS channels
+       FROM nodes n ORDER BY n.id`,
+      [ttlMs],
+    );
+    return rows.map((r) => ({ id: r.id, url: r.url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, state: r.state, live: r.live, channels: r.channels }));
+  }
+
+  async channelOwner(channelId: string): Promise<ChannelOwner | null> {
+    return (await this.channelOwners([channelId])).get(channelId) ?? null;
+  }
+
+  async channelOwners(channelIds: string[]): Promise<Map<string, ChannelOwner>> {
+    if (channelIds.length === 0) return new Map();
+    const { rows } = await this.pool().query<{ channel_id: string; node_id: string; url: string; epoch: number; expires_at: number }>(
+      `SELECT l.channel_id, l.node_id, n.url, l.epoch, l.expires_at FROM channel_leases l JOIN nodes n ON n.id = l.node_id
+       WHERE l.channel_id = ANY($1::text[]) AND l.expires_at > ${NOW_MS}`,
+      [channelIds],
+    );
+    return new Map(rows.map((r) => [r.channel_id, { nodeId: r.node_id, url: r.url, epoch: r.epoch, expiresAt: r.expires_at }]));
+  }
+
+  async renew(nodeId: string, ttlMs: number): Promise<HeldLease[]> {
+    // One statement: the heartbeat, and every lease of the node that has not yet expired.
+    const { rows } = await this.pool().query<LeaseRow>(
+      `WITH beat AS (UPDATE nodes SET heartbeat_at = ${NOW_MS} WHERE id = $1 RETURNING id)
+       UPDATE channel_leases SET expires_at = ${NOW_MS} + $2
+       WHERE node_id = $1 AND expires_at > ${NOW_MS}
+       RETURNING channel_id, epoch, start_pending`,
+      [nodeId, ttlMs],
+    );
+    return rows.map(held);
+  }
+
+  async heldLeases(nodeId: string): Promise<HeldLease[]> {
+    const { rows } = await this.pool().query<LeaseRow>(
+      `SELECT channel_id, epoch, start_pending FROM channel_leases WHERE node_id = $1 AND expires_at > ${NOW_MS} ORDER BY channel_id`,
+      [nodeId],
+    );
+    return rows.map(held);
+  }
+
+  async place(ttlMs: number, limit: number, startPending: string[] = []): Promise<Placement> {
+    return withTransaction(this.pool(), async (c) => {
+      // One placer at a time per schema; a node that finds it taken skips this pass.
+      const { rows: lock } = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('wagate.placement:' || current_schema())) AS ok`);
+      if (!lock[0]?.ok) return { assigned: [] };
+      const { rows: nodes } = await c.query<{ id: string; load: number }>(
+        `SELECT n.id, (SELECT count(*)::int FROM channel_leases l WHERE l.node_id = n.id AND l.expires_at > ${NOW_MS}) AS load
+         FROM nodes n WHERE n.state = 'up' AND n.heartbeat_at > ${NOW_MS} - $1 ORDER BY n.id`,
+        [ttlMs],
+      );
+      if (nodes.length === 0) return { assigned: [] };
+      const { rows: orphans } = await c.query<{ id: string; leased: boolean }>(
+        `SELECT ch.id, l.channel_id IS NOT NULL AS leased FROM channels ch LEFT JOIN channel_leases l ON l.channel_id = ch.id
+         WHERE l.channel_id IS NULL OR l.node_id IS NULL OR l.expires_at <= ${NOW_MS}
+         ORDER BY ch.created_at, ch.id LIMIT $1`,
+        [limit],
+      );
+      if (orphans.length === 0) return { assigned: [] };
+      // A lease row a stale owner's write still share-locks is skipped: taken on a later pass.
+      const { rows: lockable } = await c.query<{ channel_id: string }>(
+        'SELECT channel_id FROM channel_leases WHERE channel_id = ANY($1::text[]) ORDER BY channel_id FOR UPDATE SKIP LOCKED',
+        [orphans.filter((o) => o.leased).map((o) => o.id)],
+      );
+      const locked = new Set(lockable.map((r) => r.channel_id));
+      const free = orphans.filter((o) => !o.leased || locked.has(o.id)).map((o) => o.id);
+      const owners = free.map(() => leastLoaded(nodes));
+      const pending = new Set(startPending);
+      const { rows } = await c.query<{ channel_id: string; node_id: string; epoch: number }>(
+        `INSERT INTO channel_leases (channel_id, node_id, epoch, expires_at, acquired_at, start_pending)
+         SELECT t.channel_id, t.node_id, 1, ${NOW_MS} + $4, ${NOW_MS}, t.start_pending
+         FROM unnest($1::text[], $2::text[], $3::boolean[]) AS t(channel_id, node_id, start_pending)
+         ON CONFLICT (channel_id) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = channel_leases.epoch + 1,
+           expires_at = EXCLUDED.expires_at, acquired_at = EXCLUDED.acquired_at,
+           start_pending = channel_leases.start_pending OR EXCLUDED.start_pending
+         WHERE channel_leases.node_id IS NULL OR channel_leases.expires_at <= ${NOW_MS}
+         RETURNING channel_id, node_id, epoch`,
+        [free, owners, free.map((id) => pending.has(id)), ttlMs],
+      );
+      return { assigned: rows.map((r) => ({ channelId: r.channel_id, nodeId: r.node_id, epoch: r.epoch })) };
+    });
+  }
+
+  async handOff(nodeId: string, channelIds: string[], toNode: string, ttlMs: number): Promise<Placement> {
+    if (channelIds.length === 0) return { assigned: [] };
+    const { rows } = await this.pool().query<{ channel_id: string; node_id: string; epoch: number }>(
+      `WITH mine AS (SELECT channel_id FROM channel_leases WHERE node_id = $1 AND channel_id = ANY($2::text[]) AND expires_at > ${NOW_MS}
+                     ORDER BY channel_id FOR UPDATE)
+       UPDATE channel_leases l SET node_id = $3, epoch = l.epoch + 1, expires_at = ${NOW_MS} + $4, acquired_at = ${NOW_MS}
+       FROM mine WHERE l.channel_id = mine.channel_id
+       RETURNING l.channel_id, l.node_id, l.epoch`,
+      [nodeId, channelIds, toNode, ttlMs],
+    );
+    return { assigned: rows.map((r) => ({ channelId: r.channel_id, nodeId: r.node_id, epoch: r.epoch })) };
+  }
+
+  async release(nodeId: string, channelIds?: string[]): Promise<number> {
+    const { rowCount } = await this.pool().query(
+      `WITH mine AS (SELECT channel_id FROM channel_leases WHERE node_id = $1 AND ($2::text[] IS NULL OR channel_id = ANY($2::text[]))
+                     ORDER BY channel_id FOR UPDATE)
+       UPDATE channel_leases l SET node_id = NULL, expires_at = 0 FROM mine WHERE l.channel_id = mine.channel_id`,
+      [nodeId, channelIds ?? null],
+    );
+    return rowCount ?? 0;
+  }
+
+  async clearStartPending(channelId: string, fence: Fence): Promise<void> {
+    await this.pool().query('UPDATE channel_leases SET start_pending = false WHERE channel_id = $1 AND node_id = $2 AND epoch = $3', [
+      channelId,
+      fence.nodeId,
+      fence.epoch,
+    ]);
+  }
+
+  async leave(nodeId: string, remove: boolean): Promise<void> {
+    if (remove) await this.pool().query('DELETE FROM nodes WHERE id = $1', [nodeId]);
+    else await this.pool().query(`UPDATE nodes SET state = 'leaving' WHERE id = $1`, [nodeId]);
+  }
+}
+
+/** The live node with the fewest channels (ties by id); counts the pick, so a batch spreads evenly. */
+function leastLoaded(nodes: Array<{ id: string; load: number }>): string {
+  let best = nodes[0]!;
+  for (const n of nodes) if (n.load < best.load) best = n;
+  best.load++;
+  return best.id;
+}
