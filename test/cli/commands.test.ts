@@ -122,11 +122,14 @@ describe('the wagate CLI: the commands an operator was missing', { timeout: 180_
     try {
       await until(() => events.err().includes('following events') && watch.err().includes('following status changes'), 'both streams to open');
       await partner('POST', `/partner/channels/${id}/sandbox/fail`, { reason: 'replaced' });
-      await until(() => /ERROR\s+.*replaced/.test(watch.out()), 'status --watch to show ERROR with its reason');
-      await until(() => new RegExp(`${id}\\s+channel\\.post\\s+ERROR\\s+\\S*.*replaced`).test(events.out()), 'events to show ERROR with its reason').catch((err: Error) => {
+      await until(() => /ERROR\s+replaced: sandbox fail: replaced/.test(watch.out()), 'status --watch to show ERROR with its reason and detail');
+      await until(() => new RegExp(`${id}\\s+channel\\.post\\s+ERROR\\s+replaced: sandbox fail: replaced`).test(events.out()), 'events to show ERROR with its reason').catch((err: Error) => {
         throw new Error(`${err.message}; events printed:\n${events.out()}${events.err()}`);
       });
-      expect(watch.out()).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ  ${id}  ERROR\\s+.*replaced`, 'm'));
+      // The status change's own reason and detail (not the note remediation wrote after it)...
+      expect(watch.out()).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ  ${id}  ERROR\\s+replaced: sandbox fail: replaced$`, 'm'));
+      // ...and the hand-over alert that follows it, as it comes.
+      await until(() => new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ  ${id}  alert\\s+needs_attention: ERROR replaced`, 'm').test(watch.out()), 'status --watch to print the needs_attention alert');
     } finally {
       expect(await events.stop()).toBe(0);
       expect(await watch.stop()).toBe(0);

@@ -44,7 +44,8 @@ export function observeCommands(program: Command, out: () => Output): void {
       printTable(out(), channels.map(channelRow), ['id', 'name', 'engine', 'status', 'reason', 'detail', 'stopped'], channels);
       if (!opts.watch) return;
       const reasons = new ReasonLookup(target);
-      await follow(target, 'following status changes (Ctrl-C stops)', async (name, data) => {
+      await follow(target, 'following status changes and alerts (Ctrl-C stops)', async (name, data) => {
+        if (name === 'alerts.post') return printAlert(out(), data as AlertEnvelope);
         if (name !== 'channel.post') return;
         const d = data as { channel_id: string; health: { status: { text: string } } };
         const line = { at: new Date().toISOString(), id: d.channel_id, status: d.health.status.text, reason: await reasons.reasonFor(d.channel_id, d.health.status.text) };
@@ -97,6 +98,19 @@ export function observeCommands(program: Command, out: () => Output): void {
       const answer = await call<{ replayed: number; deliveries: DeliveryView[] }>(target, 'POST', `/partner/channels/${channel}/deliveries/replay`, body);
       printTable(out(), answer.deliveries.map(readableDelivery), ['id', 'replay_of', 'event', 'status', 'url', 'created'], answer);
     });
+}
+
+interface AlertEnvelope {
+  channel_id: string;
+  /** `at` in unix seconds, as Whapi's events carry times. */
+  alert: { kind: string; detail: string; at: number };
+}
+
+/** One `status --watch` line for an alert (remediation, needs_attention, flapping, ...), as it comes. */
+function printAlert(o: Output, d: AlertEnvelope): void {
+  const at = d.alert.at * 1000;
+  const line = { at: new Date(at).toISOString(), id: d.channel_id, alert: d.alert.kind, detail: d.alert.detail };
+  process.stdout.write(o.json ? `${JSON.stringify(line)}\n` : `${readableTime(at)}  ${line.id}  ${'alert'.padEnd(10)}  ${line.alert}: ${line.detail}\n`);
 }
 
 /** Follows the partner event stream until Ctrl-C, one event at a time and in order. */

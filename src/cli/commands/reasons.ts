@@ -14,7 +14,9 @@ export class ReasonLookup {
   async reasonFor(channelId: string, status: string): Promise<string> {
     const since = this.lastAt.get(channelId) ?? Date.now() - 60_000;
     const { history } = await call<{ history: HistoryEntry[] }>(this.target, 'GET', `/partner/channels/${channelId}/history?since=${since}`);
-    const entry = history.filter((h) => h.to === status && h.at >= since && h.at !== this.lastAt.get(channelId)).at(-1);
+    // A note (from === to: remediation, needs_attention, flapping) is not why the status changed;
+    // it reaches the terminal as its alert.
+    const entry = history.filter((h) => h.to === status && h.from !== h.to && h.at >= since && h.at !== this.lastAt.get(channelId)).at(-1);
     if (!entry) return '';
     this.lastAt.set(channelId, entry.at);
     return entry.detail ? `${entry.reason}: ${entry.detail}` : entry.reason;

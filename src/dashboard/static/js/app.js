@@ -5,11 +5,13 @@ import { channelListView } from './channels.js';
 import { channelView } from './channel.js';
 import { errorBox, field, h } from './dom.js';
 import { connectLive } from './live.js';
+import { proxiesView } from './proxies.js';
 
 const view = document.getElementById('view');
 const liveBadge = document.getElementById('live');
 const signOutButton = document.getElementById('signout');
 const toasts = document.getElementById('toasts');
+const navLinks = [document.getElementById('nav-channels'), document.getElementById('nav-proxies')];
 
 /** A short message in the corner: 'ok', 'error' or 'info'. */
 function toast(text, kind = 'info', details) {
@@ -28,6 +30,7 @@ function setLive(state) {
 
 const ROUTES = [
   [/^#\/channels\/([A-Z]+-[A-Z0-9]{5})(?:\/(settings|deliveries|messages))?$/, (m) => channelView(view, ctx, m[1], m[2] ?? 'overview')],
+  [/^#\/proxies$/, () => proxiesView(view, ctx)],
   [/^(#\/?)?$/, () => channelListView(view, ctx)],
 ];
 
@@ -37,6 +40,11 @@ function route() {
   leave = null;
   window.scrollTo(0, 0);
   const hash = location.hash;
+  const section = hash.startsWith('#/proxies') ? '#/proxies' : '#/';
+  for (const a of navLinks) {
+    if (a.getAttribute('href') === section) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   for (const [pattern, render] of ROUTES) {
     const m = pattern.exec(hash);
     if (m) {
@@ -54,6 +62,7 @@ function startSession() {
   });
   liveBadge.hidden = false;
   signOutButton.hidden = false;
+  for (const a of navLinks) a.hidden = false;
   route();
 }
 
@@ -65,6 +74,7 @@ function signOut(reason) {
   tokenStore.clear();
   liveBadge.hidden = true;
   signOutButton.hidden = true;
+  for (const a of navLinks) a.hidden = true;
   loginView(reason);
 }
 

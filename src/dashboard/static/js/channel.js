@@ -2,6 +2,7 @@
 // One channel: its header and actions, and the tab shown below (overview, settings, deliveries).
 import { api, channelPath } from './api.js';
 import { tokenNotice } from './channels.js';
+import { causeLine, poolProxyOf, proxyChip } from './cause.js';
 import { deliveriesTab } from './deliveries.js';
 import { messagesTab } from './messages.js';
 import { badge, errorBox, h } from './dom.js';
@@ -32,6 +33,7 @@ export function channelView(root, ctx, id, tab) {
   const cleanups = [];
   let parts = [];
   let channel = null;
+  let proxy = null;
 
   const renderHead = () => {
     const health = channel.health;
@@ -49,7 +51,9 @@ export function channelView(root, ctx, id, tab) {
         h('code', { class: 'id' }, channel.id),
         h('span', { class: `chip engine-${channel.engine}` }, channel.engine),
         health.user ? h('span', { class: 'linked' }, `linked: ${health.user.name ?? ''} +${health.user.id}`) : h('span', { class: 'muted' }, 'no account linked'),
+        proxyChip(proxy),
       ),
+      causeLine(channel),
       h(
         'div',
         { class: 'actions' },
@@ -112,9 +116,28 @@ export function channelView(root, ctx, id, tab) {
     }
   }
 
+  // channel.post carries the status only: the reason, the detail and the proxy come with the channel.
+  let refetch = null;
+  let asked = 0;
+  const refresh = () => {
+    clearTimeout(refetch);
+    refetch = setTimeout(async () => {
+      const mine = ++asked;
+      try {
+        const answers = await Promise.all([api('GET', channelPath(id)), poolProxyOf(id)]);
+        if (mine !== asked) return;
+        [channel, proxy] = answers;
+        renderHead();
+      } catch {
+        // The next status change tries again; the header keeps what it has.
+      }
+    }, 250);
+  };
+  cleanups.push(() => clearTimeout(refetch));
+
   (async () => {
     try {
-      channel = await api('GET', channelPath(id));
+      [channel, proxy] = await Promise.all([api('GET', channelPath(id)), poolProxyOf(id)]);
     } catch (err) {
       head.replaceChildren(errorBox(err));
       tabs.hidden = true;
@@ -135,9 +158,12 @@ export function channelView(root, ctx, id, tab) {
     ctx.live.on((name, data) => {
       if (data.channel_id !== id || !channel) return;
       if (name === 'channel.post') {
-        channel = { ...channel, status: data.health.status, health: data.health };
+        // The old reason belongs to the old status: none is shown until the new one arrives.
+        channel = { ...channel, status: data.health.status, health: data.health, reason: undefined, detail: undefined };
         renderHead();
+        refresh();
       }
+      if (name === 'alerts.post') refresh();
       for (const p of parts) p.onEvent?.(name, data);
     }),
   );

@@ -98,7 +98,7 @@ function editor(id, ctx, settings, catalogue) {
       field('Send hold (ms)', hold, 'how long a send waits through a reconnect; 0–60000'),
     ),
     h('label', { class: 'check' }, persist, ' Keep retrying failed deliveries (callback_persist)'),
-    field('Proxy', proxy, 'socks5 URL for the WhatsApp connection, or empty'),
+    field('Proxy', proxy, 'socks5 URL for the WhatsApp connection, “auto” for the healthiest proxy of the pool, or empty'),
     result,
     h('div', { class: 'actions' }, save),
   );
