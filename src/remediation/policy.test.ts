@@ -169,6 +169,31 @@ describe('ERROR reconnect_failed', () => {
     c.advance(1);
     expect(c.life.state).toMatchObject({ status: 'INIT', reason: 'remediation' });
   });
+
+  it('retries after each cool-down up to the cap, then hands over naming each restart, and stops', () => {
+    const c = new RemediatedChannel('INIT_BACKOFF', { config: { ...DEFAULT_LIFECYCLE, reconnect: { ...DEFAULT_LIFECYCLE.reconnect, maxFailures: 2 } } });
+    /** The run fails every attempt until the lifecycle gives up with ERROR reconnect_failed. */
+    const failRun = () => {
+      for (let i = 0; i < 5 && c.life.state.status !== 'ERROR'; i++) {
+        const retry = c.life.timers.get('reconnect');
+        if (retry) c.advanceTo(retry.at);
+        c.engine({ type: 'close', reason: 'transient', detail: 'refused' });
+      }
+      expect(c.life.state).toMatchObject({ status: 'ERROR', reason: 'reconnect_failed' });
+    };
+    for (let run = 0; run < 4; run++) {
+      failRun();
+      c.advance(DEFAULT_REMEDIATION.cooldownMs);
+    }
+    expect(c.done.filter((e) => e.kind === 'restart')).toHaveLength(3);
+    const [handover] = c.alerts('needs_attention');
+    expect(handover).toMatchObject({ reason: 'reconnect_failed', detail: expect.stringContaining('the cap of 3 actions per hour is reached') });
+    expect(handover!.tried).toHaveLength(3);
+    expect(handover!.tried!.every((t) => t.includes('restart (reconnect_failed'))).toBe(true);
+    c.advance(24 * 3600_000);
+    expect(c.done.filter((e) => e.kind === 'restart')).toHaveLength(3);
+    expect(c.life.state.status).toBe('ERROR');
+  });
 });
 
 describe('never retried', () => {

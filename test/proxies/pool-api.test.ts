@@ -96,4 +96,16 @@ describe('/partner/proxies', () => {
     expect(list.find((p) => p.id === pb.id)!.channels).toEqual([id]);
     expect(list.find((p) => p.id === pa.id)!.channels).toEqual([]);
   });
+
+  it('counts the pool by state and health in wagate_proxies', async () => {
+    gw = await startTestGateway();
+    const ids: string[] = [];
+    for (const label of ['a', 'b', 'c']) ids.push((await gw.partner<View>('PUT', '/partner/proxies', { url: (await socks()).url, label })).body.id);
+    await gw.partner('POST', `/partner/proxies/${ids[0]}/quarantine`, {});
+    const metrics = (await gw.partner<string>('GET', '/metrics')).body;
+    expect(metrics).toContain('wagate_proxies{state="active",health="unknown"} 2');
+    expect(metrics).toContain('wagate_proxies{state="quarantined",health="unknown"} 1');
+    await gw.partner('DELETE', `/partner/proxies/${ids[1]}`);
+    expect((await gw.partner<string>('GET', '/metrics')).body).toContain('wagate_proxies{state="active",health="unknown"} 1');
+  });
 });

@@ -3,6 +3,7 @@ import { VirtualClock } from '../../src/channel/clock.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
+import { startSocks5, type Socks5Proxy } from '../support/socks5.js';
 
 // SPEC §11 on a real gateway: a flapping sandbox channel, remediation in act and in alert mode.
 // Lifecycle, sandbox and remediation timers run on a virtual clock; HTTP and webhooks are real.
@@ -29,14 +30,15 @@ afterEach(async () => {
 });
 
 /** A paired sandbox channel whose alerts and statuses go to a receiver. */
-async function pairedChannel(remediation: Record<string, unknown>): Promise<Setup> {
+async function pairedChannel(remediation: Record<string, unknown>, before?: (gw: TestGateway) => Promise<void>, settings: Record<string, unknown> = {}): Promise<Setup> {
   const clock = new VirtualClock(Math.floor(Date.now() / 1000) * 1000);
   const gw = await startTestGateway({ clock, random: () => 0, env: { WAGATE_LOG_LEVEL: 'silent' } });
   const receiver = await startReceiver();
   open = { clock, gw, receiver, gate: null as never, id: '' };
+  await before?.(gw);
   const { gate, id } = await gw.createChannel({
     sandbox: FAST,
-    settings: { remediation, webhooks: [{ url: `${receiver.url}/hook`, events: ALERTS_AND_STATUS }] },
+    settings: { ...settings, remediation, webhooks: [{ url: `${receiver.url}/hook`, events: ALERTS_AND_STATUS }] },
   });
   Object.assign(open, { gate, id });
   await clock.advance(100);
@@ -100,5 +102,40 @@ describe('remediation of a flapping sandbox channel', () => {
     const h = await history(s.gate);
     expect(h.some((e) => e.reason === 'remediation' || e.reason === 'needs_attention')).toBe(false);
     expect(h.filter((e) => e.reason === 'operator_restart' || e.reason === 'remediation')).toEqual([]);
+  });
+
+  it('act on a pool proxy: restarts it, then moves it to a healthy proxy of the same region when it flaps again', async () => {
+    const proxies: Socks5Proxy[] = [];
+    try {
+      const s = await pairedChannel(
+        { mode: 'act' },
+        async (gw) => {
+          // eu-1 is the oldest: the channel starts there. us-1 is older than eu-2, so only the region sends the move to eu-2.
+          for (const [label, region] of [['eu-1', 'eu'], ['us-1', 'us'], ['eu-2', 'eu']] as const) {
+            const p = await startSocks5();
+            proxies.push(p);
+            expect((await gw.partner('PUT', '/partner/proxies', { url: p.url, label, region })).status).toBe(200);
+          }
+        },
+        { proxy: 'auto' },
+      );
+      const on = async () => (await s.gw.partner<{ proxies: Array<{ label: string; channels: string[] }> }>('GET', '/partner/proxies')).body.proxies.filter((p) => p.channels.includes(s.id)).map((p) => p.label);
+      expect(await on()).toEqual(['eu-1']);
+      await flapSix(s);
+      await until(() => alertLabels(s.receiver).includes('remediation:move_proxy'), 'the move');
+      // Six drops in the hour make eu-1 bad: it is quarantined as the channel leaves it.
+      expect(alertLabels(s.receiver).slice(0, 4)).toEqual(['flapping', 'remediation:restart', 'remediation:quarantine_proxy', 'remediation:move_proxy']);
+      expect(alerts(s.receiver)[3]).toMatchObject({ detail: expect.stringContaining('from proxy eu-1 to eu-2') });
+      expect(await on()).toEqual(['eu-2']);
+      const pool = (await s.gw.partner<{ proxies: Array<{ label: string; state: string }> }>('GET', '/partner/proxies')).body.proxies;
+      expect(pool.map((p) => `${p.label}:${p.state}`)).toEqual(['eu-1:quarantined', 'us-1:active', 'eu-2:active']);
+      // The history tells the same story, in order (the restarts themselves are the entries without a detail).
+      const notes = (await history(s.gate)).filter((e) => e.reason === 'remediation' && e.detail).map((e) => e.detail!.split(':')[0]);
+      expect(notes).toEqual(['restart', 'quarantine_proxy', 'move_proxy']);
+      expect((await s.gw.partner<string>('GET', '/metrics')).body).toContain('wagate_remediation_actions_total{action="move_proxy",outcome="taken"} 1');
+      await until(async () => (await status(s.gate)) === 'AUTH', 'AUTH on the new proxy');
+    } finally {
+      for (const p of proxies) await p.close();
+    }
   });
 });
