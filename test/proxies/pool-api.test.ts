@@ -79,6 +79,19 @@ describe('/partner/proxies', () => {
     expect((await gw.partner<{ total: number }>('GET', '/partner/proxies')).body.total).toBe(0);
   });
 
+  it('takes a private or loopback pool proxy from the admin even with WAGATE_WEBHOOK_PRIVATE=deny, and still refuses the metadata address', async () => {
+    gw = await startTestGateway({ env: { WAGATE_WEBHOOK_PRIVATE: 'deny' } });
+    const p = await socks();
+    expect((await gw.partner<View>('PUT', '/partner/proxies', { url: p.url, label: 'lan' })).status).toBe(200);
+    expect((await gw.partner<View>('PUT', '/partner/proxies', { url: 'socks5://10.1.2.3:1080', label: 'office' })).status).toBe(200);
+    expect((await gw.partner('PUT', '/partner/proxies', { url: 'socks5://169.254.169.254:1080', label: 'metadata' })).status).toBe(400);
+    // A channel on "auto" may then use it, though its own setting could not name that host.
+    const { id, gate } = await gw.createChannel({ settings: { proxy: 'auto' } });
+    expect((await gate('PATCH', '/settings', { proxy: p.url })).status).toBe(400);
+    const list = (await gw.partner<{ proxies: View[] }>('GET', '/partner/proxies')).body.proxies;
+    expect(list.find((x) => x.label === 'lan')!.channels).toEqual([id]);
+  });
+
   it('is for the admin token only', async () => {
     gw = await startTestGateway();
     const { gate } = await gw.createChannel();
