@@ -1,8 +1,14 @@
 /**
  * `npm run bench:webhooks`: events per second delivered through the durable path (store outbox →
- * dispatcher → loopback receiver) and the latency from status change to receipt, beside the
- * ceiling measured in the same run: the same payloads POSTed straight with undici to the same
- * receiver at the same concurrency, with no store.
+ * dispatcher → loopback receiver) beside the ceiling measured in the same run: the same payloads
+ * POSTed straight with undici to the same receiver at the same concurrency, with no store.
+ *
+ * The producer must outrun delivery, or the ratio measures the producer. By default
+ * (`BENCH_PRODUCER=publish`) every channel publishes `channel.post` events through its own
+ * outbox (`ChannelRuntime.publish`: the channel's journal, one transaction per event, as alerts
+ * and messages are written), all channels at once, each as fast as its commits return.
+ * `BENCH_PRODUCER=restart` restarts every sandbox channel instead (INIT, LAUNCH and QR status
+ * changes through the lifecycle), which is bounded by the lifecycle's own pace.
  */
 import { createServer } from 'node:http';
 import { Agent, request } from 'undici';
@@ -11,28 +17,28 @@ import { startGateway } from '../src/gateway.js';
 import { tempDataDir } from '../test/support/process.js';
 import { percentile } from './stats.js';
 
-const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 50);
+const PRODUCER = process.env.BENCH_PRODUCER ?? 'publish';
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? (PRODUCER === 'publish' ? 200 : 50));
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 12_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const CONCURRENCY = 64; // the dispatcher's default number of attempts in flight
 
 async function main(): Promise<void> {
   const received = new Map<string, number>();
-  let bodies: string[] = [];
   const server = createServer((req, res) => {
     const id = String(req.headers['webhook-id'] ?? '');
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    req.resume();
     req.on('end', () => {
       if (id && !received.has(id)) received.set(id, Date.now());
-      if (!id) bodies.push(Buffer.concat(chunks).toString());
       res.end('ok');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const hook = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
 
+  const env = Object.fromEntries(['WAGATE_DATABASE_URL', 'WAGATE_SQLITE_SYNCHRONOUS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
   const gateway = await startGateway(
-    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...process.env.WAGATE_DATABASE_URL ? { WAGATE_DATABASE_URL: process.env.WAGATE_DATABASE_URL } : {}, ...process.env.WAGATE_SQLITE_SYNCHRONOUS ? { WAGATE_SQLITE_SYNCHRONOUS: process.env.WAGATE_SQLITE_SYNCHRONOUS } : {} }),
+    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...env }),
   );
   // Status changes only: channel.patch would add a PNG render per QR, which is not the outbox's cost.
   const settings = { webhooks: [{ url: hook, events: [{ type: 'channel', method: 'post' }] }] };
@@ -48,12 +54,13 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
+  await Promise.all(ids.map((id) => gateway.channels.find(id)!.waitFor((s) => s.status === 'QR', 30_000)));
   await settle();
   received.clear();
 
   // Store calls the dispatcher makes, counted on the store object it holds (claims, outcome
   // batches, due-time reads): divided by deliveries, the statements a delivered event costs.
-  const counted = ['dueDeliveries', 'claimDeliveries', 'recordAttempt', 'recordAttempts', 'nextDeliveryDue', 'failQueue', 'cancelDeliveries'] as const;
+  const counted = ['dueDeliveries', 'claimDeliveries', 'claimQueues', 'recordAttempt', 'recordAttempts', 'nextDeliveryDue', 'failQueue', 'cancelDeliveries', 'renewDeliveryClaims', 'releaseDeliveryClaims'] as const;
   const calls = new Map<string, number>();
   const store = gateway.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const name of counted) {
@@ -65,29 +72,45 @@ async function main(): Promise<void> {
     };
   }
 
-  // The durable path: every restart writes INIT, LAUNCH and QR status changes for each channel.
-  const started = Date.now();
   const afterSeq = await gateway.store.lastEventSeq();
-  for (let round = 0; round < ROUNDS; round++) {
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  if (PRODUCER === 'publish') {
+    const perChannel = Math.ceil(EVENTS / ids.length);
     await Promise.all(
       ids.map(async (id) => {
-        const runtime = await gateway.channels.restart(id);
-        await runtime.waitFor((s) => s.status === 'QR' && s.qr !== null, 10_000);
+        const runtime = gateway.channels.find(id)!;
+        for (let i = 0; i < perChannel; i++) await runtime.publish([{ name: 'channel.post', payload: { health: runtime.health() } }]);
       }),
     );
+  } else {
+    for (let round = 0; round < ROUNDS; round++) {
+      await Promise.all(
+        ids.map(async (id) => {
+          const runtime = await gateway.channels.restart(id);
+          await runtime.waitFor((s) => s.status === 'QR' && s.qr !== null, 10_000);
+        }),
+      );
+    }
   }
+  const producedSeconds = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 50));
   await settle();
-  const events = (await gateway.store.listEvents(null, afterSeq, 1_000_000)).filter((e) => e.name === 'channel.post');
+  const durableCpu = process.cpuUsage(cpu);
+  const groupCommits = (gateway.store as { group?: { commits: number } }).group?.commits;
+  const events = (await gateway.store.listEvents(null, afterSeq, 10_000_000)).filter((e) => e.name === 'channel.post');
   const lastReceipt = Math.max(...received.values());
   const durableSeconds = (lastReceipt - started) / 1000;
   const latencies = events.map((e) => (received.get(`msg_${e.seq}`) ?? NaN) - e.createdAt).sort((a, b) => a - b);
   const missing = latencies.filter((l) => Number.isNaN(l)).length;
+  const durableCalls = Object.fromEntries(calls);
+  const totalCalls = [...calls.values()].reduce((a, b) => a + b, 0);
+  calls.clear();
 
   // The ceiling: the same bodies, straight to the receiver, same concurrency, no store.
   const agent = new Agent({ connections: CONCURRENCY });
   const payloads = events.map((e) => JSON.stringify(e.body));
-  bodies = [];
+  const ceilingCpu = process.cpuUsage();
   const ceilingStart = Date.now();
   let next = 0;
   await Promise.all(
@@ -99,10 +122,7 @@ async function main(): Promise<void> {
     }),
   );
   const ceilingSeconds = (Date.now() - ceilingStart) / 1000;
-
-  const durableCalls = Object.fromEntries(calls);
-  const totalCalls = [...calls.values()].reduce((a, b) => a + b, 0);
-  calls.clear();
+  const ceilingUsage = process.cpuUsage(ceilingCpu);
 
   // Delivery alone: the outbox filled while the dispatcher waits, then drained.
   const hookTarget = { url: hook, mode: 'body' as const, headers: {}, secret: null, maxAgeSeconds: 172_800, ordered: true, backoffDelayMs: 3000, maxBackoffDelayMs: 900_000 };
@@ -123,19 +143,24 @@ async function main(): Promise<void> {
 
   const durableRate = events.length / durableSeconds;
   const ceilingRate = payloads.length / ceilingSeconds;
+  const cpuPerEvent = (u: NodeJS.CpuUsage, n: number): number => Math.round((u.user + u.system) / n);
   console.log(
     JSON.stringify(
       {
         store: gateway.store.kind,
+        producer: PRODUCER,
         channels: CHANNELS,
         events: events.length,
         missing,
+        produced_events_per_s: Math.round(events.length / producedSeconds),
         durable_events_per_s: Math.round(durableRate),
         direct_undici_events_per_s: Math.round(ceilingRate),
         durable_to_direct_ratio: +(durableRate / ceilingRate).toFixed(3),
+        cpu_us_per_event: { durable: cpuPerEvent(durableCpu, events.length), direct_undici: cpuPerEvent(ceilingUsage, payloads.length) },
         latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
         store_calls_per_delivery: +(totalCalls / events.length).toFixed(3),
         store_calls: durableCalls,
+        group_commits: groupCommits,
         delivery_only: {
           deliveries: prefilled,
           received: received.size,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '../protocol/settings.js';
 import { AddressRefused, guardedConnector, type OutboundGuard } from './guard.js';
 import { isSendableHeaderValue } from './settings.js';
@@ -9,7 +9,7 @@ import { sign } from './signing.js';
 export interface SenderOptions {
   /** Judges every connection (a test resolver goes in its `lookup`). */
   guard: OutboundGuard;
-  /** One attempt's budget, from connecting to the last byte of the response body. */
+  /** One attempt's budget: the response's headers within it, then no pause longer than it in the body. */
   timeoutMs?: number;
 }
 
@@ -60,23 +60,26 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
     bodyTimeout: timeoutMs,
   });
 
+  // undici's own timeouts (headers within the budget, then no pause in the body longer than it)
+  // instead of an AbortController and a timer per attempt.
   async function send(attempt: DeliveryAttempt): Promise<DeliveryResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
     let status: number | undefined;
     try {
-      const target = deliveryTarget(attempt.url, attempt.mode, attempt.eventType, attempt.method);
-      const response = await request(target.url, {
-        dispatcher: agent,
-        method: target.verb,
+      const target = cachedTarget(attempt.url, attempt.mode, attempt.eventType, attempt.method);
+      const response = await agent.request({
+        origin: target.origin,
+        path: target.path,
+        method: target.verb as Dispatcher.HttpMethod,
         headers: deliveryHeaders(attempt),
         body: attempt.body,
-        signal: controller.signal,
       });
       status = response.statusCode;
-      await response.body.dump({ limit: MAX_RESPONSE_BODY, signal: controller.signal });
+      await response.body.dump({ limit: MAX_RESPONSE_BODY });
+      // dump() settles on close whatever ended the body: a timeout in it is still a timeout.
+      const cut = (response.body as { errored?: unknown }).errored;
+      if ((cut as { code?: unknown } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT') throw cut;
       const verdict = classifyResponse(status, response.headers);
       const durationMs = elapsed();
       if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs };
@@ -86,17 +89,33 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
       if (verdict.retryAfterMs !== undefined) result.retryAfterMs = verdict.retryAfterMs;
       return result;
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
       const during = status === undefined ? '' : ` reading the HTTP ${status} response body`;
-      const error = controller.signal.aborted ? `timeout after ${timeoutMs} ms${during}` : describeError(err);
+      const error = timedOut ? `timeout after ${timeoutMs} ms${during}` : describeError(err);
       const result: DeliveryResult = { ok: false, gone: false, error, durationMs: elapsed() };
       if (status !== undefined) result.status = status;
       return result;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   return { send, close: () => agent.close() };
+}
+
+/** Targets by mode, event and URL: parsing a URL per attempt is a measurable share of a send. */
+const targets = new Map<string, { origin: string; path: string; verb: string }>();
+const MAX_CACHED_TARGETS = 10_000;
+
+function cachedTarget(url: string, mode: WebhookMode, eventType: string, method: string): { origin: string; path: string; verb: string } {
+  const key = `${mode} ${eventType} ${method} ${url}`;
+  let found = targets.get(key);
+  if (!found) {
+    const { url: target, verb } = deliveryTarget(url, mode, eventType, method);
+    found = { origin: target.origin, path: `${target.pathname}${target.search}`, verb };
+    if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+    targets.set(key, found);
+  }
+  return found;
 }
 
 /** Where and how an event is sent per mode: `body` POST url, `path` POST url/type/method, `method` VERB url/type. */

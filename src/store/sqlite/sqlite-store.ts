@@ -15,6 +15,7 @@ import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteRetention } from './retention.js';
 import { applySqliteMigrations } from './migrate.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface SqliteStoreOptions {
   /** `full` (default) or `normal`: see the constructor. */
@@ -40,6 +41,8 @@ export class SqliteStore implements Store {
   private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
   private readonly proxies: SqliteProxies;
+  /** Changes and delivery outcomes of one turn share a transaction (one WAL sync). */
+  readonly group: GroupCommit;
   readonly media: SqliteMedia;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
@@ -63,6 +66,7 @@ export class SqliteStore implements Store {
     this.messages = new SqliteMessages(prepare);
     this.proxies = new SqliteProxies(prepare);
     this.media = new SqliteMedia(prepare);
+    this.group = new GroupCommit(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -95,7 +99,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.group.flush();
+    this.db.close();
   }
 
   async createChannel(channel: NewChannel): Promise<ChannelRecord> {
@@ -156,7 +162,7 @@ export class SqliteStore implements Store {
   }
 
   async commitChange(change: ChannelChange): Promise<void> {
-    this.db.transaction(() => {
+    await this.group.run(() => {
       const { channelId, snapshot } = change;
       if (!this.channelExists(channelId)) throw new UnknownChannelError(channelId);
       if (snapshot) {
@@ -179,7 +185,7 @@ export class SqliteStore implements Store {
       this.messages.write(channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
       this.outbox.insertEvents(channelId, change.events ?? []);
-    })();
+    });
   }
 
   async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
@@ -239,7 +245,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
-    this.outbox.recordAttempts(outcomes);
+    await this.group.run(() => this.outbox.recordAttempts(outcomes));
   }
 
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:latency`: status change → webhook received, at a steady pace. Sandbox channels
+ * (1,000 by default), each in AUTH with one webhook taking `channel.post`, are blipped one after
+ * another at a fixed interval (a blip is AUTH → INIT → LAUNCH → AUTH: three status changes), so
+ * events arrive at 100, 500 and 1,000 per second, spread over every channel, never in a burst.
+ * Each event is timed from its status change (the lifecycle's step stamps `created_at` before
+ * the commit starts) to its first receipt at a loopback receiver. Prints JSON.
+ */
+import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config.js';
+import { startGateway } from '../src/gateway.js';
+import { sandboxOf } from '../src/http/gate/sandbox.js';
+import { tempDataDir } from '../test/support/process.js';
+import { percentile } from './stats.js';
+
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
+const RATES = (process.env.BENCH_RATES ?? '100,500,1000').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Status changes per blip: leaving AUTH, LAUNCH, back in AUTH. */
+const EVENTS_PER_BLIP = 3;
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  const received = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const at = wallNow();
+    const id = String(req.headers['webhook-id'] ?? '');
+    req.resume();
+    req.on('end', () => {
+      if (id && !received.has(id)) received.set(id, at);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  const env = Object.fromEntries(['WAGATE_DATABASE_URL', 'WAGATE_SQLITE_SYNCHRONOUS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+  const gateway = await startGateway(
+    loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-latency-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...env }),
+  );
+  const settings = await gateway.webhooks.settingsForNewChannel({ webhooks: [{ url: hook, events: [{ type: 'channel', method: 'post' }] }] });
+  const runtimes = [];
+  for (let i = 0; i < CHANNELS; i++) {
+    const { runtime } = await gateway.channels.create({ name: `l${i}`, engine: 'sandbox', engineOptions: { init_ms: 0, launch_ms: 0 }, settings });
+    runtimes.push(runtime);
+  }
+  for (const runtime of runtimes) {
+    await runtime.waitFor((s) => s.status === 'QR', 30_000);
+    await sandboxOf(runtime).scan();
+  }
+  await Promise.all(runtimes.map((r) => r.waitFor((s) => s.status === 'AUTH', 30_000)));
+  const settle = async (): Promise<void> => {
+    while ((await gateway.store.outboxDepth()).pending > 0) await new Promise((r) => setTimeout(r, 20));
+  };
+  await settle();
+
+  const results = [];
+  let next = 0;
+  for (const rate of RATES) {
+    const afterSeq = await gateway.store.lastEventSeq();
+    const interval = (1000 * EVENTS_PER_BLIP) / rate;
+    const blips = Math.round((SECONDS * 1000) / interval);
+    const started = performance.now();
+    let skipped = 0;
+    // Paced against the start, so a late tick does not shift every later one (no drift, no burst).
+    for (let i = 0; i < blips; i++) {
+      const wait = started + i * interval - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      let tries = 0;
+      let runtime = runtimes[next++ % runtimes.length]!;
+      while (runtime.state.status !== 'AUTH' && tries++ < runtimes.length) runtime = runtimes[next++ % runtimes.length]!;
+      if (runtime.state.status !== 'AUTH') {
+        skipped += 1;
+        continue;
+      }
+      sandboxOf(runtime).blip(0);
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    await Promise.all(runtimes.map((r) => r.waitFor((s) => s.status === 'AUTH', 30_000)));
+    await settle();
+    const events = (await gateway.store.listEvents(null, afterSeq, 10_000_000)).filter((e) => e.name === 'channel.post');
+    const latencies = events.map((e) => (received.get(`msg_${e.seq}`) ?? NaN) - e.createdAt).sort((a, b) => a - b);
+    const round = (ms: number): number => +ms.toFixed(1);
+    results.push({
+      target_events_per_s: rate,
+      events_per_s: Math.round(events.length / elapsed),
+      events: events.length,
+      missing: latencies.filter((l) => Number.isNaN(l)).length,
+      skipped_blips: skipped,
+      latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN) },
+    });
+  }
+  console.log(JSON.stringify({ store: gateway.store.kind, channels: CHANNELS, seconds_per_rate: SECONDS, goal: 'p99 < 20 ms at 1,000 events/s', rates: results }, null, 2));
+  await gateway.close();
+  server.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+import type Database from 'better-sqlite3';
+
+interface Entry {
+  work: () => unknown;
+  done: (value: unknown) => void;
+  failed: (err: unknown) => void;
+}
+
+/**
+ * Group commit for SQLite: the writes handed over in the same turn of the event loop go in one
+ * transaction, each in its own savepoint, so with `synchronous = FULL` many channels' changes
+ * and a batch of delivery outcomes share one WAL sync instead of paying one each (a sync costs
+ * about ten times the statements of a typical change). A write that fails is rolled back alone;
+ * each caller's promise settles only once its write is durable, or failed.
+ */
+export class GroupCommit {
+  private queue: Entry[] = [];
+  private scheduled = false;
+  /** Transactions committed (for the benchmarks). */
+  commits = 0;
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Runs `work` inside the next group's transaction; resolves with its answer once committed. */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((done, failed) => {
+      this.queue.push({ work, done: done as (value: unknown) => void, failed });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    });
+  }
+
+  /** Writes what is queued now (the store is closing). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let applied: Array<{ entry: Entry; value: unknown }> = [];
+    /** Opens the transaction for `batch[from..]`, or fails them all. */
+    const begin = (from: number): boolean => {
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        return true;
+      } catch (err) {
+        for (const entry of batch.slice(from)) entry.failed(err);
+        return false;
+      }
+    };
+    if (!begin(0)) return;
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i]!;
+      try {
+        // Nested in the open transaction, better-sqlite3 runs it as a savepoint.
+        applied.push({ entry, value: this.db.transaction(entry.work)() });
+      } catch (err) {
+        entry.failed(err);
+        if (this.db.inTransaction) continue;
+        // SQLite rolled the whole transaction back (a full disk, an I/O error): the writes it
+        // held before this one are lost with it, and the rest start a new transaction.
+        for (const a of applied) a.entry.failed(err);
+        applied = [];
+        if (!begin(i + 1)) return;
+      }
+    }
+    try {
+      this.db.exec('COMMIT');
+      this.commits += 1;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const a of applied) a.entry.failed(err);
+      return;
+    }
+    for (const a of applied) a.entry.done(a.value);
+  }
+}
