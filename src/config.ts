@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
 import { REMEDIATION_MODES } from './protocol/settings.js';
@@ -22,6 +23,11 @@ export interface Config {
   webhookPrivate: 'allow' | 'deny';
   /** The WebSocket URL baileys channels connect to when they name none (tests, emulators). */
   baileysWsUrl: string | null;
+  /**
+   * `WAGATE_BAILEYS_MEDIA_CA`: a PEM file whose certificates baileys channels trust, besides the
+   * system's roots, for WhatsApp's media hosts (uploads and downloads): an emulator's, in tests.
+   */
+  baileysMediaCa: string | null;
   /** One delivery attempt's budget, connect to last byte. */
   webhookTimeoutMs: number;
   /** How long finished deliveries, events and status history are kept. */
@@ -93,6 +99,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultEngine: oneOf(env, 'WAGATE_DEFAULT_ENGINE', ['sandbox', 'baileys'] as const, 'baileys'),
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
     baileysWsUrl: url(env, 'WAGATE_BAILEYS_WS_URL', /^wss?:\/\/\S+$/),
+    baileysMediaCa: pemFile(env, 'WAGATE_BAILEYS_MEDIA_CA'),
     webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
     retention: {
       deliveriesDays: int(env, 'WAGATE_RETENTION_DELIVERIES_DAYS', RETENTION_DEFAULTS.deliveriesDays, 1, 3650),
@@ -177,6 +184,21 @@ function url(env: Env, name: string, pattern: RegExp): string | null {
   if (raw === undefined || raw === '') return null;
   if (!pattern.test(raw)) throw new Error(`${name} must match ${pattern}, got "${raw}"`);
   return raw;
+}
+
+function pemFile(env: Env, name: string): string | null {
+  const path = env[name];
+  if (!path) return null;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${name}: cannot read ${path}: ${(err as Error).message}`);
+  }
+  // Only the certificates: a file that also holds a key (an emulator's) keeps it out of the config.
+  const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!certs) throw new Error(`${name}: ${path} holds no PEM certificate`);
+  return certs.join('\n');
 }
 
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {

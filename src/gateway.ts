@@ -90,16 +90,27 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     retentionDays: config.mediaRetentionDays,
     apiUrl: () => config.publicUrl ?? url,
   });
+  // Inbound files from WhatsApp's media hosts: the same guard, room for the encryption's padding and MAC.
+  const whatsappMedia = new MediaFetcher({ guard, maxBytes: config.mediaMaxBytes + 32, timeoutMs: config.mediaFetchTimeoutMs, ca: config.baileysMediaCa ?? undefined });
   const messages = new MessageService({
     store,
     clock,
     onHold: (outcome, waitedMs) => metrics.hold(outcome, waitedMs),
     afterEngineSend: killAfterSend(config.faultKillAfterSend),
   });
+  const inbound = new WeakMap<object, Promise<void>>();
   const channels = new ChannelService({
     store,
     clock,
-    engines: opts.engines ?? defaultEngines({ baileys: { wsUrl: config.baileysWsUrl ?? undefined } }),
+    engines:
+      opts.engines ??
+      defaultEngines({
+        baileys: {
+          wsUrl: config.baileysWsUrl ?? undefined,
+          mediaCa: config.baileysMediaCa ?? undefined,
+          download: async (fileUrl) => (await whatsappMedia.fetch(fileUrl)).bytes,
+        },
+      }),
     lifecycle: config.lifecycle,
     random: opts.random ?? Math.random,
     version: VERSION,
@@ -121,10 +132,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       logTransitions(app, channelId, effects);
       remediation.step(channelId, effects);
     },
-    onData: (runtime, data) =>
-      prepareInbound(media, runtime.id, data)
+    // A channel's messages and receipts are recorded in the order the engine reported them, even
+    // when a file has to be downloaded first: a photo and the text after it stay in that order.
+    onData: (runtime, data) => {
+      const handled = (inbound.get(runtime) ?? Promise.resolve())
+        .then(() => prepareInbound(media, runtime.id, data))
         .then((prepared) => messages.onData(runtime, prepared))
-        .catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed')),
+        .catch((err: unknown) => app.log.error({ channelId: runtime.id, err }, 'message handling failed'));
+      inbound.set(runtime, handled);
+      return handled;
+    },
     onError: (channelId, err) => app.log.error({ channelId, err }, 'channel step failed'),
     onStoreFault: (channelId, err) => {
       metrics.storeFault();
@@ -228,6 +245,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await channels.shutdown();
         await webhooks.stop();
         await media.close();
+        await whatsappMedia.close();
         await store.close();
         dirLock?.release();
       })();

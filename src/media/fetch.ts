@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { AddressRefused, guardedConnector, type OutboundGuard } from '../webhooks/guard.js';
 
@@ -6,6 +7,8 @@ export interface MediaFetchOptions {
   guard: OutboundGuard;
   maxBytes: number;
   timeoutMs: number;
+  /** PEM certificates trusted besides the system's roots (an emulated WhatsApp media host in tests). */
+  ca?: string;
 }
 
 /** A media URL that could not be fetched; its message is fit to show the customer. */
@@ -29,7 +32,7 @@ export class MediaFetcher {
 
   constructor(private readonly opts: MediaFetchOptions) {
     this.agent = new Agent({
-      connect: guardedConnector(opts.guard, { timeout: Math.min(opts.timeoutMs, 10_000) }),
+      connect: guardedConnector(opts.guard, { timeout: Math.min(opts.timeoutMs, 10_000), ...(opts.ca && { ca: [...rootCertificates, opts.ca] }) }),
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });

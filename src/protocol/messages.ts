@@ -15,8 +15,11 @@ export type MessageStatus = keyof typeof MESSAGE_STATUS;
 
 /** `to` on a send: a phone number or a chat id (Whapi's `Sender.to` pattern). */
 export const TO_PATTERN = '^[\\d-]{9,31}(@[\\w.]{1,})?$';
-/** A message id as Whapi spells them. */
-export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9._]{4,30}-[A-Za-z0-9._]{4,14}(-[A-Za-z0-9._]{4,10})?(-[A-Za-z0-9._]{2,10})?$';
+/**
+ * A message id: as Whapi spells them (the sandbox's), or as WhatsApp does (a baileys channel's
+ * messages keep WhatsApp's own ids, `3EB0…` hex and the like, which Whapi's pattern refuses).
+ */
+export const MESSAGE_ID_PATTERN = '^[A-Za-z0-9._]{4,30}-[A-Za-z0-9._]{4,14}(-[A-Za-z0-9._]{4,10})?(-[A-Za-z0-9._]{2,10})?$|^[A-Za-z0-9]{8,64}$';
 /** A chat id: digits (and dashes for groups) and a server. */
 export const CHAT_ID_PATTERN = '^[\\d-]{9,31}@[\\w.]{1,}$';
 /** A mentioned user or group (Whapi's `Mentions`). */

@@ -1,6 +1,7 @@
 import {
   Curve,
   encodeBigEndian,
+  encodeWAMessage,
   generateRegistrationId,
   generateSignalPubKey,
   getBinaryNodeChild,
@@ -13,7 +14,17 @@ import {
   xmppSignedPreKey,
   type BinaryNode,
 } from 'baileys';
-import { ProtocolAddress, SessionCipher, type SessionRecord, type SignalStorage } from 'libsignal';
+import { ProtocolAddress, SessionBuilder, SessionCipher, type SessionRecord, type SignalStorage } from 'libsignal';
+
+/** What a companion device registered with the server (ClientPayload.devicePairingData): its Signal bundle without one-time pre-keys. */
+export interface DeviceBundle {
+  registrationId: number;
+  /** 32-byte Curve25519 keys, as registered */
+  identityKey: Uint8Array;
+  signedPreKeyId: number;
+  signedPreKey: Uint8Array;
+  signedPreKeySignature: Uint8Array;
+}
 
 /** One WhatsApp user's primary device as the server knows it: its LID and its Signal key bundle. */
 interface Contact {
@@ -58,17 +69,42 @@ export class Contacts {
 
   /**
    * The recipient's phone decrypts what a sender device encrypted for it (`pkmsg` or `msg`) and
-   * answers the text; null when `jid` is not a contact's device.
+   * answers the message; null when `jid` is not a contact's device.
    */
-  async decrypt(jid: string, sender: string, type: string, ciphertext: Uint8Array): Promise<string | null> {
-    const decoded = jidDecode(jid);
-    const contact = decoded && (decoded.server === 'lid' ? this.byLid.get(decoded.user) : this.byPhone.get(decoded.user));
+  async decrypt(jid: string, sender: string, type: string, ciphertext: Uint8Array): Promise<proto.Message | null> {
+    const contact = this.byJid(jid);
     if (!contact) return null;
     const from = jidDecode(sender);
     const cipher = new SessionCipher(storage(contact), new ProtocolAddress(from?.user ?? sender, from?.device ?? 0));
     const padded = type === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
-    const message = proto.Message.decode(unpadRandomMax16(padded));
-    return message.conversation || message.extendedTextMessage?.text || '';
+    return proto.Message.decode(unpadRandomMax16(padded));
+  }
+
+  /**
+   * The phone of `phone` encrypts a message for a device (`jid`, with the key bundle the device
+   * registered): a `pkmsg` that opens a Signal session, or a `msg` on the session already open.
+   */
+  async encrypt(phone: string, jid: string, bundle: DeviceBundle, message: proto.IMessage): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
+    const contact = this.contact(phone);
+    const to = jidDecode(jid);
+    const address = new ProtocolAddress(to?.user ?? jid, to?.device ?? 0);
+    const store = storage(contact);
+    if (!(await store.loadSession(address.toString()))?.haveOpenSession()) {
+      // No one-time pre-key: the server has none of a companion's (the emulator asks for no upload).
+      await new SessionBuilder(store, address).initOutgoing({
+        preKey: undefined as unknown as { keyId: number; publicKey: Uint8Array },
+        registrationId: bundle.registrationId,
+        identityKey: Buffer.from(generateSignalPubKey(bundle.identityKey)),
+        signedPreKey: { keyId: bundle.signedPreKeyId, publicKey: Buffer.from(generateSignalPubKey(bundle.signedPreKey)), signature: Buffer.from(bundle.signedPreKeySignature) },
+      });
+    }
+    const sealed = await new SessionCipher(store, address).encrypt(encodeWAMessage(message));
+    return { type: sealed.type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(sealed.body as unknown as Uint8Array) };
+  }
+
+  private byJid(jid: string): Contact | undefined {
+    const decoded = jidDecode(jid);
+    return decoded ? (decoded.server === 'lid' ? this.byLid.get(decoded.user) : this.byPhone.get(decoded.user)) : undefined;
   }
 
   /** The `<usync>` result for a device query: device 0 and the LID of every user asked about. */
@@ -99,8 +135,7 @@ export class Contacts {
     const users = getBinaryNodeChildren(getBinaryNodeChild(query, 'key'), 'user');
     const list = users.flatMap((user): BinaryNode[] => {
       const jid = user.attrs.jid;
-      const decoded = jid ? jidDecode(jid) : undefined;
-      const contact = decoded && (decoded.server === 'lid' ? this.byLid.get(decoded.user) : this.byPhone.get(decoded.user));
+      const contact = jid ? this.byJid(jid) : undefined;
       if (!jid || !contact) return [];
       return [
         {

@@ -3,6 +3,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Receiver, type Received } from '../support/receiver.js';
 import { trustRoot } from './certificates.js';
+import { MEDIA_HOST_PEM } from './media-host.js';
 import { WhatsAppEmulator } from './server.js';
 
 /** The lifecycle webhooks an emulator test listens to. */
@@ -16,12 +17,15 @@ export interface EmulatedSetup {
   receiver: Receiver;
   gw: TestGateway;
   gate: Call;
+  /** The channel's token (for raw requests, e.g. a file download). */
+  token: string;
   close(): Promise<void>;
 }
 
 /**
  * An emulator, a webhook receiver and an in-process gateway whose baileys channels connect to
- * the emulator (`WAGATE_BAILEYS_WS_URL`), trusting the emulator's root certificate.
+ * the emulator (`WAGATE_BAILEYS_WS_URL`), trusting the emulator's root key and its media host's
+ * TLS certificate (`WAGATE_BAILEYS_MEDIA_CA`).
  */
 export async function startEmulatedGateway(baileys: Record<string, unknown> = {}): Promise<EmulatedSetup> {
   const emulator = await WhatsAppEmulator.start();
@@ -32,13 +36,14 @@ export async function startEmulatedGateway(baileys: Record<string, unknown> = {}
     throw new Error('the emulator root key did not reach the Baileys instance the engine loads');
   }
   const receiver = await startReceiver();
-  const gw = await startTestGateway({ env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_LOG_LEVEL: 'silent' } });
-  const { gate } = await createEmulatedChannel(gw, receiver, baileys);
+  const gw = await startTestGateway({ env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_BAILEYS_MEDIA_CA: MEDIA_HOST_PEM, WAGATE_LOG_LEVEL: 'silent' } });
+  const { gate, token } = await createEmulatedChannel(gw, receiver, baileys);
   return {
     emulator,
     receiver,
     gw,
     gate,
+    token,
     close: async () => {
       await receiver.close();
       await gw.close();
@@ -48,7 +53,7 @@ export async function startEmulatedGateway(baileys: Record<string, unknown> = {}
 }
 
 /** Another baileys channel on the setup's gateway, its lifecycle webhooks going to `receiver`. */
-export function createEmulatedChannel(gw: TestGateway, receiver: Receiver, baileys: Record<string, unknown> = {}): Promise<{ id: string; gate: Call }> {
+export function createEmulatedChannel(gw: TestGateway, receiver: Receiver, baileys: Record<string, unknown> = {}): Promise<{ id: string; token: string; gate: Call }> {
   return gw.createChannel({
     engine: 'baileys',
     baileys: { sync_timeout_ms: 3_600_000, ...baileys },

@@ -1,4 +1,5 @@
 import { Curve, hmacSign, proto, WA_ADV_ACCOUNT_SIG_PREFIX, type BinaryNode } from 'baileys';
+import type { DeviceBundle } from './contacts.js';
 
 const QR_PREFIX = 'https://wa.me/settings/linked_devices#';
 
@@ -27,6 +28,10 @@ export interface LinkedDevice {
   jid: string;
   lid: string;
   noiseKey: string;
+  /** The Signal bundle it registered with: what a contact's phone encrypts to. */
+  bundle?: DeviceBundle;
+  /** The phone sent it its history sync (once, at its first login). */
+  historySent?: boolean;
 }
 
 /** The primary phone: an account key that signs companions, and its list of linked devices. */

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { deflateSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { decodeBinaryNode, encodeBinaryNode, getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from 'baileys';
+import { decodeBinaryNode, encodeBinaryNode, getBinaryNodeChild, getBinaryNodeChildren, proto, type BinaryNode } from 'baileys';
 import { makeAuthority, type Authority } from './certificates.js';
-import { Contacts } from './contacts.js';
+import { Contacts, type DeviceBundle } from './contacts.js';
+import { MediaHost } from './media-host.js';
+import { receiveMedia, type ReceivedMedia } from './phone-media.js';
 import { NoiseResponder, type NoiseTransport } from './noise.js';
 import { parsePairingQr, Phone, type LinkedDevice } from './phone.js';
 
@@ -60,6 +64,8 @@ export class EmulatedConnection {
   private transport: NoiseTransport | null = null;
   private tag = 0;
   private pendingPair: LinkedDevice | null = null;
+  /** The Signal bundle the client registered with (a new companion's payload). */
+  private bundle: DeviceBundle | null = null;
 
   constructor(
     readonly ws: WsSocket,
@@ -91,9 +97,37 @@ export class EmulatedConnection {
   pair(ref: string, qrText: string): LinkedDevice {
     if (!this.refs.has(ref)) throw new Error(`ref ${ref} was not issued to this connection`);
     const { node, device } = this.emulator.phone.scan(parsePairingQr(qrText), this.nextId());
+    if (this.bundle) device.bundle = this.bundle;
     this.pendingPair = device;
     this.send(node);
     return device;
+  }
+
+  /** The device this connection logged in as (after `success`). */
+  get linked(): LinkedDevice | undefined {
+    return this.username === this.emulator.phone.number ? this.emulator.phone.devices.get(this.device) : undefined;
+  }
+
+  /** Delivers a message from `from`'s phone (device 0) to this connection's device, encrypted for it. Answers its id. */
+  async deliver(from: string, message: proto.IMessage, pushName: string): Promise<string> {
+    const device = this.linked;
+    if (!device?.bundle) throw new Error('the logged-in device registered no Signal bundle');
+    const { type, ciphertext } = await this.emulator.contacts.encrypt(from, device.jid, device.bundle, message);
+    const id = `3EB0${randomBytes(9).toString('hex').toUpperCase()}`;
+    const mediatype = message.imageMessage ? 'image' : message.documentMessage ? 'document' : undefined;
+    const own = from === this.emulator.phone.number;
+    this.send({
+      tag: 'message',
+      attrs: {
+        from: `${from}@s.whatsapp.net`,
+        id,
+        t: String(Math.floor(Date.now() / 1000)),
+        type: mediatype ? 'media' : 'text',
+        ...(own ? { category: 'peer' } : { notify: pushName }),
+      },
+      content: [{ tag: 'enc', attrs: { v: '2', type, ...(mediatype && { mediatype }) }, content: ciphertext }],
+    });
+    return id;
   }
 
   private nextId(): string {
@@ -146,6 +180,7 @@ export class EmulatedConnection {
       this.device = payload.device ?? 0;
       this.login();
     } else {
+      this.bundle = registeredBundle(payload);
       this.offerRefs();
     }
   }
@@ -159,6 +194,11 @@ export class EmulatedConnection {
     this.emulator.emit('login', this);
     this.send({ tag: 'success', attrs: { t: String(Math.floor(Date.now() / 1000)), lid: linked.lid, props: '1', abprops: '1', location: 'emulator' } });
     this.send({ tag: 'ib', attrs: { from: SERVER }, content: [{ tag: 'offline', attrs: { count: '0' } }] });
+    // A phone sends a newly linked device its history once; Baileys holds its events until then (or 20 s).
+    if (!linked.historySent) {
+      linked.historySent = true;
+      this.deliver(this.emulator.phone.number, historyNotification(), '').catch((err: unknown) => this.emulator.errors.push(err));
+    }
   }
 
   private offerRefs(): void {
@@ -187,7 +227,7 @@ export class EmulatedConnection {
       return;
     }
     if (!id) return;
-    this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node, this.emulator.contacts) });
+    this.send({ tag: 'iq', attrs: { type: 'result', id, from: SERVER }, content: answerContent(xmlns, node, this.emulator) });
   }
 
   /** A message stanza: WhatsApp takes it for the recipient and acknowledges it to the sender. */
@@ -204,7 +244,13 @@ export class EmulatedConnection {
     if (enc?.content instanceof Uint8Array) {
       this.emulator.contacts
         .decrypt(to, this.username ? `${this.username}:${this.device}@s.whatsapp.net` : to, enc.attrs.type ?? '', enc.content)
-        .then((body) => (carried.body = body ?? undefined), (err: unknown) => this.emulator.errors.push(err));
+        .then((message) => {
+          if (!message) return;
+          carried.message = message;
+          carried.media = receiveMedia(this.emulator.media, message) ?? undefined;
+          carried.body = message.conversation || message.extendedTextMessage?.text || '';
+        })
+        .catch((err: unknown) => this.emulator.errors.push(err));
     }
     this.emulator.emit('message', id);
     this.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } });
@@ -218,20 +264,57 @@ export interface CarriedMessage {
   to: string;
   /** The devices it was encrypted for, and how (`pkmsg`: the first message of a Signal session). */
   devices: Array<{ jid: string; type: string }>;
-  /** The text as the recipient's phone decrypted it (set shortly after arrival). */
+  /** The text as the recipient's phone decrypted it (set shortly after arrival, last). */
   body?: string;
+  /** The whole message as the recipient's phone decrypted it. */
+  message?: proto.Message;
+  /** The file of a media message, downloaded from the media host and decrypted by the recipient's phone. */
+  media?: ReceivedMedia;
   /** The index of the connection it came over (in `connections`). */
   connection: number;
   at: number;
 }
 
 /** What the emulator puts in a query's result: enough for Baileys' login round trips and its sends. */
-function answerContent(xmlns: string | undefined, node: BinaryNode, contacts: Contacts): BinaryNode[] | undefined {
+function answerContent(xmlns: string | undefined, node: BinaryNode, emulator: WhatsAppEmulator): BinaryNode[] | undefined {
+  const { contacts, media } = emulator;
+  if (xmlns === 'w:m' && getBinaryNodeChild(node, 'media_conn')) {
+    return [{ tag: 'media_conn', attrs: { auth: media.auth, ttl: '300', auth_ttl: '3600', max_buckets: '12' }, content: [{ tag: 'host', attrs: { hostname: media.hostname, maxContentLengthBytes: '104857600' } }] }];
+  }
+  // An account without app state: every collection asked for is at its version, with no patches.
+  if (xmlns === 'w:sync:app:state') {
+    const asked = getBinaryNodeChildren(getBinaryNodeChild(node, 'sync'), 'collection');
+    return [{ tag: 'sync', attrs: {}, content: asked.map((c) => ({ tag: 'collection', attrs: { name: c.attrs.name ?? '', version: c.attrs.version ?? '0' } })) }];
+  }
   if (xmlns === 'usync') return contacts.usync(node);
   if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'key')) return contacts.bundles(node);
   if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'count')) return [{ tag: 'count', attrs: { value: '812' } }];
   if (xmlns === 'encrypt' && getBinaryNodeChild(node, 'digest')) return [{ tag: 'digest', attrs: {} }];
   return undefined;
+}
+
+/** The phone's first history sync for a new device: an empty initial bootstrap, inline (nothing to download). */
+function historyNotification(): proto.IMessage {
+  const history = proto.HistorySync.encode({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, conversations: [], progress: 100 }).finish();
+  return {
+    protocolMessage: {
+      type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
+      historySyncNotification: { syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, initialHistBootstrapInlinePayload: deflateSync(history), chunkOrder: 0, progress: 100 },
+    },
+  };
+}
+
+/** The Signal bundle in a registration payload (Baileys' `generateRegistrationNode`). */
+function registeredBundle(payload: proto.ClientPayload): DeviceBundle | null {
+  const d = payload.devicePairingData;
+  if (!d?.eRegid || !d.eIdent || !d.eSkeyId || !d.eSkeyVal || !d.eSkeySig) return null;
+  return {
+    registrationId: Buffer.from(d.eRegid).readUIntBE(0, d.eRegid.length),
+    identityKey: d.eIdent,
+    signedPreKeyId: Buffer.from(d.eSkeyId).readUIntBE(0, d.eSkeyId.length),
+    signedPreKey: d.eSkeyVal,
+    signedPreKeySignature: d.eSkeySig,
+  };
 }
 
 /** A WhatsApp Web server on loopback, with one phone, for the real Baileys client. */
@@ -248,6 +331,8 @@ export class WhatsAppEmulator extends EventEmitter {
   readonly refsPerRound: number;
   private constructor(
     private readonly server: WsServer,
+    /** WhatsApp's media host (HTTPS on loopback): where clients upload and phones fetch files. */
+    readonly media: MediaHost,
     options: EmulatorOptions,
   ) {
     super();
@@ -264,7 +349,7 @@ export class WhatsAppEmulator extends EventEmitter {
   static async start(options: EmulatorOptions = {}): Promise<WhatsAppEmulator> {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((r) => server.once('listening', r));
-    return new WhatsAppEmulator(server, options);
+    return new WhatsAppEmulator(server, await MediaHost.start(), options);
   }
 
   /** The URL a baileys channel connects to. */
@@ -300,6 +385,14 @@ export class WhatsAppEmulator extends EventEmitter {
     return Date.now();
   }
 
+  /**
+   * A contact's phone sends `message` to the account: encrypted (Signal) for the logged-in device
+   * with the bundle it registered, and delivered on its connection. Answers the message id.
+   */
+  deliver(from: string, message: proto.IMessage, pushName = 'Emulated Contact'): Promise<string> {
+    return this.loggedIn().deliver(from, message, pushName);
+  }
+
   private loggedIn(): EmulatedConnection {
     const conns = this.live().filter((c) => c.username);
     if (conns.length !== 1 || !conns[0]) throw new Error(`expected one logged-in connection, found ${conns.length}`);
@@ -309,5 +402,6 @@ export class WhatsAppEmulator extends EventEmitter {
   async close(): Promise<void> {
     for (const ws of this.server.clients) ws.terminate();
     await new Promise<void>((r) => this.server.close(() => r()));
+    await this.media.close();
   }
 }

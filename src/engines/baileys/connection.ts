@@ -9,6 +9,7 @@ import { loadAuth, type BaileysLogger, type ChannelAuth } from './auth-state.js'
 import type { CredentialWriter } from './credential-writer.js';
 import { classifyDisconnect, type Disconnect } from './disconnect.js';
 import { messagesFromUpsert, phoneDigits, receiptsFromUpdates, receiptsFromUserReceipts } from './inbound.js';
+import type { MediaDownload } from './media.js';
 import type { BaileysSettings } from './options.js';
 import type { RecentMessages } from './recent-messages.js';
 import { enableTcpKeepAlive, pingNode, socketConfig, type BaileysEvents, type SocketFactory, type SocketLike } from './socket.js';
@@ -31,6 +32,8 @@ export interface ConnectionDeps {
   factory: SocketFactory;
   logger: BaileysLogger;
   recent: RecentMessages;
+  /** Fetches an inbound message's encrypted file (through the gateway's SSRF guard). */
+  download: MediaDownload;
 }
 
 type Phase = 'starting' | 'connecting' | 'qr' | 'open' | 'ended';
@@ -93,6 +96,7 @@ export class BaileysConnection implements EngineConnection {
         logger,
         getMessage: async (key) => recent.content(key),
         keepAliveMs: settings.liveness.keepAliveMs,
+        mediaCa: settings.mediaCa,
       });
       const sock = factory(config);
       this.sock = sock;
@@ -145,7 +149,7 @@ export class BaileysConnection implements EngineConnection {
   private onUpsert(upsert: BaileysEventMap['messages.upsert'], now: number): void {
     const { recent } = this.deps;
     const fresh = upsert.messages.filter((m) => !m.key.id || !recent.has(m.key.id));
-    this.data(messagesFromUpsert({ ...upsert, messages: fresh }, this.ownPhone(), now));
+    this.data(messagesFromUpsert({ ...upsert, messages: fresh }, this.ownPhone(), now, this.deps.download));
     for (const m of fresh) recent.remember(m);
   }
 

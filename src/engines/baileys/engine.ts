@@ -3,6 +3,7 @@ import type { Engine, EngineConnection, EngineContext, EngineEmit } from '../eng
 import type { BaileysLogger } from './auth-state.js';
 import { BaileysConnection } from './connection.js';
 import { CredentialWriter } from './credential-writer.js';
+import type { MediaDownload } from './media.js';
 import { baileysSettings, type BaileysDefaults, type BaileysSettings } from './options.js';
 import { RecentMessages } from './recent-messages.js';
 import { makeBaileysSocket, type SocketFactory } from './socket.js';
@@ -32,6 +33,7 @@ export class BaileysEngine implements Engine {
   private readonly factory: SocketFactory;
   private readonly logger: BaileysLogger;
   private live: BaileysConnection | null = null;
+  private readonly download: MediaDownload;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -41,11 +43,12 @@ export class BaileysEngine implements Engine {
     this.writer = new CredentialWriter(ctx.credentials);
     this.factory = deps.socketFactory ?? makeBaileysSocket;
     this.logger = deps.logger ?? pino({ level: 'silent' });
+    this.download = deps.defaults?.download ?? (() => Promise.reject(new Error('this gateway fetches no inbound media')));
   }
 
   connect(emit: EngineEmit): EngineConnection {
     this.live = new BaileysConnection(
-      { ctx: this.ctx, settings: this.settings, writer: this.writer, factory: this.factory, logger: this.logger, recent: this.recent },
+      { ctx: this.ctx, settings: this.settings, writer: this.writer, factory: this.factory, logger: this.logger, recent: this.recent, download: this.download },
       emit,
     );
     return this.live;

@@ -16,6 +16,7 @@ import {
   type WAMessageUpdate,
 } from 'baileys';
 import type { EngineData } from '../engine.js';
+import { inboundContentOf, type MediaDownload } from './media.js';
 
 type ReceiptStatus = Extract<EngineData, { type: 'receipt' }>['status'];
 
@@ -64,33 +65,36 @@ export function textOf(message: proto.IMessage | null | undefined): string | nul
 }
 
 /**
- * The text messages in a `messages.upsert`: `notify` is live, `append` arrived while the device was
- * offline (or is a catch-up), so it is marked `offline`. `ownPhone` names the sender of our own
- * messages (written on the phone).
+ * The messages in a `messages.upsert` that wagate reports (text, media, locations, contacts):
+ * `notify` is live, `append` arrived while the device was offline (or is a catch-up), so it is
+ * marked `offline`. `ownPhone` names the sender of our own messages (written on the phone);
+ * `download` fetches a media file when the gateway asks for it.
  */
-export function messagesFromUpsert(upsert: BaileysEventMap['messages.upsert'], ownPhone: string, nowSeconds: number): EngineData[] {
+export function messagesFromUpsert(upsert: BaileysEventMap['messages.upsert'], ownPhone: string, nowSeconds: number, download: MediaDownload): EngineData[] {
   const out: EngineData[] = [];
   for (const m of upsert.messages) {
-    const message = inboundText(m, ownPhone, nowSeconds);
+    const message = inboundMessage(m, ownPhone, nowSeconds, download);
     if (message) out.push({ type: 'message', message, offline: upsert.type === 'append' });
   }
   return out;
 }
 
-function inboundText(m: WAMessage, ownPhone: string, nowSeconds: number): Extract<EngineData, { type: 'message' }>['message'] | null {
+function inboundMessage(m: WAMessage, ownPhone: string, nowSeconds: number, download: MediaDownload): Extract<EngineData, { type: 'message' }>['message'] | null {
   const id = m.key.id;
   const chatId = chatIdOf(m.key);
-  const body = textOf(m.message);
-  if (!id || !chatId || body === null) return null;
+  const text = textOf(m.message);
+  const content = text === null ? inboundContentOf(m.message, download) : null;
+  if (!id || !chatId || (text === null && !content)) return null;
   const fromMe = m.key.fromMe === true;
-  const message = {
+  const message: Extract<EngineData, { type: 'message' }>['message'] = {
     id,
     chatId,
     from: fromMe ? ownPhone : senderOf(m.key, chatId),
     fromMe,
-    body,
+    body: text ?? (content?.kind === 'media' ? (content.caption ?? '') : ''),
     timestamp: toNumber(m.messageTimestamp) || nowSeconds,
   };
+  if (content) message.content = content;
   return !fromMe && m.pushName ? { ...message, fromName: m.pushName } : message;
 }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { MediaDownload } from './media.js';
 import { LivenessOptions, livenessTimings, WHATSAPP_WEB_KEEP_ALIVE_MS, type LivenessTimings } from '../liveness.js';
 
 /** WhatsApp Web's own endpoint; Baileys' default. */
@@ -26,10 +27,15 @@ export type BaileysOptions = Static<typeof BaileysOptions>;
 export interface BaileysDefaults {
   /** `WAGATE_BAILEYS_WS_URL`: the endpoint for channels that name none. */
   wsUrl?: string;
+  /** `WAGATE_BAILEYS_MEDIA_CA`: PEM certificates trusted for media uploads besides the system's roots. */
+  mediaCa?: string;
+  /** Fetches inbound media files through the gateway's SSRF guard (absent: inbound files are refused). */
+  download?: MediaDownload;
 }
 
 export interface BaileysSettings {
   wsUrl: string;
+  mediaCa?: string;
   syncTimeoutMs: number;
   liveness: LivenessTimings;
 }
@@ -41,5 +47,5 @@ export function baileysSettings(options: Record<string, unknown>, defaults: Bail
   const liveness = livenessTimings(options);
   // A faster keep-alive is for emulators: WhatsApp itself is never pinged more often than its Web client does.
   if (wsUrl === WHATSAPP_WS_URL) liveness.keepAliveMs = Math.max(liveness.keepAliveMs, WHATSAPP_WEB_KEEP_ALIVE_MS);
-  return { wsUrl, syncTimeoutMs: o.sync_timeout_ms ?? DEFAULT_SYNC_TIMEOUT_MS, liveness };
+  return { wsUrl, syncTimeoutMs: o.sync_timeout_ms ?? DEFAULT_SYNC_TIMEOUT_MS, liveness, ...(defaults.mediaCa && { mediaCa: defaults.mediaCa }) };
 }

@@ -1,4 +1,5 @@
-import type { Agent } from 'node:https';
+import { Agent as HttpsAgent, type Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import {
   makeWASocket,
   type AnyMessageContent,
@@ -63,17 +64,21 @@ export interface SocketParams {
   getMessage(key: WAMessageKey): Promise<proto.IMessage | undefined>;
   /** Baileys' regular keep-alive ping interval. */
   keepAliveMs: number;
+  /** PEM certificates trusted for media uploads besides the system's roots (an emulator's media host). */
+  mediaCa?: string;
 }
 
 /** The socket configuration for one connection attempt. */
 export function socketConfig(p: SocketParams): UserFacingSocketConfig {
   const agent = proxyAgent(p.proxy);
+  // Baileys uploads media itself (node:https, to the hosts WhatsApp's media_conn answer names) with this agent.
+  const fetchAgent = agent ?? (p.mediaCa ? new HttpsAgent({ ca: [...rootCertificates, p.mediaCa] }) : undefined);
   return {
     auth: p.auth,
     logger: p.logger,
     waWebSocketUrl: p.wsUrl,
     agent,
-    fetchAgent: agent,
+    fetchAgent,
     getMessage: p.getMessage,
     // wagate records what it sends itself; Baileys' echo of it would arrive as a second copy.
     emitOwnEvents: false,
