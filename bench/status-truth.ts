@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/status-truth.ts`: status truth, measured. Real Baileys clients in an
+ * `npm run bench:status-truth`: status truth, measured. Real Baileys clients in an
  * in-process gateway are paired with the WhatsApp Web emulator, which then drops connections:
  * - a clean close (428), DROPS times: from the close to the `channel.post` leaving AUTH at a
  *   loopback receiver, and to the `channel.post` back in AUTH (which includes the lifecycle's

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
-import { REMEDIATION_MODES } from './protocol/settings.js';
+import { REMEDIATION_MODES } from '@wagate/protocol';
 import { DEFAULT_REMEDIATION, type RemediationConfig } from './remediation/config.js';
 import type { EngineKind } from './store/types.js';
 import { RETENTION_DEFAULTS, type RetentionWindows } from './store/retention.js';

@@ -22,7 +22,7 @@ import { Metrics } from './metrics/registry.js';
 import { RemediationService } from './remediation/service.js';
 import { ProxyPool } from './proxies/pool.js';
 import { CHANNEL_PROXY_SCHEMES, checkProxyUrl } from './proxies/address.js';
-import { PROXY_SCHEMES } from './protocol/proxies.js';
+import { PROXY_SCHEMES } from '@wagate/protocol';
 import type { Effect } from './channel/lifecycle.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';

@@ -2,13 +2,11 @@
  * Echo bot: answers every inbound text with `echo: <text>`, through wagate or Whapi.Cloud.
  *
  *   WAGATE_URL=http://127.0.0.1:8080 WAGATE_TOKEN=<channel token> \
- *   ECHO_BOT_PUBLIC_URL=http://127.0.0.1:3000/hook node --import tsx examples/echo-bot/bot.ts
- *
- * Outside this repository, import from '@wagate/client' instead of the relative path.
+ *   ECHO_BOT_PUBLIC_URL=http://127.0.0.1:3000/hook npm run example:echo-bot
  */
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { ChannelStatusTracker, GateClient, ResilientSender, isTextMessage, nodeWebhookHandler, type SendOutcome, type WebhookEvent } from '../../packages/client/src/index.js';
+import { ChannelStatusTracker, GateClient, ResilientSender, isTextMessage, nodeWebhookHandler, type SendOutcome, type WebhookEvent } from '@wagate/client';
 
 export interface EchoBotOptions {
   /** The gateway: `http://127.0.0.1:8080` for wagate, `https://gate.whapi.cloud` for Whapi.Cloud. */

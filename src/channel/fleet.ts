@@ -1,4 +1,4 @@
-import { STATUS_TEXTS, type FleetCounts, type FleetQuery, type StatusText } from '../protocol/index.js';
+import { STATUS_TEXTS, type FleetCounts, type FleetQuery, type StatusText } from '@wagate/protocol';
 import type { ChannelRuntime } from './runtime.js';
 
 /** What the fleet view needs to know of a channel beyond its runtime. */

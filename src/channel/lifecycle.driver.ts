@@ -1,4 +1,4 @@
-import type { Alert, AlertKind, ChannelEvent, EventName, EventPayloads, HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type { Alert, AlertKind, ChannelEvent, EventName, EventPayloads, HistoryEntry, StatusText, User } from '@wagate/protocol';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './config.js';
 import {
   initialState,

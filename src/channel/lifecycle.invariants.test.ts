@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DISCONNECT_CLASSES, STATUS_TEXTS } from '../protocol/index.js';
+import { DISCONNECT_CLASSES, STATUS_TEXTS } from '@wagate/protocol';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './config.js';
 import { ALICE, BOB, LifecycleDriver, connects, records } from './lifecycle.driver.js';
 import { isIdle, type Effect, type LifecycleInput, type LifecycleState } from './lifecycle.js';

@@ -1,6 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { HistoryEntry } from '../protocol/index.js';
+import { HistoryEntry } from '@wagate/protocol';
 import { DEFAULT_LIFECYCLE, backoffDelay } from './config.js';
 import { ALICE, BOB, LifecycleDriver, T0, driverIn, emitted, kinds, connects, path, records, type Situation } from './lifecycle.driver.js';
 import { qrPayload } from './lifecycle.js';

@@ -1,4 +1,4 @@
-import type { Alert, AlertKind, ChannelEvent, DisconnectClass, HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type { Alert, AlertKind, ChannelEvent, DisconnectClass, HistoryEntry, StatusText, User } from '@wagate/protocol';
 import { backoffDelay, type LifecycleConfig } from './config.js';
 
 /** The lifecycle's timers; each has at most one pending instance. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type HistoryEntry, type StatusText } from '../protocol/index.js';
+import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type Health, type HistoryEntry, type StatusText } from '@wagate/protocol';
 import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { deliveryTargets, withTargets } from '../webhooks/outbox.js';

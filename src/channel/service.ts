@@ -1,6 +1,6 @@
 import type { EngineFactory } from '../engines/engine.js';
 import { channelSettings } from '../webhooks/outbox.js';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { LifecycleConfig } from './config.js';

@@ -1,4 +1,4 @@
-import { ApiError } from '../protocol/index.js';
+import { ApiError } from '@wagate/protocol';
 
 /** Where the CLI finds the gateway, from WAGATE_URL and WAGATE_ADMIN_TOKEN. */
 export interface ApiTarget {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Help } from 'commander';
-import { ApiError } from '../protocol/index.js';
+import { ApiError } from '@wagate/protocol';
 import { VERSION } from '../version.js';
 import { channelCommands } from './commands/channels.js';
 import { observeCommands } from './commands/observe.js';

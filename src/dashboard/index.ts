@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { statusTimeline } from './timeline.js';
 
 const row = (at: number, from: HistoryEntry['from'], to: HistoryEntry['to'], reason = 'x'): HistoryEntry => ({ at, from, to, reason });

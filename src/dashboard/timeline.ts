@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { STATUS_TEXTS, type HistoryEntry, type StatusText } from '../protocol/index.js';
+import { STATUS_TEXTS, type HistoryEntry, type StatusText } from '@wagate/protocol';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../channel/clock.js';
 import type { EngineSignal } from '../channel/lifecycle.js';
-import type { MediaKind, Profile } from '../protocol/index.js';
+import type { MediaKind, Profile } from '@wagate/protocol';
 import type { EngineKind } from '../store/types.js';
 
 /** A channel's engine credentials: an opaque key-value map kept in the store. */

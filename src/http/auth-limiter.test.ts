@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiError } from '../protocol/index.js';
+import type { ApiError } from '@wagate/protocol';
 import { AuthFailureLimiter, addressKey } from './auth-limiter.js';
 
 /** The 429 `check` throws, or null when the address may go on. */

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 
 export interface AuthLimiterOptions {
   /** Failed authentications an address may make per window before it is refused. */

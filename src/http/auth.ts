@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import { hashToken, sameHash } from '../channel/tokens.js';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 import type { StreamTickets } from './stream-tickets.js';
 

@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors } from '../protocol/index.js';
-import { WHAPI_ROUTES } from '../protocol/whapi-routes.js';
+import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors, WHAPI_ROUTES } from '@wagate/protocol';
 import { isStoreFault } from '../store/errors.js';
 import { describeValidation } from './validation.js';
 

@@ -1,6 +1,6 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import type { FastifyRequest, preValidationAsyncHookHandler } from 'fastify';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 
 /** A file part of a `multipart/form-data` body, held until the route resolves it. */
 export interface FormFile {

@@ -35,7 +35,7 @@ import { partnerProxyRoutes } from './partner/proxies.js';
 import type { ProxyPool } from '../proxies/pool.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { validatorCompiler } from './validation.js';
-import { ApiError, ERROR_MESSAGES } from '../protocol/index.js';
+import { ApiError, ERROR_MESSAGES } from '@wagate/protocol';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 

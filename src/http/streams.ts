@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorBody, StreamTicket } from '../protocol/index.js';
+import { ErrorBody, StreamTicket } from '@wagate/protocol';
 import { streamEvents, type EventStreamOptions } from './event-stream.js';
 import type { StreamTickets } from './stream-tickets.js';
 

@@ -1,8 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { CHANNEL_ID_PATTERN } from '../channel/tokens.js';
-import { CHAT_ID_PATTERN, MESSAGE_ID_PATTERN, TO_PATTERN } from '../protocol/index.js';
-import { WEBHOOK_SECRET_PATTERN } from '../protocol/settings.js';
+import { CHAT_ID_PATTERN, MESSAGE_ID_PATTERN, TO_PATTERN, WEBHOOK_SECRET_PATTERN } from '@wagate/protocol';
 
 /** What each pattern means, for error messages: a regular expression is no help to a caller. */
 const PATTERN_HINTS: Record<string, string> = {

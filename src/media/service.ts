@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../channel/clock.js';
-import { ApiError, MEDIA_ID_PATTERN, errors, type MediaFile } from '../protocol/index.js';
+import { ApiError, MEDIA_ID_PATTERN, errors, type MediaFile } from '@wagate/protocol';
 import type { MediaFilter, MediaRecord } from '../store/media.js';
 import type { Store } from '../store/types.js';
 import { MediaFetchError, type MediaFetcher } from './fetch.js';

@@ -9,7 +9,7 @@ import {
   type SendLinkPreview,
   type SendLocation,
   type SendMedia,
-} from '../protocol/index.js';
+} from '@wagate/protocol';
 import type { StoredMessage } from '../store/types.js';
 import { sendContext, sentMessage, type Outgoing } from './outgoing.js';
 

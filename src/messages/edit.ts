@@ -1,4 +1,4 @@
-import { errors, type Message, type SendText } from '../protocol/index.js';
+import { errors, type Message, type SendText } from '@wagate/protocol';
 import type { StoredMessage } from '../store/types.js';
 import type { Outgoing } from './outgoing.js';
 

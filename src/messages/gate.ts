@@ -1,6 +1,6 @@
 import type { LifecycleState } from '../channel/lifecycle.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
-import { errors } from '../protocol/index.js';
+import { errors } from '@wagate/protocol';
 
 /** Sending works in AUTH and in SYNC_ERROR (SPEC §4). */
 export function canSend(s: LifecycleState): boolean {

@@ -1,5 +1,5 @@
 import type { EngineConnection, SentText } from '../engines/engine.js';
-import { type ChannelEvent, type Message, type SendText } from '../protocol/index.js';
+import { type ChannelEvent, type Message, type SendText } from '@wagate/protocol';
 
 /** What the engine answered for a message that left (`pending` until WhatsApp's ack). */
 export type Sent = SentText;

@@ -13,7 +13,7 @@ import {
   type SendText,
   type SentMessage,
   type StatusUpdate,
-} from '../protocol/index.js';
+} from '@wagate/protocol';
 import type { IdempotencyRecord, Store, StoredMessage } from '../store/types.js';
 import { channelSettings } from '../webhooks/outbox.js';
 import { canSend, refuseSend, sendHoldOutcome } from './gate.js';

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChannelService } from '../channel/service.js';
 import type { Effect } from '../channel/lifecycle.js';
-import { STATUS_TEXTS } from '../protocol/index.js';
+import { STATUS_TEXTS } from '@wagate/protocol';
 import type { DueDelivery, Store } from '../store/types.js';
 
 /** Every metric wagate exports at `/metrics`, and the hooks that move them. */

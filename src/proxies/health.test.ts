@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Effect } from '../channel/lifecycle.js';
-import type { StatusText } from '../protocol/index.js';
+import type { StatusText } from '@wagate/protocol';
 import { healthRank, ProxyHealthBook } from './health.js';
 
 // A proxy's health from the lifecycle steps of the channels on it, over a rolling hour (virtual time).

@@ -1,5 +1,5 @@
 import type { Effect } from '../channel/lifecycle.js';
-import type { ProxyHealth } from '../protocol/proxies.js';
+import type { ProxyHealth } from '@wagate/protocol';
 
 const HOUR_MS = 60 * 60_000;
 /** Times to AUTH kept per proxy for the median. */

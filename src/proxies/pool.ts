@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../channel/clock.js';
 import type { Effect } from '../channel/lifecycle.js';
-import { errors } from '../protocol/index.js';
-import { PROXY_SCHEMES, type ProxyInput, type ProxyView } from '../protocol/proxies.js';
+import { errors, PROXY_SCHEMES, type ProxyInput, type ProxyView } from '@wagate/protocol';
 import type { ProxyContext } from '../remediation/policy.js';
 import type { ProxySeam } from '../remediation/service.js';
 import type { ProxyRecord, Store } from '../store/types.js';

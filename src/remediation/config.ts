@@ -1,4 +1,4 @@
-import type { RemediationMode } from '../protocol/settings.js';
+import type { RemediationMode } from '@wagate/protocol';
 
 /** The policy's times and counts; a channel's `remediation` setting may change the mode and the cap. */
 export interface RemediationConfig {

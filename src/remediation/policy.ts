@@ -1,4 +1,4 @@
-import type { Alert, AlertKind, RemediationAction } from '../protocol/index.js';
+import type { Alert, AlertKind, RemediationAction } from '@wagate/protocol';
 import { CAP_WINDOW_MS, stuckDelay, type RemediationConfig } from './config.js';
 
 // The remediation policy (SPEC §11): the seed's advice as a pure function beside the lifecycle,

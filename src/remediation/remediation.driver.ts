@@ -1,7 +1,7 @@
 import type { LifecycleDriver} from '../channel/lifecycle.driver.js';
 import { ALICE, driverIn, type DriverOptions, type Situation } from '../channel/lifecycle.driver.js';
 import type { Effect, EngineSignal, LifecycleInput } from '../channel/lifecycle.js';
-import type { Alert, AlertKind } from '../protocol/index.js';
+import type { Alert, AlertKind } from '@wagate/protocol';
 import { DEFAULT_REMEDIATION, type RemediationConfig } from './config.js';
 import { observe } from './observe.js';
 import { decide, initialRemediation, type ProxyContext, type RemediationEffect, type RemediationState } from './policy.js';

@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
 import type { Effect } from '../channel/lifecycle.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
-import type { Alert, ChannelEvent, HistoryEntry } from '../protocol/index.js';
+import type { Alert, ChannelEvent, HistoryEntry } from '@wagate/protocol';
 import { channelSettings } from '../webhooks/outbox.js';
 import type { RemediationConfig } from './config.js';
 import { observe } from './observe.js';

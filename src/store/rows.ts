@@ -1,4 +1,4 @@
-import type { EventName, HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type { EventName, HistoryEntry, StatusText, User } from '@wagate/protocol';
 import type {
   ChannelPatch,
   ChannelRecord,

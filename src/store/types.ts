@@ -1,6 +1,6 @@
 import type { ClusterStore, Fence } from './cluster.js';
 import type { MediaStore } from './media.js';
-import type { EventName, HistoryEntry, StatusText, User } from '../protocol/index.js';
+import type { EventName, HistoryEntry, StatusText, User } from '@wagate/protocol';
 
 /** The engines a channel can run on. */
 export type EngineKind = 'sandbox' | 'baileys';

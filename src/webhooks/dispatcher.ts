@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
-import { splitEventName, type Alert } from '../protocol/events.js';
+import { splitEventName, type Alert } from '@wagate/protocol';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
 import type { DeliveryTarget, DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';

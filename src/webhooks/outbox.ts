@@ -1,5 +1,4 @@
-import type { EventName } from '../protocol/events.js';
-import type { Settings, Webhook } from '../protocol/settings.js';
+import type { EventName, Settings, Webhook } from '@wagate/protocol';
 import type { DeliveryTarget, OutboundEvent } from '../store/types.js';
 import { matchingWebhooks, settingsFromStored } from './settings.js';
 

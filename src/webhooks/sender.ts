@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
-import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '../protocol/settings.js';
+import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '@wagate/protocol';
 import { AddressRefused, guardedConnector, type OutboundGuard } from './guard.js';
 import { isSendableHeaderValue } from './settings.js';
 import { classifyResponse } from './policy.js';

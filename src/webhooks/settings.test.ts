@@ -1,7 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { EVENT_CATALOGUE, type EventName } from '../protocol/events.js';
-import { Settings, UpdateSettingsAnswer } from '../protocol/settings.js';
+import { EVENT_CATALOGUE, type EventName, Settings, UpdateSettingsAnswer } from '@wagate/protocol';
 import {
   applyPatch,
   defaultSettings,

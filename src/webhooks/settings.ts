@@ -1,23 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { splitEventName, type EventName } from '../protocol/events.js';
-import {
-  DEFAULT_WEBHOOK_EVENTS,
-  SETTINGS_BOUNDS,
-  SETTINGS_DEFAULTS,
-  SETTINGS_WITHOUT_EFFECT,
-  SettingsPatch,
-  WEBHOOK_DEFAULTS,
-  WEBHOOK_EVENT_TYPES,
-  WEBHOOK_EVENT_TYPE_ALIASES,
-  WEBHOOK_RESERVED_HEADERS,
-  type Settings,
-  type SettingsField,
-  type UpdateSettingsAnswer,
-  type Webhook,
-  type WebhookEvent,
-  type WebhookInput,
-} from '../protocol/settings.js';
+import { splitEventName, type EventName, DEFAULT_WEBHOOK_EVENTS, SETTINGS_BOUNDS, SETTINGS_DEFAULTS, SETTINGS_WITHOUT_EFFECT, SettingsPatch, WEBHOOK_DEFAULTS, WEBHOOK_EVENT_TYPES, WEBHOOK_EVENT_TYPE_ALIASES, WEBHOOK_RESERVED_HEADERS, type Settings, type SettingsField, type UpdateSettingsAnswer, type Webhook, type WebhookEvent, type WebhookInput } from '@wagate/protocol';
 import { secretProblem } from './signing.js';
 import { CHANNEL_PROXY_SCHEMES, proxyUrlProblem } from '../proxies/address.js';
 

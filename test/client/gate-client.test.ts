@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GateClient, isGateError, parseRetryAfter, type GateErrorKind } from '../../packages/client/src/index.js';
+import { GateClient, isGateError, parseRetryAfter, type GateErrorKind } from '@wagate/client';
 
 interface Seen {
   method: string;

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ChannelStatusTracker, GateClient, ResilientSender, nodeWebhookHandler, type RetryReason, type SendOutcome } from '../../packages/client/src/index.js';
+import { ChannelStatusTracker, GateClient, ResilientSender, nodeWebhookHandler, type RetryReason, type SendOutcome } from '@wagate/client';
 import { seeded } from '../support/receiver.js';
 import { startWhapiStandIn, type Fault, type StandIn } from './support/whapi-standin.js';
 

@@ -17,9 +17,9 @@ import {
   type SendText,
   type SentMessage,
   type StatusText,
-} from '../../packages/client/src/index.js';
+} from '@wagate/client';
 import { VirtualClock } from '../../src/channel/clock.js';
-import { channelStatus } from '../../src/protocol/status.js';
+import { channelStatus } from '@wagate/protocol';
 
 const failure = (status: number, message: string) => ({ method: 'POST', path: '/messages/text', status, message });
 const needAuth = () => new NeedAuthorizationError(failure(401, 'need channel authorization'));

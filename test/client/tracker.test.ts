@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ChannelStatusTracker, StatusTimeoutError, parseWebhook, type StatusChange, type StatusText, type WebhookEvent, type WireHealth } from '../../packages/client/src/index.js';
+import { ChannelStatusTracker, StatusTimeoutError, parseWebhook, type StatusChange, type StatusText, type WebhookEvent, type WireHealth } from '@wagate/client';
 import { VirtualClock } from '../../src/channel/clock.js';
-import { channelStatus } from '../../src/protocol/status.js';
+import { channelStatus } from '@wagate/protocol';
 
 const CHANNEL = 'MANTIS-M72HC';
 const START = 1_713_774_883;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChannelStatusTracker, ResilientSender, nodeWebhookHandler, type FlappingSignal, type RetryReason, type SendOutcome, type StatusText } from '../../packages/client/src/index.js';
+import { ChannelStatusTracker, ResilientSender, nodeWebhookHandler, type FlappingSignal, type RetryReason, type SendOutcome, type StatusText } from '@wagate/client';
 import { generateSecret } from '../../src/webhooks/signing.js';
 import { until } from '../support/http.js';
 import type { GatewayProcess } from '../support/process.js';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Fastify from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { expressWebhook, fastifyWebhook, nodeWebhookHandler, type Delivery, type ReceiverOptions, type WebhookEvent } from '../../packages/client/src/index.js';
+import { expressWebhook, fastifyWebhook, nodeWebhookHandler, type Delivery, type ReceiverOptions, type WebhookEvent } from '@wagate/client';
 import { generateSecret } from '../../src/webhooks/signing.js';
 
 const secret = generateSecret();

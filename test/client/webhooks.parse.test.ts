@@ -1,7 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { InvalidWebhookError, UnsupportedWebhookError, isTextMessage, parseWebhook, type StatusText, type WebhookEvent } from '../../packages/client/src/index.js';
-import { EVENT_CATALOGUE, envelope, type ChannelEvent, type EventName } from '../../src/protocol/events.js';
-import { channelStatus } from '../../src/protocol/status.js';
+import { InvalidWebhookError, UnsupportedWebhookError, isTextMessage, parseWebhook, type StatusText, type WebhookEvent } from '@wagate/client';
+import { EVENT_CATALOGUE, envelope, type ChannelEvent, type EventName, channelStatus } from '@wagate/protocol';
 
 const CHANNEL = 'MANTIS-M72HC';
 const health = { channel_id: CHANNEL, start_at: 1713774883, uptime: 78, version: '0.1.0', status: channelStatus('AUTH'), user: { id: '61371989950', name: 'Jonathan' } };

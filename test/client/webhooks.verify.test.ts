@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Webhook, WebhookVerificationError as StandardError } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { WebhookVerificationError, verifyWebhook } from '../../packages/client/src/index.js';
+import { WebhookVerificationError, verifyWebhook } from '@wagate/client';
 import { deliveryHeaders } from '../../src/webhooks/sender.js';
 import { generateSecret, sign } from '../../src/webhooks/signing.js';
 

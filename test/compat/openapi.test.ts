@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { WHAPI_ROUTES } from '../../src/protocol/whapi-routes.js';
+import { WHAPI_ROUTES } from '@wagate/protocol';
 import { whapiDoc } from '../support/whapi.js';
 
 interface Parameter { name: string; in: string; required?: boolean; $ref?: string }

@@ -1,7 +1,6 @@
 /**
- * The client's only door to wagate's wire shapes (`src/protocol`): every schema and type here is
- * imported or derived from there, never spelled again. The build compiles those protocol files
- * into this package's `dist/`, so the published package carries them.
+ * The client's only door to wagate's wire shapes (`@wagate/protocol`): every schema and type here
+ * is imported or derived from there, never spelled again.
  *
  * Whapi.Cloud sends a little less than wagate guarantees (its `Health` has no required
  * `channel_id` or `version`, its messages come in many types, its statuses may lack
@@ -9,20 +8,13 @@
  * (`Pick`, `Omit`, `Partial`, `Composite`): one source, two strictness levels.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ERROR_MESSAGES } from '../../../src/protocol/errors.js';
-import { Alert, EVENT_TYPE_ALIASES, type EventName } from '../../../src/protocol/events.js';
-import { Health, QR, User } from '../../../src/protocol/health.js';
-import { Message, StatusUpdate } from '../../../src/protocol/messages.js';
-import { STATUS, type StatusText } from '../../../src/protocol/status.js';
+import { Alert, ERROR_MESSAGES, EVENT_TYPE_ALIASES, Health, Message, QR, STATUS, StatusUpdate, User, type EventName, type StatusText } from '@wagate/protocol';
 
 export { ERROR_MESSAGES, EVENT_TYPE_ALIASES, Message, STATUS };
-export { EVENT_CATALOGUE, type AlertKind, type EventName, type EventMethod, type EventType } from '../../../src/protocol/events.js';
-export { MESSAGE_STATUS, normaliseChatId, type SendText, type SentMessage, type Chat } from '../../../src/protocol/messages.js';
-export { QR_STATUSES, type Health, type HistoryEntry, type PairingCode, type Profile, type QR, type User } from '../../../src/protocol/health.js';
-export type { ErrorBody } from '../../../src/protocol/errors.js';
-export type { Alert } from '../../../src/protocol/events.js';
-export type { Settings, SettingsAnswer, SettingsPatch, UpdateSettingsAnswer, Webhook, WebhookInput, WebhookEvent as WebhookSubscription } from '../../../src/protocol/settings.js';
-export type { StatusCode, StatusText } from '../../../src/protocol/status.js';
+export { EVENT_CATALOGUE, MESSAGE_STATUS, QR_STATUSES, normaliseChatId } from '@wagate/protocol';
+export type { AlertKind, EventName, EventMethod, EventType, SendText, SentMessage, Chat, HistoryEntry, PairingCode, Profile, ErrorBody, StatusCode, StatusText } from '@wagate/protocol';
+export type { Health, QR, User, Alert } from '@wagate/protocol';
+export type { Settings, SettingsAnswer, SettingsPatch, UpdateSettingsAnswer, Webhook, WebhookInput, WebhookEvent as WebhookSubscription } from '@wagate/protocol';
 
 const HEALTH_REQUIRED = ['start_at', 'uptime', 'status'] as const;
 /** `Health` as either gateway sends it: Whapi requires only `start_at`, `uptime` and `status`. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SentMessage } from '../../protocol/index.js';
+import type { SentMessage } from '@wagate/protocol';
 import { call, targetFromEnv } from '../api.js';
 import { printObject, type Output } from '../output.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { PartnerChannel } from '../../protocol/index.js';
+import type { PartnerChannel } from '@wagate/protocol';
 import { call, targetFromEnv, type ApiTarget } from '../api.js';
 import { printObject, printTable, progress, type Output } from '../output.js';
 

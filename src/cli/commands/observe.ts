@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
-import type { DeliveryView, PartnerChannel, QR } from '../../protocol/index.js';
+import type { DeliveryView, PartnerChannel, QR } from '@wagate/protocol';
 import { call, stream, targetFromEnv, type ApiTarget } from '../api.js';
 import { printObject, printTable, progress, type Output } from '../output.js';
 import { channelRow } from './channels.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ProxyList, ProxyView } from '../../protocol/proxies.js';
+import type { ProxyList, ProxyView } from '@wagate/protocol';
 import { call, targetFromEnv } from '../api.js';
 import { printObject, printTable, type Output } from '../output.js';
 

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { call, type ApiTarget } from '../api.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Settings, UpdateSettingsAnswer, Webhook } from '../../protocol/settings.js';
+import type { Settings, UpdateSettingsAnswer, Webhook } from '@wagate/protocol';
 import { call, targetFromEnv } from '../api.js';
 import { printObject, printTable, type Output } from '../output.js';
 

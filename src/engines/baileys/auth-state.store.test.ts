@@ -157,7 +157,7 @@ describe('baileys auth state after a SIGKILL', () => {
     const dataDir = tempDir();
     const channelId = 'KILL-00001';
     const script = join(import.meta.dirname, 'kill-writer.script.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dataDir, channelId], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@wagate/source', '--import', 'tsx', script, dataDir, channelId], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

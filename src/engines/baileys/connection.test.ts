@@ -1,6 +1,6 @@
 import { DisconnectReason } from 'baileys';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../protocol/index.js';
+import { ApiError } from '@wagate/protocol';
 import { CREDS_KEY } from './auth-state.js';
 import { QR_REFS_ENDED } from './disconnect.js';
 import { boom, engineHarness as harness, until } from './testing.js';

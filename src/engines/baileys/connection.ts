@@ -1,7 +1,7 @@
 import { generateMessageIDV2, toNumber, type AnyMessageContent, type AuthenticationCreds, type BaileysEventMap, type BinaryNode, type WAMessageKey } from 'baileys';
 import type { Clock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
-import { ApiError, errors, type Profile } from '../../protocol/index.js';
+import { ApiError, errors, type Profile } from '@wagate/protocol';
 import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingContent, type OutgoingText, type SentText } from '../engine.js';
 import { baileysContent, keyOf, mentionJid } from './content.js';
 import { ConnectionLostError, LivenessWatch } from '../liveness.js';

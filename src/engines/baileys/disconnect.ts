@@ -1,5 +1,5 @@
 import { DisconnectReason } from 'baileys';
-import type { DisconnectClass } from '../../protocol/index.js';
+import type { DisconnectClass } from '@wagate/protocol';
 
 /** The message Baileys ends a pairing round with, once WhatsApp's QR refs run out. */
 export const QR_REFS_ENDED = 'QR refs attempts ended';

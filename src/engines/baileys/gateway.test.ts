@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { until } from '../../../test/support/http.js';
 import { startTestGateway, type TestGateway } from '../../../test/support/gateway.js';
 

@@ -1,7 +1,7 @@
 /**
  * A child process for auth-state.store.test.ts: it writes Baileys creds and signal keys to a
  * SQLite store in a loop, printing each committed batch, until the test kills it with SIGKILL.
- * Usage: node --import tsx kill-writer.script.ts <dataDir> <channelId>
+ * Usage: node --conditions=@wagate/source --import tsx kill-writer.script.ts <dataDir> <channelId>
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';

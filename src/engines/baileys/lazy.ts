@@ -1,4 +1,4 @@
-import type { Profile } from '../../protocol/index.js';
+import type { Profile } from '@wagate/protocol';
 import { EngineClosedError, type Engine, type EngineConnection, type EngineContext, type EngineEmit, type OutgoingContent, type OutgoingText, type SentText } from '../engine.js';
 import type { BaileysEngine, BaileysEngineDeps } from './engine.js';
 

@@ -1,6 +1,6 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { getMediaKeys, getUrlFromDirectPath, normalizeMessageContent, toNumber, type MediaType, type proto } from 'baileys';
-import type { MediaKind } from '../../protocol/index.js';
+import type { MediaKind } from '@wagate/protocol';
 import type { InboundContent } from '../engine.js';
 
 /**

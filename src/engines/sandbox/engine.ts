@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolvedWithin, type Clock, type TimerHandle } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
-import { errors, normaliseChatId, type DisconnectClass, type Profile, type User } from '../../protocol/index.js';
+import { errors, normaliseChatId, type DisconnectClass, type Profile, type User } from '@wagate/protocol';
 import {
   EngineClosedError,
   EngineSendError,

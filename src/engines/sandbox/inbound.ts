@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_TEXT_BODY, MEDIA_KINDS, VCard, errors, type MediaKind } from '../../protocol/index.js';
+import { MAX_TEXT_BODY, MEDIA_KINDS, VCard, errors, type MediaKind } from '@wagate/protocol';
 import type { InboundContent } from '../engine.js';
 
 /** The body of `POST /sandbox/inbound`: text, or a file (base64 or a data: URL), a location, contacts. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../channel/clock.js';
 import { createHash } from 'node:crypto';
-import { MEDIA_KINDS } from '../../protocol/index.js';
+import { MEDIA_KINDS } from '@wagate/protocol';
 import type { EngineData, OutgoingContent, OutgoingText } from '../engine.js';
 
 /** A message the simulated network accepted. */

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
-import { DELIVERY_STATUSES, DeliveryList, DeliveryView, ErrorBody, ReplayRange, splitEventName } from '../../protocol/index.js';
+import { DELIVERY_STATUSES, DeliveryList, DeliveryView, ErrorBody, ReplayRange, splitEventName } from '@wagate/protocol';
 import type { Delivery } from '../../store/types.js';
 import { webhookId } from '../../webhooks/dispatcher.js';
 import type { WebhookService } from '../../webhooks/service.js';

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isIdle } from '../../channel/lifecycle.js';
 import type { ChannelRuntime } from '../../channel/runtime.js';
-import { ErrorBody, Health, HistoryPage } from '../../protocol/index.js';
+import { ErrorBody, Health, HistoryPage } from '@wagate/protocol';
 
 export const WakeupQuery = Type.Object({
   wakeup: Type.Optional(Type.Boolean({ default: true, description: 'start a parked or never-started channel' })),

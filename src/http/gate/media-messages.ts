@@ -20,7 +20,7 @@ import {
   normaliseChatId,
   type MediaKind,
   type SendMedia,
-} from '../../protocol/index.js';
+} from '@wagate/protocol';
 import { channelSettings } from '../../webhooks/outbox.js';
 import { formBody } from '../form-body.js';
 import { acceptRawBodies, mediaBodyLimit } from './media.js';

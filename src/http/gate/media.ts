@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { canSend } from '../../messages/gate.js';
-import { ErrorBody, MEDIA_ID_PATTERN, MediaFiles, Success, UploadMediaResponse, errors } from '../../protocol/index.js';
+import { ErrorBody, MEDIA_ID_PATTERN, MediaFiles, Success, UploadMediaResponse, errors } from '@wagate/protocol';
 import { formBody } from '../form-body.js';
 
 const tags = ['Media'];

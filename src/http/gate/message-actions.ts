@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actionOutgoing } from '../../messages/content-outgoing.js';
 import { requireReadable } from '../../messages/gate.js';
-import { ErrorBody, MESSAGE_ID_PATTERN, PinMessage, ReactToMessage, StarMessage, Success, errors, type PIN_SECONDS } from '../../protocol/index.js';
+import { ErrorBody, MESSAGE_ID_PATTERN, PinMessage, ReactToMessage, StarMessage, Success, errors, type PIN_SECONDS } from '@wagate/protocol';
 
 const tags = ['Messages'];
 const params = Type.Object({ MessageID: Type.String({ pattern: MESSAGE_ID_PATTERN }) });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireReadable } from '../../messages/gate.js';
-import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '../../protocol/index.js';
+import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '@wagate/protocol';
 import type { ChatRecord, Store, StoredMessage } from '../../store/types.js';
 import { editOutgoing } from '../../messages/edit.js';
 import { formBody } from '../form-body.js';

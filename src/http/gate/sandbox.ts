@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxEngine } from '../../engines/sandbox/engine.js';
 import { SandboxInbound, sandboxInboundContent } from '../../engines/sandbox/inbound.js';
-import { DISCONNECT_CLASSES, ErrorBody, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '../../protocol/index.js';
+import { DISCONNECT_CLASSES, ErrorBody, MESSAGE_ID_PATTERN, Success, User, errors, type DisconnectClass } from '@wagate/protocol';
 
 /** The channel's sandbox engine; 404 on channels of other engines. */
 export function sandboxOf(channel: ChannelRuntime): SandboxEngine {

@@ -1,14 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ErrorBody, Success, subscribableEvents } from '../../protocol/index.js';
-import {
-  SettingsAnswer,
-  SettingsEventsAnswer,
-  SettingsEventsQuery,
-  SettingsPatch,
-  UpdateSettingsAnswer,
-  WebhookTestAnswer,
-  WebhookTestRequest,
-} from '../../protocol/settings.js';
+import { ErrorBody, Success, subscribableEvents, SettingsAnswer, SettingsEventsAnswer, SettingsEventsQuery, SettingsPatch, UpdateSettingsAnswer, WebhookTestAnswer, WebhookTestRequest } from '@wagate/protocol';
 
 const tags = ['Settings'];
 

@@ -4,7 +4,7 @@ import { qrPayload, type LifecycleState } from '../../channel/lifecycle.js';
 import { qrDataUrl, qrPng } from '../../channel/qr-image.js';
 import type { Clock } from '../../channel/clock.js';
 import type { ChannelRuntime } from '../../channel/runtime.js';
-import { ApiError, ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '../../protocol/index.js';
+import { ApiError, ERROR_MESSAGES, ErrorBody, PairingCode, Profile, QR, Success, errors } from '@wagate/protocol';
 import { WakeupQuery, wakeUp } from './health.js';
 
 /** How long a pairing-code request waits for a woken channel to reach QR. */

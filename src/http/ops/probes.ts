@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ApiError, ERROR_MESSAGES, ErrorBody, errors } from '../../protocol/index.js';
+import { ApiError, ERROR_MESSAGES, ErrorBody, errors } from '@wagate/protocol';
 
 /** A readiness probe that takes longer than this to write counts as a failing store. */
 const PROBE_WRITE_TIMEOUT_MS = 2000;

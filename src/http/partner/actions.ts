@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorBody, MessagesList, ReplayRange, SendText, SentMessage, Success } from '../../protocol/index.js';
-import { WebhookTestRequest } from '../../protocol/settings.js';
+import { ErrorBody, MessagesList, ReplayRange, SendText, SentMessage, Success, WebhookTestRequest } from '@wagate/protocol';
 import { ReplayRangeAnswer, replayRange } from '../gate/deliveries.js';
 import { MessageFilters, messagePage, type MessageQuery } from '../gate/messages.js';
 import { logout } from '../gate/users.js';

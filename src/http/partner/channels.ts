@@ -5,7 +5,7 @@ import type { ChannelRuntime } from '../../channel/runtime.js';
 import { SandboxOptions } from '../../engines/sandbox/options.js';
 import { BaileysOptions } from '../../engines/baileys/options.js';
 import { ChannelIdParams } from './params.js';
-import { CreateChannelBody, ErrorBody, FleetQuery, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '../../protocol/index.js';
+import { CreateChannelBody, ErrorBody, FleetQuery, PartnerChannel, PartnerChannelList, Success, channelStatus, errors } from '@wagate/protocol';
 import { queryFleet } from '../../channel/fleet.js';
 
 /** An engine's creation options: only on a channel of that engine, and valid by its schema. */

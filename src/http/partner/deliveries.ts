@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { DeliveryDetail, DeliveryList, DeliveryView, errors } from '../../protocol/index.js';
+import { DeliveryDetail, DeliveryList, DeliveryView, errors } from '@wagate/protocol';
 import { DeliveryQuery, deliveryPage, deliveryView, replayOne } from '../gate/deliveries.js';
 import { webhookId } from '../../webhooks/dispatcher.js';
 

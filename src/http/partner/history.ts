@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DAY_MS, StatusTimeline, statusTimeline } from '../../dashboard/timeline.js';
-import { HistoryEntry } from '../../protocol/index.js';
+import { HistoryEntry } from '@wagate/protocol';
 import { ChannelIdParams, partnerErrors, tags } from './params.js';
 
 const SinceQuery = Type.Object({

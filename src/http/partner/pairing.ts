@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { PairingCode, QR } from '../../protocol/index.js';
+import { PairingCode, QR } from '@wagate/protocol';
 import { WakeupQuery } from '../gate/health.js';
 import { loginQr, pairingCode } from '../gate/users.js';
 import { ChannelIdParams, partnerErrors, tags } from './params.js';

@@ -1,6 +1,6 @@
 import { CHANNEL_ID_PATTERN } from '../../channel/tokens.js';
 import { Type } from '@sinclair/typebox';
-import { ErrorBody } from '../../protocol/index.js';
+import { ErrorBody } from '@wagate/protocol';
 
 /** `:id` of `/partner/channels/:id/...`: a channel id as wagate issues them (`MANTIS-M72HC`). */
 export const ChannelIdParams = Type.Object({ id: Type.String({ pattern: CHANNEL_ID_PATTERN }) });

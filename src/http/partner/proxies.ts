@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Success } from '../../protocol/index.js';
-import { ProxyIdParams, ProxyInput, ProxyList, ProxyView, QuarantineBody } from '../../protocol/proxies.js';
+import { Success, ProxyIdParams, ProxyInput, ProxyList, ProxyView, QuarantineBody } from '@wagate/protocol';
 import { partnerErrors } from './params.js';
 
 const tags = ['Proxies'];

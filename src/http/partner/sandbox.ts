@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Success } from '../../protocol/index.js';
+import { Success } from '@wagate/protocol';
 import { SANDBOX_CONTROLS, type SandboxControl } from '../gate/sandbox.js';
 import { ChannelIdParams, partnerErrors, tags } from './params.js';
 

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { subscribableEvents } from '../../protocol/events.js';
-import { SettingsAnswer, SettingsEventsAnswer, SettingsEventsQuery, SettingsPatch, UpdateSettingsAnswer } from '../../protocol/settings.js';
+import { subscribableEvents, SettingsAnswer, SettingsEventsAnswer, SettingsEventsQuery, SettingsPatch, UpdateSettingsAnswer } from '@wagate/protocol';
 import { ChannelIdParams, partnerErrors, tags } from './params.js';
 
 /** A channel's settings for the admin token: `GET|PATCH /settings` by channel id. */

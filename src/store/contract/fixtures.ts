@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import type { DeliveryFilter, DeliveryTarget, NewChannel, OutboundEvent } from '../types.js';
 
 /** A unix-ms time above 2^32: a 32-bit column or a bigint returned as a string would show. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { HISTORY_COLUMNS, historyFromRow, limitOffset, type HistoryRow } from '../rows.js';
 import type { Fence } from '../cluster.js';
 import type { Page } from '../types.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../../protocol/index.js';
+import type { HistoryEntry } from '@wagate/protocol';
 import { HISTORY_COLUMNS, historyFromRow, limitOffset, type HistoryRow } from '../rows.js';
 import type { Page } from '../types.js';
 import type { Prepare } from './outbox.js';

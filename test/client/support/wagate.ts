@@ -1,6 +1,6 @@
 import { createServer, type RequestListener } from 'node:http';
-import { GateClient } from '../../../packages/client/src/index.js';
-import type { WebhookInput } from '../../../src/protocol/settings.js';
+import { GateClient } from '@wagate/client';
+import type { WebhookInput } from '@wagate/protocol';
 import { client, type Call } from '../../support/http.js';
 import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../../support/process.js';
 

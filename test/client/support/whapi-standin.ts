@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { channelStatus, type StatusText } from '../../../src/protocol/status.js';
+import { channelStatus, type StatusText } from '@wagate/protocol';
 
 // A stand-in for Whapi.Cloud's gate API on a loopback port: the status gating, the error
 // answers and the idempotency the client must cope with, with faults on demand. It has no

@@ -8,3 +8,6 @@ export * from './messages.js';
 export * from './proxies.js';
 export * from './media.js';
 export * from './sends.js';
+export * from './settings.js';
+export * from './webhook-test.js';
+export * from './whapi-routes.js';
