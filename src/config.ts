@@ -49,6 +49,8 @@ export interface Config {
   faultKillAfterSend: number | null;
   /** Remediation's gateway-wide defaults (SPEC §11); flapping uses the lifecycle's thresholds. */
   remediation: RemediationConfig;
+  /** WAGATE_NODE_SECRET: what nodes show each other when one forwards a request to another (SPEC §10). */
+  nodeSecret: string | null;
 }
 
 /** How long and how many: the HTTP server's defences against slow, many and guessing clients. */
@@ -124,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
       },
       flap,
     },
+    nodeSecret: nodeSecret(env),
     remediation: {
       mode: oneOf(env, 'WAGATE_REMEDIATION', REMEDIATION_MODES, DEFAULT_REMEDIATION.mode),
       maxActionsPerHour: int(env, 'WAGATE_REMEDIATION_MAX_PER_HOUR', DEFAULT_REMEDIATION.maxActionsPerHour, 1, 100),
@@ -147,6 +150,18 @@ function adminToken(env: Env): string | null {
     );
   }
   return token;
+}
+
+/** A node secret shorter than this can be guessed. */
+export const MIN_NODE_SECRET_LENGTH = 24;
+
+function nodeSecret(env: Env): string | null {
+  const secret = env.WAGATE_NODE_SECRET;
+  if (!secret) return null;
+  if (secret.length < MIN_NODE_SECRET_LENGTH || /\s/.test(secret)) {
+    throw new Error(`WAGATE_NODE_SECRET must be at least ${MIN_NODE_SECRET_LENGTH} characters without spaces (make one with \`openssl rand -hex 32\`), the same on every node`);
+  }
+  return secret;
 }
 
 function httpLimits(env: Env, webhookTimeoutMs: number): HttpLimits {

@@ -180,6 +180,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       metrics,
       proxies,
       commits,
+      node: null,
       metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,
       version: VERSION,

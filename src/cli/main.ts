@@ -7,6 +7,7 @@ import { sandboxCommands } from './commands/sandbox.js';
 import { actCommands } from './commands/act.js';
 import { settingsCommands } from './commands/settings.js';
 import { proxyCommands } from './commands/proxies.js';
+import { nodeCommands } from './commands/nodes.js';
 import type { Output } from './output.js';
 
 /** `wagate serve`: runs the gateway until SIGTERM or SIGINT. */
@@ -57,6 +58,7 @@ sandboxCommands(program, out);
 actCommands(program, out);
 settingsCommands(program, out);
 proxyCommands(program, out);
+nodeCommands(program, out);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode);

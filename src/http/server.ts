@@ -32,6 +32,7 @@ import { probeRoutes } from './ops/probes.js';
 import { partnerChannelRoutes } from './partner/channels.js';
 import { partnerChannelToolRoutes } from './partner/channel-tools.js';
 import { partnerProxyRoutes } from './partner/proxies.js';
+import { partnerNodeRoutes } from './partner/nodes.js';
 import type { ProxyPool } from '../proxies/pool.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { validatorCompiler } from './validation.js';
@@ -82,6 +83,8 @@ export interface GatewayContext {
    * id) when a channel's token is rotated or the channel deleted: streams opened with it end.
    */
   commits: EventEmitter;
+  /** This process as a node of several (PostgreSQL), or null alone on SQLite. */
+  node: NodeContext | null;
   /** WAGATE_METRICS_TOKEN's hash, if set. */
   metricsTokenHash: string | null;
   clock: Clock;
@@ -94,6 +97,16 @@ export interface GatewayContext {
   /** The admin token's hash (it may be generated after the server is built). */
   adminTokenHash(): string;
   isReady(): boolean;
+}
+
+/** What routes know of this node (SPEC §10). */
+export interface NodeContext {
+  id: string;
+  startedAt: number;
+  /** The lease TTL: a node whose heartbeat is older is not live. */
+  ttlMs: number;
+  /** Whether this node runs the channel's engine now. */
+  runsHere(channelId: string): boolean;
 }
 
 declare module 'fastify' {
@@ -197,6 +210,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await partner.register(streamTicketRoutes, { tickets });
     await partner.register(partnerChannelToolRoutes);
     await partner.register(partnerProxyRoutes);
+    await partner.register(partnerNodeRoutes);
   });
   await app.register(async (stream) => {
     stream.addHook('onRequest', auth.stream);

@@ -12,14 +12,21 @@ export function isHoldable(s: LifecycleState): boolean {
   return s.reconnecting && (s.status === 'INIT' || s.status === 'LAUNCH');
 }
 
+/** A channel resuming on the node that just took it over (SPEC §10): its run starts afresh, yet sends wait for it. */
+function isResuming(s: LifecycleState): boolean {
+  return s.status === 'INIT' || s.status === 'LAUNCH';
+}
+
 /**
  * Whether a send may go out: `now`; `held` after waiting out a reconnect within `holdMs`;
  * `refused` when the channel cannot send (QR, ERROR, STOP, logged out) or did not come back.
+ * `moving`: the channel has just changed nodes, so its first start here holds sends too.
  */
-export async function sendHoldOutcome(channel: ChannelRuntime, holdMs: number): Promise<'now' | 'held' | 'expired' | 'refused'> {
+export async function sendHoldOutcome(channel: ChannelRuntime, holdMs: number, moving = false): Promise<'now' | 'held' | 'expired' | 'refused'> {
   if (canSend(channel.state)) return 'now';
-  if (!isHoldable(channel.state) || holdMs <= 0) return 'refused';
-  await channel.waitFor((s) => canSend(s) || !isHoldable(s), holdMs);
+  const holdable = (s: LifecycleState): boolean => isHoldable(s) || (moving && isResuming(s));
+  if (!holdable(channel.state) || holdMs <= 0) return 'refused';
+  await channel.waitFor((s) => canSend(s) || !holdable(s), holdMs);
   return canSend(channel.state) ? 'held' : 'expired';
 }
 

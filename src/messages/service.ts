@@ -47,8 +47,18 @@ export interface SendAnswer {
 /** Sending and receiving text messages: send hold, idempotency, events, receipts (SPEC §6). */
 export class MessageService {
   private inFlight = new Map<string, { hash: string; run: Promise<SendAnswer> }>();
+  /** Channels that just changed nodes: until when (unix ms) their sends wait for the first AUTH here. */
+  private moves = new Map<string, number>();
 
   constructor(private readonly deps: MessageServiceDeps) {}
+
+  /**
+   * A send for this channel was forwarded here after the channel changed nodes: until `until`,
+   * sends wait for its first AUTH on this node (the hold left of the forwarder's `send_hold_ms`).
+   */
+  expectMove(channelId: string, until: number): void {
+    this.moves.set(channelId, Math.max(until, this.moves.get(channelId) ?? 0));
+  }
 
   /** `POST /messages/text`, at most once per Idempotency-Key within 24 h. */
   sendText(channel: ChannelRuntime, input: SendText, idempotencyKey?: string): Promise<SendAnswer> {
@@ -111,14 +121,18 @@ export class MessageService {
     mark: InProgressMark | null,
     work: Promise<unknown>[],
   ): Promise<SendAnswer> {
-    const holdMs = channelSettings(channel.record.settings).send_hold_ms;
-    const deadline = this.deps.clock.now() + holdMs;
+    const now = this.deps.clock.now();
+    const movingUntil = this.moves.get(channel.id) ?? 0;
+    if (movingUntil !== 0 && movingUntil <= now) this.moves.delete(channel.id);
+    const moving = movingUntil > now;
+    const holdMs = moving ? movingUntil - now : channelSettings(channel.record.settings).send_hold_ms;
+    const deadline = now + holdMs;
     const chatId = input.chatId;
     // A message handed to a connection that was lost before WhatsApp acknowledged it: re-sent once
     // the channel is back, under the same id, so the recipient keeps one copy.
     let unacknowledged: string | undefined;
     for (;;) {
-      await this.waitForSendable(channel, deadline, holdMs, unacknowledged);
+      await this.waitForSendable(channel, deadline, holdMs, unacknowledged, moving);
       const conn = channel.liveConnection;
       let sent: SentText;
       try {
@@ -168,9 +182,9 @@ export class MessageService {
   }
 
   /** Resolves when the channel can send; throws 401 when it cannot within the hold. */
-  private async waitForSendable(channel: ChannelRuntime, deadline: number, holdMs: number, unacknowledged?: string): Promise<void> {
+  private async waitForSendable(channel: ChannelRuntime, deadline: number, holdMs: number, unacknowledged?: string, moving = false): Promise<void> {
     const started = this.deps.clock.now();
-    const outcome = await sendHoldOutcome(channel, deadline - started);
+    const outcome = await sendHoldOutcome(channel, deadline - started, moving);
     if (outcome === 'now') return;
     if (outcome !== 'refused') this.deps.onHold?.(outcome === 'held' ? 'sent' : 'expired', this.deps.clock.now() - started);
     if (outcome !== 'held') refuseSend(channel, outcome, holdMs, unsent(unacknowledged));

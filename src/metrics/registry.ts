@@ -3,6 +3,7 @@ import type { ChannelService } from '../channel/service.js';
 import type { Effect } from '../channel/lifecycle.js';
 import { STATUS_TEXTS } from '@wagate/protocol';
 import type { DueDelivery, Store } from '../store/types.js';
+import { NodeMetrics, type NodeMetricsDeps } from './nodes.js';
 
 /** Every metric wagate exports at `/metrics`, and the hooks that move them. */
 export class Metrics {
@@ -17,9 +18,17 @@ export class Metrics {
   private readonly requests: Counter<'method' | 'route' | 'code'>;
   private readonly storeFaults: Counter<string>;
   private readonly remediations: Counter<'action' | 'outcome'>;
+  /** Set when this process is one node of several. */
+  readonly node: NodeMetrics | null;
 
-  constructor(deps: { channels: () => ChannelService; store: Store; proxies?: () => Array<{ state: string; health: { status: string } }> }) {
+  constructor(deps: {
+    channels: () => ChannelService;
+    store: Store;
+    proxies?: () => Array<{ state: string; health: { status: string } }>;
+    node?: Omit<NodeMetricsDeps, 'channels'>;
+  }) {
     const r = this.registry;
+    this.node = deps.node ? new NodeMetrics(r, { ...deps.node, channels: deps.channels }) : null;
     collectDefaultMetrics({ register: r, prefix: 'wagate_' });
     new Gauge({
       name: 'wagate_channels',

@@ -173,6 +173,17 @@ describe('the wagate CLI: the commands an operator was missing', { timeout: 180_
     expect(bad.stderr).toContain('is not a time');
   });
 
+  it('nodes shows one standalone node on SQLite, running every channel', async () => {
+    const id = await channel(false);
+    const table = await wagate('nodes');
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+LIVE\s+STATE\s+CHANNELS\s+AUTH\s+HEARTBEAT\s+URL/);
+    expect(table.stdout).toMatch(/standalone \*\s+yes\s+up\s+\d+/);
+    const json = JSON.parse((await wagate('--json', 'nodes')).stdout) as { nodes: Array<{ id: string; channel_ids: string[] }>; total: number };
+    expect(json.total).toBe(1);
+    expect(json.nodes[0]?.channel_ids).toContain(id);
+  });
+
   it('--help marks the options a command requires', async () => {
     const help = await wagate('send', '--help');
     expect(help.stdout).toMatch(/--to <phone\|chat>\s+\(required\)/);

@@ -69,6 +69,8 @@ export const PARTNER_ROUTES: readonly Route[] = [
   { method: 'POST', path: '/partner/channels/{id}/stop', guard: 'admin' },
   { method: 'POST', path: '/partner/channels/{id}/start', guard: 'admin' },
   { method: 'POST', path: '/partner/channels/{id}/token', guard: 'admin' },
+  // wagate extension (SPEC §10): the nodes on this database.
+  { method: 'GET', path: '/partner/nodes', guard: 'admin' },
 ];
 
 export const PROBE_ROUTES: readonly Route[] = [

@@ -11,3 +11,4 @@ export * from './sends.js';
 export * from './settings.js';
 export * from './webhook-test.js';
 export * from './whapi-routes.js';
+export * from './nodes.js';

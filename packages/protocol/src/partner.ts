@@ -21,6 +21,9 @@ export const PartnerChannel = Type.Object({
   webhook_failing: Type.Optional(Type.Boolean({ description: 'extension: a webhook of this channel is failing' })),
   reason: Type.Optional(Type.String({ description: 'why the channel is in its status (extension)' })),
   detail: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "the latest status change's detail (extension)" })),
+  node: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], { description: 'extension, several nodes on PostgreSQL: the node that runs the channel (null while none holds its lease)' }),
+  ),
 });
 export type PartnerChannel = Static<typeof PartnerChannel>;
 

@@ -24,6 +24,14 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
   const { channels } = app.wagate;
 
   const webhookFailing = (id: string): boolean => app.wagate.webhooks.dispatcher.isFailing(id);
+  /** Several nodes: each channel's owner node (null while none holds its lease). */
+  const withOwners = async (views: PartnerChannel[]): Promise<PartnerChannel[]> => {
+    const cluster = app.wagate.node ? app.wagate.store.cluster : undefined;
+    if (!cluster) return views;
+    const owners = await cluster.channelOwners(views.map((v) => v.id));
+    for (const v of views) v.node = owners.get(v.id)?.nodeId ?? null;
+    return views;
+  };
   const view = (runtime: ChannelRuntime, extra: { token?: string; health?: boolean } = {}): PartnerChannel => {
     const out: PartnerChannel = {
       id: runtime.id,
@@ -71,14 +79,14 @@ export async function partnerChannelRoutes(app: FastifyInstance): Promise<void> 
     },
     async (req) => {
       const page = queryFleet(channels.all(), req.query as FleetQuery, { webhookFailing });
-      return { channels: page.channels.map((r) => view(r)), total: page.total, counts: page.counts };
+      return { channels: await withOwners(page.channels.map((r) => view(r))), total: page.total, counts: page.counts };
     },
   );
 
   app.get(
     '/partner/channels/:id',
     { schema: { tags, summary: 'Get a channel with its health', params: ChannelIdParams, response: { 200: PartnerChannel, ...errorResponses } } },
-    async (req) => view(channels.get((req.params as { id: string }).id), { health: true }),
+    async (req) => (await withOwners([view(channels.get((req.params as { id: string }).id), { health: true })]))[0],
   );
 
   app.delete(

@@ -125,11 +125,13 @@ function row(c, rows) {
   const user = h('span', { class: 'user' }, accountText(c.user));
   rows.set(c.id, { status, user });
   const flags = [c.flapping ? h('span', { class: 'chip warn' }, 'flapping') : null, c.webhook_failing ? h('span', { class: 'chip warn' }, 'webhook failing') : null];
+  // Several nodes on PostgreSQL: the node that runs the channel (none while it fails over).
+  const node = c.node === undefined ? null : h('span', { class: `chip node${c.node === null ? ' warn' : ''}`, title: 'the node that runs this channel' }, c.node === null ? 'no node' : `node ${c.node}`);
   return h(
     'a',
     { class: 'channel-row', href: `#/channels/${c.id}`, dataset: { channel: c.id } },
     h('span', { class: 'name' }, h('strong', {}, c.name), h('code', { class: 'id' }, c.id)),
-    h('span', { class: 'meta' }, h('span', { class: `chip engine-${c.engine}` }, c.engine), user, ...flags, h('span', { class: 'muted created' }, `created ${ago(c.creationTS)}`)),
+    h('span', { class: 'meta' }, h('span', { class: `chip engine-${c.engine}` }, c.engine), node, user, ...flags, h('span', { class: 'muted created' }, `created ${ago(c.creationTS)}`)),
     status,
   );
 }
