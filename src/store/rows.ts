@@ -191,22 +191,31 @@ export function deliveryWhere(
 ): { sql: string; values: Array<string | number> } {
   const clauses: string[] = [];
   const values: Array<string | number> = [];
-  const add = (condition: string, value: string | number | undefined): void => {
+  const add = (condition: (p: string) => string, value: string | number | undefined): void => {
     if (value === undefined) return;
     values.push(value);
-    clauses.push(`${condition} ${param(values.length)}`);
+    clauses.push(condition(param(values.length)));
   };
-  add('channel_id =', filter.channelId);
-  add('status =', filter.status);
-  add('created_at >=', filter.since);
-  add('created_at <', filter.until);
+  add((p) => `channel_id = ${p}`, filter.channelId);
+  add((p) => `status = ${p}`, filter.status);
+  add((p) => `created_at >= ${p}`, filter.since);
+  add((p) => `created_at < ${p}`, filter.until);
+  // Keyset paging: the rows after delivery `before` in the log's order (newest first).
+  add((p) => `(created_at, id) < (SELECT b.created_at, b.id FROM deliveries b WHERE b.id = ${p})`, filter.before);
   return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, values };
 }
 
 /**
- * The delivery log's two queries (a page newest first, without its LIMIT/OFFSET, and the
- * total) and their values; `param(n)` as in deliveryWhere. Each filter combination has an index
- * that yields rows in id order (migration 6), so a page never sorts the matches.
+ * The log's `total` counts at most this many matches: past it the count would walk an index of
+ * a million rows on every page (tens of ms), and the answer says the total is capped instead.
+ */
+export const DELIVERY_COUNT_CAP = 10_000;
+
+/**
+ * The delivery log's two queries (a page newest first, without its LIMIT/OFFSET, and the total,
+ * counted up to DELIVERY_COUNT_CAP + 1) and their values; `param(n)` as in deliveryWhere. The
+ * log is ordered by (created_at, id), and each filter combination has an index whose order is
+ * that one after its equality columns (migration 9), so neither a page nor a time range sorts.
  */
 export function deliveryListSql(
   filter: DeliveryFilter,
@@ -214,10 +223,15 @@ export function deliveryListSql(
 ): { list: string; count: string; values: Array<string | number> } {
   const where = deliveryWhere(filter, param);
   return {
-    list: `SELECT ${deliveryColumns('d')} FROM deliveries d ${where.sql} ORDER BY d.id DESC`,
-    count: `SELECT count(*) AS total FROM deliveries ${where.sql}`,
+    list: `SELECT ${deliveryColumns('d')} FROM deliveries d ${where.sql} ORDER BY d.created_at DESC, d.id DESC`,
+    count: `SELECT count(*) AS total FROM (SELECT 1 FROM deliveries ${where.sql} LIMIT ${DELIVERY_COUNT_CAP + 1}) matches`,
     values: where.values,
   };
+}
+
+/** The log's total as answered: the count, capped (see DELIVERY_COUNT_CAP). */
+export function cappedTotal(counted: number): { total: number; totalCapped: boolean } {
+  return { total: Math.min(counted, DELIVERY_COUNT_CAP), totalCapped: counted > DELIVERY_COUNT_CAP };
 }
 
 /**

@@ -140,6 +140,15 @@ export interface DeliveryFilter {
   since?: number;
   /** created_at < until (unix ms) */
   until?: number;
+  /** Only the deliveries after this one in the log's order (keyset paging: the last id of a page). */
+  before?: number;
+}
+
+/** A page of the delivery log; `total` counts at most 10,000 matches (`totalCapped` past that). */
+export interface DeliveryPage {
+  deliveries: Delivery[];
+  total: number;
+  totalCapped: boolean;
 }
 
 /** An event as stored, with its global, increasing sequence number. */
@@ -301,8 +310,8 @@ export interface Store extends ProxyStore {
   /** Records many outcomes in one transaction: all of them durable, or none. */
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void>;
   getDelivery(id: number): Promise<DueDelivery | null>;
-  /** Deliveries newest first, filtered and paged. */
-  listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
+  /** Deliveries newest first (created_at, then id), filtered and paged. */
+  listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage>;
   /**
    * Queues a fresh pending copy of each delivery (same event), due at `now`; `targets[i]`, when
    * given, replaces the target of `ids[i]`'s copy (the webhook as it is now; same url and mode).

@@ -5,7 +5,7 @@ import { Value } from '@sinclair/typebox/value';
 import { ERROR_MESSAGES, errors, type Alert, SETTINGS_WITHOUT_EFFECT, type Settings, type SettingsAnswer, type UpdateSettingsAnswer, type Webhook, type WebhookTestAnswer, type WebhookTestRequest, webhookTestPayload } from '@wagate/protocol';
 import { RETENTION_DEFAULTS } from '../store/retention.js';
 import { deliveryQueueKey } from '../store/rows.js';
-import type { Delivery, DeliveryFilter, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
+import type { Delivery, DeliveryFilter, DeliveryPage, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { AddressRefused, checkOutboundUrl, type OutboundGuard } from './guard.js';
 import { channelSettings, targetOf } from './outbox.js';
@@ -131,7 +131,7 @@ export class WebhookService {
   }
 
   /** The delivery log, newest first. */
-  deliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+  deliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {
     return this.deps.store.listDeliveries(filter, page);
   }
 
@@ -163,8 +163,8 @@ export class WebhookService {
 
   /** Replays every delivery of this channel created in `[since, until)`, optionally of one status. */
   async replayRange(channel: ChannelRuntime, filter: Omit<DeliveryFilter, 'channelId'>, max: number): Promise<Delivery[]> {
-    const { deliveries, total } = await this.deps.store.listDeliveries({ ...filter, channelId: channel.id }, { count: max, offset: 0 });
-    if (total > max) throw errors.badRequest(`${total} deliveries match; narrow the range to at most ${max}`);
+    const { deliveries, total, totalCapped } = await this.deps.store.listDeliveries({ ...filter, channelId: channel.id }, { count: max, offset: 0 });
+    if (totalCapped || total > max) throw errors.badRequest(`${totalCapped ? `more than ${total}` : total} deliveries match; narrow the range to at most ${max}`);
     // Oldest first, so the copies queue in event order; a removed webhook's deliveries have nowhere to go.
     const settings = this.settings(channel);
     const live = deliveries.filter((d) => currentWebhook(settings, d.target) !== undefined);

@@ -23,7 +23,8 @@ export type DeliveryView = Static<typeof DeliveryView>;
 
 export const DeliveryList = Type.Object({
   deliveries: Type.Array(DeliveryView),
-  total: Type.Integer(),
+  total: Type.Integer({ description: 'the matching deliveries, counted up to 10,000 (see total_capped)' }),
+  total_capped: Type.Boolean({ description: 'true when more than 10,000 match: total is then 10,000; page on with `before`' }),
   count: Type.Integer(),
   offset: Type.Integer(),
   retention_days: Type.Integer({ description: 'finished deliveries older than this many days are pruned (WAGATE_RETENTION_DELIVERIES_DAYS); pending ones never' }),

@@ -37,6 +37,7 @@ export const DeliveryQuery = Type.Object({
   until: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 })),
+  before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'only deliveries after this one in the log (the last id of the previous page): paging that costs the same at any depth' })),
   token: Type.Optional(Type.String()),
 });
 export type DeliveryQuery = Static<typeof DeliveryQuery>;
@@ -45,8 +46,9 @@ export type DeliveryQuery = Static<typeof DeliveryQuery>;
 export async function deliveryPage(webhooks: WebhookService, channelId: string, q: DeliveryQuery): Promise<Static<typeof DeliveryList>> {
   // The schema's defaults fill count and offset before this runs.
   const page = { count: q.count ?? 100, offset: q.offset ?? 0 };
-  const { deliveries, total } = await webhooks.deliveries({ channelId, status: q.status, since: q.since, until: q.until }, page);
-  return { deliveries: deliveries.map(deliveryView), total, count: deliveries.length, offset: page.offset, retention_days: webhooks.retentionDays };
+  const filter = { channelId, status: q.status, since: q.since, until: q.until, before: q.before };
+  const { deliveries, total, totalCapped } = await webhooks.deliveries(filter, page);
+  return { deliveries: deliveries.map(deliveryView), total, total_capped: totalCapped, count: deliveries.length, offset: page.offset, retention_days: webhooks.retentionDays };
 }
 
 /** Replays one delivery of the channel and answers the fresh copy. */

@@ -84,7 +84,7 @@ export function deliveryContract(store: () => Store): void {
     await expect(
       store().commitChange({ channelId: 'GONE-00000', events: [{ ...statusEvent('GONE-00000', 'QR', T0), targets }] }),
     ).rejects.toThrow();
-    expect(await store().listDeliveries({}, { count: 10, offset: 0 })).toStrictEqual({ deliveries: [], total: 0 });
+    expect(await store().listDeliveries({}, { count: 10, offset: 0 })).toStrictEqual({ deliveries: [], total: 0, totalCapped: false });
     expect(await store().dueDeliveries(NOW, 10)).toEqual([]);
     expect(await store().nextDeliveryDue()).toBeNull();
     expect(await store().outboxDepth()).toStrictEqual({ pending: 0, oldestCreatedAt: null });

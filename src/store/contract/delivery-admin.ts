@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import type { Delivery, Store } from '../types.js';
 import { NOW, deliveryHelpers, outcome } from './deliveries.js';
-import { T0, newChannel, target } from './fixtures.js';
+import { T0, newChannel, statusEvent, target } from './fixtures.js';
 
 /** What an operator does with deliveries: list them, replay them, give up a queue, count them. */
 export function deliveryAdminContract(store: () => Store): void {
@@ -131,6 +131,28 @@ export function deliveryAdminContract(store: () => Store): void {
     expect(await list({ since: T0 + 2, until: T0 + 4 })).toEqual({ ids: [a3.id, a2.id], total: 2 });
     expect(await list({ channelId: a.id, status: 'pending', since: T0 + 2 }, 1)).toEqual({ ids: [a5.id], total: 2 });
     expect(await list({ channelId: 'NOPE-00000' })).toEqual({ ids: [], total: 0 });
+    // Keyset paging: what follows a delivery in the log's order, with the other filters.
+    expect(await list({ channelId: a.id, before: a3.id })).toEqual({ ids: [a2.id, a1.id], total: 2 });
+    expect(await list({ before: a5.id }, 2)).toEqual({ ids: [all[1]?.id, a3.id], total: 4 });
+    expect(await list({ channelId: a.id, status: 'pending', before: a5.id })).toEqual({ ids: [a2.id], total: 1 });
+  });
+
+  it('orders the log by creation time, then id, and caps the total at 10,000 matches', async () => {
+    const a = await store().createChannel(newChannel());
+    const w = [target('https://one.test/hook', { ordered: false })];
+    // A later id with an earlier creation time (a clock step back) still lists by time.
+    await emit(a.id, w, T0 + 20, T0 + 10);
+    const [late, early] = (await store().listDeliveries({ channelId: a.id }, { count: 10, offset: 0 })).deliveries;
+    expect([late?.createdAt, early?.createdAt]).toEqual([T0 + 20, T0 + 10]);
+    expect(late!.id).toBeLessThan(early!.id);
+    expect(await store().listDeliveries({ channelId: a.id }, { count: 1, offset: 0 })).toMatchObject({ total: 2, totalCapped: false });
+
+    const b = await store().createChannel(newChannel());
+    await store().commitChange({ channelId: b.id, events: Array.from({ length: 10_001 }, (_, i) => ({ ...statusEvent(b.id, 'x', T0 + i), targets: w })) });
+    const page = await store().listDeliveries({ channelId: b.id }, { count: 3, offset: 0 });
+    expect(page).toMatchObject({ total: 10_000, totalCapped: true });
+    expect(page.deliveries.map((d) => d.createdAt)).toEqual([T0 + 10_000, T0 + 9_999, T0 + 9_998]);
+    expect(await store().listDeliveries({ channelId: b.id, since: T0 + 1 }, { count: 1, offset: 0 })).toMatchObject({ total: 10_000, totalCapped: false });
   });
 
   it('answers the outbox depth and the earliest due time of what is pending', async () => {

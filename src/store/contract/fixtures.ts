@@ -81,4 +81,6 @@ export const LOG_FILTERS: DeliveryFilter[] = [
   { channelId: 'C', since: 1, until: 2 },
   { status: 'delivered', since: 1 },
   { channelId: 'C', status: 'failed', since: 1, until: 5 },
+  { channelId: 'C', before: 7 },
+  { channelId: 'C', status: 'delivered', before: 7 },
 ];

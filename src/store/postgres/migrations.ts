@@ -258,4 +258,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN epoch bigint;
     `,
   },
+  {
+    version: 10,
+    name: 'the delivery log in (created_at, id) order',
+    sql: `
+      -- The log is ordered by (created_at, id): each filter's index yields that order after its
+      -- equality columns, so a time range is read as a range, never sorted. The (..., id)
+      -- indexes of migration 8 are not read any more.
+      DROP INDEX deliveries_channel_id;
+      DROP INDEX deliveries_channel_status_id;
+      DROP INDEX deliveries_status_id;
+      DROP INDEX deliveries_channel_created;
+      DROP INDEX deliveries_status_created;
+      CREATE INDEX deliveries_channel_created ON deliveries (channel_id, created_at, id);
+      CREATE INDEX deliveries_channel_status_created ON deliveries (channel_id, status, created_at, id);
+      CREATE INDEX deliveries_status_created ON deliveries (status, created_at, id);
+      CREATE INDEX deliveries_created ON deliveries (created_at, id);
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import {
+  cappedTotal,
   deliveryColumns,
   deliveryFromRow,
   deliveryQueueKey,
@@ -13,6 +14,7 @@ import type {
   CancelFilter,
   Delivery,
   DeliveryFilter,
+  DeliveryPage,
   DeliveryTarget,
   DueDelivery,
   OutboundEvent,
@@ -206,14 +208,14 @@ export class PostgresOutbox {
     return rows[0] ? dueFromRow(rows[0]) : null;
   }
 
-  async list(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+  async list(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {
     const sql = deliveryListSql(filter, (n) => `$${n}`);
     const n = sql.values.length;
     const [list, count] = await Promise.all([
       this.pool.query<DeliveryRow>(`${sql.list} LIMIT $${n + 1} OFFSET $${n + 2}`, [...sql.values, ...limitOffset(page)]),
       this.pool.query<{ total: number }>(sql.count, sql.values),
     ]);
-    return { deliveries: list.rows.map((row) => deliveryFromRow(row, asIs)), total: count.rows[0]?.total ?? 0 };
+    return { deliveries: list.rows.map((row) => deliveryFromRow(row, asIs)), ...cappedTotal(Number(count.rows[0]?.total ?? 0)) };
   }
 
   async replay(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {

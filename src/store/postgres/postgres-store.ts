@@ -4,7 +4,7 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
-import type { PruneCounts, RetentionCutoffs } from '../types.js';
+import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
 import { assertLease, PostgresCluster } from './cluster.js';
@@ -260,7 +260,7 @@ export class PostgresStore implements Store {
     return this.outbox.get(id);
   }
 
-  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {
     return this.outbox.list(filter, page);
   }
 

@@ -283,4 +283,18 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN epoch INTEGER;
     `,
   },
+  {
+    version: 10,
+    name: 'the delivery log in (created_at, id) order',
+    sql: `
+      -- The log is ordered by (created_at, id): each filter's index yields that order after its
+      -- equality columns (id is the rowid every index ends with), so a time range is read as a
+      -- range, never sorted. The (..., id) indexes of migration 8 are not read any more.
+      DROP INDEX deliveries_channel_id;
+      DROP INDEX deliveries_channel_status_id;
+      DROP INDEX deliveries_status_id;
+      CREATE INDEX deliveries_channel_status_created ON deliveries (channel_id, status, created_at);
+      CREATE INDEX deliveries_created ON deliveries (created_at);
+    `,
+  },
 ];

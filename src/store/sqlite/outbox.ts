@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  cappedTotal,
   deliveryColumns,
   deliveryFromRow,
   deliveryQueueKey,
@@ -13,6 +14,7 @@ import type {
   CancelFilter,
   Delivery,
   DeliveryFilter,
+  DeliveryPage,
   DeliveryTarget,
   DueDelivery,
   OutboundEvent,
@@ -208,11 +210,11 @@ export class SqliteOutbox {
     return row ? dueFromRow(row) : null;
   }
 
-  list(filter: DeliveryFilter, page: Page): { deliveries: Delivery[]; total: number } {
+  list(filter: DeliveryFilter, page: Page): DeliveryPage {
     const sql = deliveryListSql(filter, () => '?');
     const rows = this.stmt(`${sql.list} LIMIT ? OFFSET ?`).all(...sql.values, ...limitOffset(page)) as DeliveryRow[];
     const total = this.stmt(sql.count, true).get(...sql.values) as number;
-    return { deliveries: rows.map((row) => deliveryFromRow(row, parseJson)), total };
+    return { deliveries: rows.map((row) => deliveryFromRow(row, parseJson)), ...cappedTotal(total) };
   }
 
   replay(ids: number[], now: number, targets?: DeliveryTarget[]): Delivery[] {

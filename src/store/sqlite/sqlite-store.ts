@@ -6,7 +6,7 @@ import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
 import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
-import type { PruneCounts, RetentionCutoffs } from '../types.js';
+import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
 import { SqliteProxies } from './proxies.js';
@@ -256,7 +256,7 @@ export class SqliteStore implements Store {
     return this.outbox.get(id);
   }
 
-  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }> {
+  async listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {
     return this.outbox.list(filter, page);
   }
 

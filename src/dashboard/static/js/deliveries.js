@@ -43,9 +43,10 @@ export function deliveriesTab(id, ctx) {
   function renderPager(page) {
     const last = Math.min(page.total, offset + page.count);
     pager.replaceChildren(
-      h('span', { class: 'muted' }, page.total ? `${offset + 1}–${last} of ${page.total}` : ''),
+      // Past 10,000 matches the count is capped: "of 10000+".
+      h('span', { class: 'muted' }, page.total ? `${offset + 1}–${last} of ${page.total}${page.total_capped ? '+' : ''}` : ''),
       h('button', { type: 'button', class: 'small', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) }, '← Newer'),
-      h('button', { type: 'button', class: 'small', disabled: last >= page.total, onclick: () => ((offset += PAGE), load()) }, 'Older →'),
+      h('button', { type: 'button', class: 'small', disabled: last >= page.total && !page.total_capped, onclick: () => ((offset += PAGE), load()) }, 'Older →'),
     );
   }
 
