@@ -3,6 +3,7 @@ import type {
   ChannelPatch,
   ChannelRecord,
   Delivery,
+  DeliveryAttemptRecord,
   DeliveryFilter,
   DeliveryStatus,
   DeliveryTarget,
@@ -179,6 +180,23 @@ export function deliveryFromRow(row: DeliveryRow, json: (value: unknown) => unkn
     lastError: row.last_error,
     replayOf: row.replay_of,
   };
+}
+
+/** A `delivery_attempts` row as both dialects select it. */
+export interface AttemptRow {
+  attempt: number;
+  at: number;
+  status: number | null;
+  error: string | null;
+  duration_ms: number | null;
+  answer: string | null;
+}
+
+export const ATTEMPT_COLUMNS = 'attempt, at, status, error, duration_ms, answer';
+
+/** Maps a `delivery_attempts` row. */
+export function attemptFromRow(row: AttemptRow): DeliveryAttemptRecord {
+  return { attempt: row.attempt, at: row.at, status: row.status, error: row.error, durationMs: row.duration_ms, answer: row.answer };
 }
 
 /**

@@ -115,6 +115,20 @@ export interface AttemptResult {
   at: number;
   lastStatus: number | null;
   lastError: string | null;
+  /** How long the request took, when one was made (an expired delivery is given up unsent). */
+  durationMs?: number | null;
+  /** The first bytes of the receiver's answer (`DELIVERY_ANSWER_BYTES` at most), when one came. */
+  answer?: string | null;
+}
+
+/** One attempt of a delivery as the log keeps it: numbered from 1, with its answer. */
+export interface DeliveryAttemptRecord {
+  attempt: number;
+  at: number; // unix ms
+  status: number | null;
+  error: string | null;
+  durationMs: number | null;
+  answer: string | null;
 }
 
 /** Rows created before these times (unix ms) may be pruned. */
@@ -310,6 +324,8 @@ export interface Store extends ProxyStore {
   /** Records many outcomes in one transaction: all of them durable, or none. */
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void>;
   getDelivery(id: number): Promise<DueDelivery | null>;
+  /** The latest `limit` attempts of a delivery, newest first (they go with the delivery when it is pruned). */
+  listDeliveryAttempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]>;
   /** Deliveries newest first (created_at, then id), filtered and paged. */
   listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage>;
   /**

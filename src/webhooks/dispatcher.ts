@@ -1,7 +1,7 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
 import { splitEventName, type Alert } from '@wagate/protocol';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
-import type { DeliveryTarget, DueDelivery, Store } from '../store/types.js';
+import type { AttemptResult, DeliveryTarget, DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';
 import { OutcomeWriter } from './outcomes.js';
 import type { DeliveryResult, Sender } from './sender.js';
@@ -296,8 +296,10 @@ export class Dispatcher {
     });
     const now = clock.now();
     const lastStatus = result.status ?? null;
+    // What the attempt's row keeps of the answer, whatever the outcome.
+    const answered = { durationMs: result.durationMs, answer: result.answer ?? null };
     if (result.ok) {
-      await this.outcomes.record(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null });
+      await this.outcomes.record(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null, ...answered });
       this.failingChannels.delete(d.channelId);
       this.deps.observe?.(d, result, 'delivered');
       return 'next';
@@ -305,7 +307,7 @@ export class Dispatcher {
     const error = result.error ?? `HTTP ${lastStatus}`;
     if (result.gone) {
       const reason = `${error}: the receiver asked to stop; webhook disabled`;
-      await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+      await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason, ...answered });
       await store.failQueue(d.queueKey, reason, now);
       await this.deps.disableWebhook(d.channelId, d.target.url, d.target.mode);
       await this.deps.alert(d.channelId, { kind: 'webhook_disabled', detail: `${d.target.url} answered 410 Gone`, at: Math.floor(now / 1000), webhook: d.target.url });
@@ -323,11 +325,11 @@ export class Dispatcher {
       maxAgeSeconds: d.target.maxAgeSeconds,
     });
     if (plan.kind === 'give_up') {
-      await this.giveUp(d, `${error}; gave up: ${plan.reason}`, lastStatus);
+      await this.giveUp(d, `${error}; gave up: ${plan.reason}`, lastStatus, answered);
       this.deps.observe?.(d, result, 'failed');
       return 'next';
     }
-    await this.outcomes.record(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error });
+    await this.outcomes.record(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error, ...answered });
     this.wakeAt(plan.at);
     this.deps.observe?.(d, result, 'retry');
     if (attempts === FAILING_ALERT_AFTER) {
@@ -346,9 +348,9 @@ export class Dispatcher {
     await this.deps.alert(d.channelId, { kind: 'webhook_failing', detail: `${d.target.url}: ${detail}`, at: Math.floor(now / 1000), webhook: d.target.url });
   }
 
-  private async giveUp(d: DueDelivery, reason: string, lastStatus: number | null): Promise<void> {
+  private async giveUp(d: DueDelivery, reason: string, lastStatus: number | null, answered?: Pick<AttemptResult, 'durationMs' | 'answer'>): Promise<void> {
     const now = this.deps.clock.now();
-    await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason });
+    await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason, ...answered });
     await this.failing(d, `delivery ${d.id} failed for good (${reason}); replay it from /webhooks/deliveries`);
   }
 }

@@ -150,6 +150,30 @@ describe('receiver answers', () => {
   });
 });
 
+describe("the first bytes of the receiver's answer", () => {
+  it('keeps an error answer whole and a long answer to its first 512 bytes, cut at any byte', async () => {
+    const r = await receiver((_req, res) => {
+      const first = r.received.length === 1;
+      res.statusCode = first ? 500 : 200;
+      res.end(first ? '{"error":"database is down"}' : '€'.repeat(10_000));
+    });
+    const s = sender();
+    expect(await s.send(attempt(r.origin))).toMatchObject({ ok: false, status: 500, answer: '{"error":"database is down"}' });
+    const long = await s.send(attempt(r.origin));
+    expect(long).toMatchObject({ ok: true, status: 200 });
+    // 512 bytes are 170 whole euro signs (3 bytes each) and 2 bytes of the next: one U+FFFD.
+    expect(long.answer).toBe(`${'€'.repeat(170)}\uFFFD`);
+  });
+
+  it('has no answer when none came, an empty one for an empty body, and no NUL in any', async () => {
+    const r = await receiver((_req, res) => res.end(r.received.length === 1 ? '' : 'a\u0000b'));
+    expect((await sender().send(attempt(r.origin))).answer).toBe('');
+    expect((await sender().send(attempt(r.origin))).answer).toBe('a\uFFFDb');
+    const refused = await sender().send(attempt('http://127.0.0.1:1/'));
+    expect(refused.answer).toBeUndefined();
+  });
+});
+
 describe('failures become results, not exceptions', () => {
   it('times out a receiver that never answers', async () => {
     const r = await receiver(() => undefined);

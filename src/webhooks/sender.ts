@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
-import { WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '@wagate/protocol';
+import { DELIVERY_ANSWER_BYTES, WEBHOOK_RESERVED_HEADERS, type WebhookMode } from '@wagate/protocol';
 import { AddressRefused, guardedConnector, type OutboundGuard } from './guard.js';
 import { isSendableHeaderValue } from './settings.js';
 import { classifyResponse } from './policy.js';
@@ -37,6 +37,8 @@ export interface DeliveryResult {
   gone: boolean;
   error?: string;
   durationMs: number;
+  /** The first bytes of the answer body (`DELIVERY_ANSWER_BYTES`), as text, when an answer came. */
+  answer?: string;
 }
 
 export interface Sender {
@@ -76,16 +78,16 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
         body: attempt.body,
       });
       status = response.statusCode;
-      await response.body.dump({ limit: MAX_RESPONSE_BODY });
-      // dump() settles on close whatever ended the body: a timeout in it is still a timeout.
+      const answer = await answerHead(response.body);
+      // The read settles whatever ended the body: a timeout in it is still a timeout.
       const cut = (response.body as { errored?: unknown }).errored;
       if ((cut as { code?: unknown } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT') throw cut;
       const verdict = classifyResponse(status, response.headers);
       const durationMs = elapsed();
-      if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs };
-      if (verdict.kind === 'gone') return { ok: false, status, gone: true, error: 'HTTP 410 Gone', durationMs };
+      if (verdict.kind === 'success') return { ok: true, status, gone: false, durationMs, answer };
+      if (verdict.kind === 'gone') return { ok: false, status, gone: true, error: 'HTTP 410 Gone', durationMs, answer };
       const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
-      const result: DeliveryResult = { ok: false, status, gone: false, error: `HTTP ${status}${redirect}`, durationMs };
+      const result: DeliveryResult = { ok: false, status, gone: false, error: `HTTP ${status}${redirect}`, durationMs, answer };
       if (verdict.retryAfterMs !== undefined) result.retryAfterMs = verdict.retryAfterMs;
       return result;
     } catch (err) {
@@ -100,6 +102,33 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
   }
 
   return { send, close: () => agent.close() };
+}
+
+/**
+ * Reads an answer body to its end (up to `MAX_RESPONSE_BODY`, so the connection can be reused)
+ * and keeps its first `DELIVERY_ANSWER_BYTES`. A body that breaks off keeps what arrived: the
+ * status decides the attempt, as it did before the body was read.
+ */
+async function answerHead(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const head: Buffer[] = [];
+  let kept = 0;
+  let read = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (kept < DELIVERY_ANSWER_BYTES) {
+        const part = chunk.subarray(0, DELIVERY_ANSWER_BYTES - kept);
+        head.push(part);
+        kept += part.length;
+      }
+      read += chunk.length;
+      if (read > MAX_RESPONSE_BODY) break;
+    }
+  } catch {
+    // A reset or a timeout mid-body: the caller looks at body.errored for the timeout.
+  }
+  // A cut inside a multi-byte character shows as U+FFFD, not as a failure; so does a NUL, which
+  // PostgreSQL's text cannot hold.
+  return Buffer.concat(head).toString('utf8').replaceAll('\u0000', '\uFFFD');
 }
 
 /** Targets by mode, event and URL: parsing a URL per attempt is a measurable share of a send. */

@@ -125,8 +125,8 @@ describe('dashboard: operator actions', () => {
     receiver.respond({ status: 200 });
   });
 
-  it('deliveries: the detail shows payload, masked headers, answers and dates; replay all failed', async () => {
-    receiver.respond({ status: 500 });
+  it('deliveries: the detail shows payload, masked headers, each attempt with its answer, and dates; replay all failed', async () => {
+    receiver.respond({ status: 500, body: '{"error":"database is down"}' });
     await shop.gate('PATCH', '/settings', { webhooks: [{ url: `${receiver.url}/failing`, events: [{ type: 'messages', method: 'post' }], webhook_max_age_seconds: 15, headers: { 'X-Api-Key': 'super-secret-key-123' } }] });
     await shop.gate('POST', '/sandbox/inbound', { from: '4915112345670', body: 'one' });
     await shop.gate('POST', '/sandbox/inbound', { from: '4915112345671', body: 'two' });
@@ -147,6 +147,18 @@ describe('dashboard: operator actions', () => {
     expect(text).toContain('••••-123');
     expect(text).toContain('HTTP 500');
     expect(text).toMatch(/Created\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    // Every attempt, the latest first, with the receiver's status and the first bytes of its answer.
+    const id = Number(await row.getAttribute('data-delivery'));
+    const shown = await shop.gate<{ deliveries: Array<{ id: number; attempts: number }> }>('GET', '/webhooks/deliveries?status=failed');
+    const listed = shown.body.deliveries.find((d) => d.id === id);
+    expect(listed?.attempts).toBeGreaterThanOrEqual(1);
+    const attempts = detail.locator('table.attempts tbody tr');
+    expect(await attempts.count()).toBe(listed?.attempts);
+    expect(await attempts.first().getAttribute('data-attempt')).toBe(String(listed?.attempts));
+    expect(await attempts.last().getAttribute('data-attempt')).toBe('1');
+    expect(await attempts.last().locator('.attempt-status').textContent()).toContain('HTTP 500');
+    expect(await attempts.last().locator('pre.answer').textContent()).toBe('{"error":"database is down"}');
+    expect(await attempts.last().locator('time').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
 
     page.once('dialog', (d) => void d.accept());
     const delivered = receiver.received.filter((r) => r.path === '/failing').length;

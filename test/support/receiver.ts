@@ -28,8 +28,8 @@ export interface Receiver {
   received: Received[];
   /** TCP connections accepted so far (an SSRF test proves a refusal opened none). */
   connections(): number;
-  /** Sets the answer for the next requests: a status, optional headers, or `hang` (never answer). */
-  respond(answer: { status: number; headers?: Record<string, string> } | 'hang' | ((r: Received) => number)): void;
+  /** Sets the answer for the next requests: a status, optional headers and body (`ok`), or `hang` (never answer). */
+  respond(answer: { status: number; headers?: Record<string, string>; body?: string } | 'hang' | ((r: Received) => number)): void;
   close(): Promise<void>;
 }
 
@@ -69,7 +69,7 @@ export async function startReceiver(flaky: Flakiness = {}): Promise<Receiver> {
       const finish = (): void => {
         if (answer === 'hang') return;
         if (typeof answer === 'function') return void res.writeHead(answer(r)).end();
-        res.writeHead(answer.status, answer.headers).end('ok');
+        res.writeHead(answer.status, answer.headers).end(answer.body ?? 'ok');
       };
       if (flaky.slow && random() < flaky.slow) setTimeout(finish, flaky.slowMs ?? 200);
       else finish();

@@ -1,3 +1,4 @@
+import type { DeliveryDetail } from '@wagate/protocol';
 import { expect, it } from 'vitest';
 import { until } from '../support/http.js';
 import {
@@ -132,4 +133,37 @@ it("answers 404 for a delivery id of another channel and lists only the channel'
   expect(own.status).toBe(200);
   expect(own.body).toMatchObject({ replay_of: ofA.id, channel_id: a.id, webhook_id: ofA.webhook_id });
   await until(() => r.received.length === 3, 'the replay');
+});
+
+it("the delivery detail lists each attempt: when, the receiver's status, the first bytes of its answer; and the next attempt", async () => {
+  const clock = virtualClock();
+  const gw = await gateway({ clock });
+  const r = await receiver();
+  r.respond({ status: 503, body: 'down for maintenance' });
+  const ch = await oneEventChannel(gw, { callback_backoff_delay_ms: 3000, webhooks: [hook(r)] });
+  const detail = async (id: number) => (await gw.partner<DeliveryDetail>('GET', `/partner/channels/${ch.id}/deliveries/${id}`)).body;
+
+  const first = await afterAttempts(ch.gate, 1);
+  const firstAt = clock.now();
+  r.respond({ status: 500, body: `${'x'.repeat(600)}TAIL` });
+  await advance(gw, clock, first.next_attempt_at - clock.now());
+  const second = await afterAttempts(ch.gate, 2);
+  const pending = await detail(second.id);
+  expect(pending.delivery).toMatchObject({ status: 'pending', attempts: 2, next_attempt_at: second.next_attempt_at });
+  expect(pending.delivery.next_attempt_at).toBeGreaterThan(clock.now());
+  expect(pending.attempt_log).toMatchObject([
+    { attempt: 2, at: first.next_attempt_at, status: 500, error: 'HTTP 500', answer: 'x'.repeat(512) },
+    { attempt: 1, at: firstAt, status: 503, error: 'HTTP 503', answer: 'down for maintenance' },
+  ]);
+  for (const a of pending.attempt_log) expect(a.duration_ms).toBeGreaterThanOrEqual(0);
+
+  r.respond({ status: 200, body: '{"ok":true}' });
+  await advance(gw, clock, second.next_attempt_at - clock.now());
+  const done = await deliveryWhere(ch.gate, (d) => d.status === 'delivered', 'delivered on the third attempt');
+  const log = (await detail(done.id)).attempt_log;
+  expect(log.map((a) => [a.attempt, a.status, a.error, a.answer])).toEqual([
+    [3, 200, null, '{"ok":true}'],
+    [2, 500, 'HTTP 500', 'x'.repeat(512)],
+    [1, 503, 'HTTP 503', 'down for maintenance'],
+  ]);
 });

@@ -40,6 +40,23 @@ export const ReplayRange = Type.Object(
 );
 export type ReplayRange = Static<typeof ReplayRange>;
 
+/** How much of a receiver's answer body each attempt keeps: its first bytes, for the delivery detail. */
+export const DELIVERY_ANSWER_BYTES = 512;
+
+/** The delivery detail shows at most this many attempts, the latest first. */
+export const DELIVERY_ATTEMPTS_SHOWN = 20;
+
+/** One attempt of a delivery (extension). Times are unix milliseconds. */
+export const DeliveryAttemptView = Type.Object({
+  attempt: Type.Integer({ minimum: 1, description: '1 for the first attempt' }),
+  at: Type.Integer({ description: 'when the attempt ended' }),
+  status: Type.Union([Type.Integer(), Type.Null()], { description: "the receiver's HTTP status; null when no answer came" }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why the attempt failed, or gave up; null on success' }),
+  duration_ms: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no request was made (the delivery was too old)' }),
+  answer: Type.Union([Type.String(), Type.Null()], { description: `the first ${DELIVERY_ANSWER_BYTES} bytes of the answer body, as UTF-8 text` }),
+});
+export type DeliveryAttemptView = Static<typeof DeliveryAttemptView>;
+
 /**
  * One delivery in full (extension): what was sent and how. Header values that carry a secret
  * (the signature, and any header whose name says token, key, secret or auth) are masked.
@@ -49,5 +66,6 @@ export const DeliveryDetail = Type.Object({
   payload: Type.Unknown({ description: 'the JSON body sent (the same on every attempt)' }),
   headers: Type.Record(Type.String(), Type.String()),
   signed: Type.Boolean(),
+  attempt_log: Type.Array(DeliveryAttemptView, { description: `each attempt and its answer, the latest first (at most ${DELIVERY_ATTEMPTS_SHOWN}; delivery.attempts counts them all)` }),
 });
 export type DeliveryDetail = Static<typeof DeliveryDetail>;

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { DeliveryDetail, DeliveryList, DeliveryView, errors } from '@wagate/protocol';
+import { DELIVERY_ATTEMPTS_SHOWN, DeliveryDetail, DeliveryList, DeliveryView, errors } from '@wagate/protocol';
 import { DeliveryQuery, deliveryPage, deliveryView, replayOne } from '../gate/deliveries.js';
 import { webhookId } from '../../webhooks/dispatcher.js';
 
@@ -54,7 +54,9 @@ export async function partnerDeliveryRoutes(app: FastifyInstance): Promise<void>
       } catch {
         // Stored bodies are JSON; a broken one is shown as the text it is.
       }
-      return { delivery: deliveryView(d), payload, headers, signed: d.target.secret !== null };
+      const attempts = await app.wagate.store.listDeliveryAttempts(d.id, DELIVERY_ATTEMPTS_SHOWN);
+      const attempt_log = attempts.map((a) => ({ attempt: a.attempt, at: a.at, status: a.status, error: a.error, duration_ms: a.durationMs, answer: a.answer }));
+      return { delivery: deliveryView(d), payload, headers, signed: d.target.secret !== null, attempt_log };
     },
   );
 

@@ -173,4 +173,35 @@ export function deliveryAdminContract(store: () => Store): void {
     expect(await store().outboxDepth()).toStrictEqual({ pending: 1, oldestCreatedAt: T0 + 7 });
     expect(await store().nextDeliveryDue()).toBe(NOW + 9);
   });
+
+  it('keeps each attempt with its answer, numbered, the latest first, in batches as one at a time', async () => {
+    const a = await store().createChannel(newChannel());
+    await emit(a.id, [target('https://one.test/hook', { ordered: false })], T0 + 1, T0 + 2);
+    const [d1, d2] = (await ofChannel(a.id)) as [Delivery, Delivery];
+    expect(await store().listDeliveryAttempts(d1.id, 10)).toEqual([]);
+    const answer = '{"error":"database is down"} \u00e9\u20ac\n\t<html>';
+    await store().recordAttempt(d1.id, outcome('pending', T0 + 10, { nextAttemptAt: T0 + 500, lastStatus: 503, lastError: 'HTTP 503', durationMs: 12, answer }));
+    await store().recordAttempts([
+      { id: d1.id, result: outcome('pending', T0 + 600, { nextAttemptAt: T0 + 1600, lastStatus: null, lastError: 'ECONNREFUSED: connect refused', durationMs: 3 }) },
+      { id: d2.id, result: outcome('failed', T0 + 600, { lastStatus: null, lastError: 'gave up: older than webhook_max_age_seconds (15 s)' }) },
+    ]);
+    await store().recordAttempt(d1.id, outcome('delivered', T0 + 1700, { lastStatus: 200, durationMs: 8, answer: '' }));
+
+    expect(await store().listDeliveryAttempts(d1.id, 10)).toStrictEqual([
+      { attempt: 3, at: T0 + 1700, status: 200, error: null, durationMs: 8, answer: '' },
+      { attempt: 2, at: T0 + 600, status: null, error: 'ECONNREFUSED: connect refused', durationMs: 3, answer: null },
+      { attempt: 1, at: T0 + 10, status: 503, error: 'HTTP 503', durationMs: 12, answer },
+    ]);
+    expect((await store().listDeliveryAttempts(d1.id, 2)).map((x) => x.attempt)).toEqual([3, 2]);
+    // Given up unsent (too old): an attempt with no request and no answer.
+    expect(await store().listDeliveryAttempts(d2.id, 10)).toStrictEqual([
+      { attempt: 1, at: T0 + 600, status: null, error: 'gave up: older than webhook_max_age_seconds (15 s)', durationMs: null, answer: null },
+    ]);
+    expect((await store().getDelivery(d1.id))?.attempts).toBe(3);
+
+    // A replay starts its own log; the original keeps its attempts.
+    const [copy] = (await store().replayDeliveries([d1.id], NOW)) as [Delivery];
+    expect(await store().listDeliveryAttempts(copy.id, 10)).toEqual([]);
+    expect(await store().listDeliveryAttempts(d1.id, 10)).toHaveLength(3);
+  });
 }

@@ -35,8 +35,12 @@ export function retentionContract(store: () => Store): void {
     expect(await retention.sweep()).toEqual({ deliveries: 0, events: 0, history: 0 });
 
     // Past 7 days: the finished deliveries and the events nothing needs go, in batches of 2.
+    expect(await store().listDeliveryAttempts(delivered, 10)).toHaveLength(1);
     await clock.advance(10);
     expect(await retention.sweep()).toEqual({ deliveries: 2, events: 3, history: 0 });
+    // Their attempts go with them.
+    expect(await store().listDeliveryAttempts(delivered, 10)).toEqual([]);
+    expect(await store().listDeliveryAttempts(failed, 10)).toEqual([]);
     expect((await ofChannel(a.id)).map((d) => [d.id, d.status])).toEqual([[pending, 'pending']]);
     const left = await store().listEvents(a.id, 0, 10);
     expect(left.map((e) => (e.body.health as { status: { text: string } }).status.text)).toEqual(['C']);

@@ -276,4 +276,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_created ON deliveries (created_at, id);
     `,
   },
+  {
+    version: 11,
+    name: 'each attempt of a delivery, with the first bytes of its answer',
+    sql: `
+      -- One row per attempt: the delivery row keeps only the last answer. Pruned with the delivery.
+      CREATE TABLE delivery_attempts (
+        delivery_id bigint NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        attempt integer NOT NULL,
+        at bigint NOT NULL,
+        status integer,
+        error text,
+        duration_ms integer,
+        answer text,
+        PRIMARY KEY (delivery_id, attempt)
+      );
+    `,
+  },
 ];

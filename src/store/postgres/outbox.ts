@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import {
+  ATTEMPT_COLUMNS,
+  attemptFromRow,
   cappedTotal,
   deliveryColumns,
   deliveryFromRow,
@@ -7,12 +9,14 @@ import {
   deliveryListSql,
   limitOffset,
   UNORDERED_PER_QUEUE,
+  type AttemptRow,
   type DeliveryRow,
 } from '../rows.js';
 import type {
   AttemptResult,
   CancelFilter,
   Delivery,
+  DeliveryAttemptRecord,
   DeliveryFilter,
   DeliveryPage,
   DeliveryTarget,
@@ -176,16 +180,41 @@ export class PostgresOutbox {
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
     if (outcomes.length === 0) return;
     const r = outcomes.map((o) => o.result);
-    // One statement for the whole batch: one round trip, one commit.
+    // One statement for the whole batch (the deliveries and their attempts' rows): one round trip, one commit.
     await this.pool.query(
-      `UPDATE deliveries d SET attempts = d.attempts + 1, status = u.status, next_attempt_at = u.next, updated_at = u.at,
-         delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END, last_status = u.last_status,
-         last_error = u.last_error
-       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[])
-         AS u(id, status, next, at, last_status, last_error)
-       WHERE d.id = u.id`,
-      [outcomes.map((o) => o.id), r.map((x) => x.status), r.map((x) => x.nextAttemptAt), r.map((x) => x.at), r.map((x) => x.lastStatus), r.map((x) => x.lastError)],
+      `WITH u AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[], $7::integer[], $8::text[])
+           AS u(id, status, next, at, last_status, last_error, duration_ms, answer)
+       ), done AS (
+         UPDATE deliveries d SET attempts = d.attempts + 1, status = u.status, next_attempt_at = u.next, updated_at = u.at,
+           delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END, last_status = u.last_status,
+           last_error = u.last_error
+         FROM u WHERE d.id = u.id
+         RETURNING d.id, d.attempts
+       )
+       INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer)
+       SELECT done.id, done.attempts, u.at, u.last_status, u.last_error, u.duration_ms, u.answer FROM done JOIN u ON u.id = done.id
+       ON CONFLICT (delivery_id, attempt) DO UPDATE SET at = EXCLUDED.at, status = EXCLUDED.status, error = EXCLUDED.error,
+         duration_ms = EXCLUDED.duration_ms, answer = EXCLUDED.answer`,
+      [
+        outcomes.map((o) => o.id),
+        r.map((x) => x.status),
+        r.map((x) => x.nextAttemptAt),
+        r.map((x) => x.at),
+        r.map((x) => x.lastStatus),
+        r.map((x) => x.lastError),
+        r.map((x) => x.durationMs ?? null),
+        r.map((x) => x.answer ?? null),
+      ],
     );
+  }
+
+  async attempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]> {
+    const { rows } = await this.pool.query<AttemptRow>(
+      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt DESC LIMIT $2`,
+      [id, limit],
+    );
+    return rows.map(attemptFromRow);
   }
 
   async nextDue(): Promise<number | null> {
@@ -194,13 +223,7 @@ export class PostgresOutbox {
   }
 
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {
-    await this.pool.query(
-      `UPDATE deliveries SET attempts = attempts + 1, status = $2, next_attempt_at = $3, updated_at = $4,
-         delivered_at = CASE WHEN $2::text = 'delivered' THEN $4 ELSE delivered_at END, last_status = $5,
-         last_error = $6
-       WHERE id = $1`,
-      [id, result.status, result.nextAttemptAt, result.at, result.lastStatus, result.lastError],
-    );
+    await this.recordAttempts([{ id, result }]);
   }
 
   async get(id: number): Promise<DueDelivery | null> {

@@ -3,7 +3,7 @@ import type { HistoryEntry } from '@wagate/protocol';
 import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
-import type { DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
+import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
@@ -258,6 +258,10 @@ export class PostgresStore implements Store {
 
   async getDelivery(id: number): Promise<DueDelivery | null> {
     return this.outbox.get(id);
+  }
+
+  async listDeliveryAttempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]> {
+    return this.outbox.attempts(id, limit);
   }
 
   async listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {

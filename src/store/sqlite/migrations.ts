@@ -297,4 +297,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_created ON deliveries (created_at);
     `,
   },
+  {
+    version: 11,
+    name: 'each attempt of a delivery, with the first bytes of its answer',
+    sql: `
+      CREATE TABLE delivery_attempts (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT,
+        duration_ms INTEGER,
+        answer TEXT,
+        PRIMARY KEY (delivery_id, attempt)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

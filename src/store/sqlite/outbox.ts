@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import {
+  ATTEMPT_COLUMNS,
+  attemptFromRow,
   cappedTotal,
   deliveryColumns,
   deliveryFromRow,
@@ -7,12 +9,14 @@ import {
   deliveryListSql,
   limitOffset,
   UNORDERED_PER_QUEUE,
+  type AttemptRow,
   type DeliveryRow,
 } from '../rows.js';
 import type {
   AttemptResult,
   CancelFilter,
   Delivery,
+  DeliveryAttemptRecord,
   DeliveryFilter,
   DeliveryPage,
   DeliveryTarget,
@@ -179,7 +183,7 @@ export class SqliteOutbox {
 
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
     this.db.transaction(() => {
-      for (const { id, result } of outcomes) this.recordAttempt(id, result);
+      for (const { id, result } of outcomes) this.writeAttempt(id, result);
     })();
   }
 
@@ -189,11 +193,16 @@ export class SqliteOutbox {
   }
 
   recordAttempt(id: number, result: AttemptResult): void {
-    this.stmt(
+    this.db.transaction(() => this.writeAttempt(id, result))();
+  }
+
+  /** The delivery's new state and its attempt's row; the caller holds the transaction. */
+  private writeAttempt(id: number, result: AttemptResult): void {
+    const row = this.stmt(
       `UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ?,
          delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, last_status = ?, last_error = ?
-       WHERE id = ?`,
-    ).run(
+       WHERE id = ? RETURNING attempts`,
+    ).get(
       result.status,
       result.nextAttemptAt,
       result.at,
@@ -202,7 +211,18 @@ export class SqliteOutbox {
       result.lastStatus,
       result.lastError,
       id,
-    );
+    ) as { attempts: number } | undefined;
+    if (!row) return;
+    this.stmt(
+      `INSERT OR REPLACE INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(id, row.attempts, result.at, result.lastStatus, result.lastError, result.durationMs ?? null, result.answer ?? null);
+  }
+
+  attempts(id: number, limit: number): DeliveryAttemptRecord[] {
+    const rows = this.stmt(
+      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt DESC LIMIT ?`,
+    ).all(id, limit) as AttemptRow[];
+    return rows.map(attemptFromRow);
   }
 
   get(id: number): DueDelivery | null {

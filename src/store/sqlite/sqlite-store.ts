@@ -5,7 +5,7 @@ import type { HistoryEntry } from '@wagate/protocol';
 import { UnknownChannelError } from '../errors.js';
 import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColumns, type ChannelRow } from '../rows.js';
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
-import type { DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
+import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
@@ -254,6 +254,10 @@ export class SqliteStore implements Store {
 
   async getDelivery(id: number): Promise<DueDelivery | null> {
     return this.outbox.get(id);
+  }
+
+  async listDeliveryAttempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]> {
+    return this.outbox.attempts(id, limit);
   }
 
   async listDeliveries(filter: DeliveryFilter, page: Page): Promise<DeliveryPage> {

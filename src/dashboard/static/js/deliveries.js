@@ -2,7 +2,7 @@
 // The delivery log: filter by status and time, page through it, replay a delivery.
 import { api, channelPath } from './api.js';
 import { errorBox, field, h } from './dom.js';
-import { ago, dateTime } from './format.js';
+import { ago, dateTime, duration } from './format.js';
 
 const PAGE = 25;
 const POLL_MS = 2000;
@@ -12,6 +12,11 @@ const SINCE = [
   ['86400000', 'last 24 hours'],
   ['604800000', 'last 7 days'],
 ];
+
+/** `2026-12-01 14:03:27 (in 4 s)`: when a pending delivery goes again. */
+function nextAttempt(at, now = Date.now()) {
+  return `${dateTime(at)} (${at > now ? `in ${duration(at - now)}` : 'due now'})`;
+}
 
 /** The deliveries tab of channel `id`. */
 export function deliveriesTab(id, ctx) {
@@ -88,12 +93,14 @@ export function deliveriesTab(id, ctx) {
         ['Attempts', String(v.attempts)],
         ['Last answer', v.last_status ? `HTTP ${v.last_status}` : v.attempts ? 'no HTTP answer' : 'not tried yet'],
         ['Last error', v.last_error ?? '–'],
-        ['Next attempt', v.status === 'pending' ? dateTime(v.next_attempt_at) : '–'],
+        ['Next attempt', v.status === 'pending' ? nextAttempt(v.next_attempt_at) : '–'],
         ['Delivered', v.delivered_at ? dateTime(v.delivered_at) : '–'],
         ['Webhook id', v.webhook_id],
       ];
       box.replaceChildren(
         h('dl', { class: 'facts-list' }, ...facts.flatMap(([k, val]) => [h('dt', {}, k), h('dd', {}, val)])),
+        h('h3', {}, 'Attempts'),
+        attemptsTable(x.attempt_log, v.attempts),
         h('h3', {}, 'Headers'),
         h('table', { class: 'table headers' }, h('tbody', {}, ...Object.entries(x.headers).map(([k, val]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, k)), h('td', {}, h('code', {}, val)))))),
         h('h3', {}, 'Payload'),
@@ -102,6 +109,40 @@ export function deliveriesTab(id, ctx) {
     } catch (err) {
       box.replaceChildren(errorBox(err));
     }
+  }
+
+  /** Each attempt, the latest first: when, the receiver's status, its first bytes, how long. */
+  function attemptsTable(log, total) {
+    if (!log.length) return h('p', { class: 'muted' }, 'Not tried yet.');
+    const answer = (a) => {
+      if (a.answer === null) return h('span', { class: 'muted' }, a.duration_ms === null ? 'not sent' : 'no answer');
+      return a.answer === '' ? h('span', { class: 'muted' }, '(empty body)') : h('pre', { class: 'answer' }, a.answer);
+    };
+    return h(
+      'div',
+      {},
+      h(
+        'table',
+        { class: 'table attempts' },
+        h('thead', {}, h('tr', {}, ...['#', 'At', 'Answer', 'First bytes of the answer', 'Took'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'tbody',
+          {},
+          ...log.map((a) =>
+            h(
+              'tr',
+              { dataset: { attempt: a.attempt } },
+              h('td', {}, String(a.attempt)),
+              h('td', {}, h('time', { datetime: new Date(a.at).toISOString() }, dateTime(a.at))),
+              h('td', { class: 'attempt-status' }, a.status !== null ? h('code', {}, `HTTP ${a.status}`) : null, a.error ? h('div', { class: 'muted small-text' }, a.error) : null),
+              h('td', {}, answer(a)),
+              h('td', {}, a.duration_ms === null ? '–' : duration(a.duration_ms)),
+            ),
+          ),
+        ),
+      ),
+      total > log.length ? h('p', { class: 'muted small-text' }, `The latest ${log.length} of ${total} attempts.`) : null,
+    );
   }
 
   async function replay(d, button) {
