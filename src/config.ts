@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_LIFECYCLE, type LifecycleConfig } from './channel/config.js';
 import { REMEDIATION_MODES } from '@wagate/protocol';
+import { checkClusterTimings, DEFAULT_CLUSTER, type ClusterConfig } from './cluster/config.js';
 import { DEFAULT_REMEDIATION, type RemediationConfig } from './remediation/config.js';
 import type { EngineKind } from './store/types.js';
 import { RETENTION_DEFAULTS, type RetentionWindows } from './store/retention.js';
@@ -51,6 +52,8 @@ export interface Config {
   remediation: RemediationConfig;
   /** WAGATE_NODE_SECRET: what nodes show each other when one forwards a request to another (SPEC §10). */
   nodeSecret: string | null;
+  /** Several nodes on one PostgreSQL database (SPEC §10); unused on SQLite. */
+  cluster: ClusterConfig;
 }
 
 /** How long and how many: the HTTP server's defences against slow, many and guessing clients. */
@@ -127,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
       flap,
     },
     nodeSecret: nodeSecret(env),
+    cluster: cluster(env),
     remediation: {
       mode: oneOf(env, 'WAGATE_REMEDIATION', REMEDIATION_MODES, DEFAULT_REMEDIATION.mode),
       maxActionsPerHour: int(env, 'WAGATE_REMEDIATION_MAX_PER_HOUR', DEFAULT_REMEDIATION.maxActionsPerHour, 1, 100),
@@ -138,6 +142,22 @@ export function loadConfig(env: Env = process.env): Config {
       cooldownMs: int(env, 'WAGATE_REMEDIATION_COOLDOWN_MS', DEFAULT_REMEDIATION.cooldownMs, 100, 24 * 3_600_000),
     },
   };
+}
+
+function cluster(env: Env): ClusterConfig {
+  const d = DEFAULT_CLUSTER;
+  const c: ClusterConfig = {
+    nodeId: env.WAGATE_NODE_ID || null,
+    nodeUrl: url(env, 'WAGATE_NODE_URL', /^https?:\/\/\S+$/),
+    ttlMs: int(env, 'WAGATE_LEASE_TTL_MS', d.ttlMs, 300, 3_600_000),
+    renewMs: int(env, 'WAGATE_LEASE_RENEW_MS', d.renewMs, 50, 3_600_000),
+    fenceMs: int(env, 'WAGATE_LEASE_FENCE_MS', d.fenceMs, 100, 3_600_000),
+    tickMs: int(env, 'WAGATE_PLACEMENT_INTERVAL_MS', d.tickMs, 50, 600_000),
+    rebalanceIntervalMs: int(env, 'WAGATE_REBALANCE_INTERVAL_MS', d.rebalanceIntervalMs, 100, 3_600_000),
+    rebalanceMoves: int(env, 'WAGATE_REBALANCE_MOVES', d.rebalanceMoves, 0, 100_000),
+  };
+  checkClusterTimings(c);
+  return c;
 }
 
 function adminToken(env: Env): string | null {

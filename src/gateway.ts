@@ -24,6 +24,8 @@ import { ProxyPool } from './proxies/pool.js';
 import { CHANNEL_PROXY_SCHEMES, checkProxyUrl } from './proxies/address.js';
 import { PROXY_SCHEMES } from '@wagate/protocol';
 import type { Effect } from './channel/lifecycle.js';
+import { ClusterNode } from './cluster/node.js';
+import { resolveNodeId } from './cluster/node-id.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -53,7 +55,9 @@ export interface GatewayOptions {
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const clock = opts.clock ?? systemClock;
   // First of all: a second process on the same SQLite directory must stop before writing anything.
-  const dirLock = config.databaseUrl ? null : acquireDataDirLock(config.dataDir);
+  // On PostgreSQL the directory holds the node's id when WAGATE_NODE_ID is unset: locked too, so
+  // two processes can never be one node.
+  const dirLock = !config.databaseUrl || !config.cluster.nodeId ? acquireDataDirLock(config.dataDir) : null;
   let store: Store;
   try {
     store = await openStore({
@@ -61,11 +65,19 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       dataDir: config.dataDir,
       pgSchema: opts.pgSchema,
       sqliteSynchronous: config.sqliteSynchronous,
+      // A node cut off mid-transaction must not hold a channel's rows past its self-fence.
+      pgIdleInTransactionTimeoutMs: config.cluster.renewMs,
+      pgClusterQueryTimeoutMs: Math.min(3000, config.cluster.renewMs),
     });
   } catch (err) {
     dirLock?.release();
     throw err;
   }
+  // PostgreSQL: this process is a node; a channel's engine runs only under its lease here.
+  const nodeId = store.cluster ? resolveNodeId(config.cluster.nodeId, config.dataDir) : undefined;
+  store.requireFences?.();
+  let node: ClusterNode | null = null;
+  const nodeStartedAt = clock.now();
   const storedAdminHash = await store.getMeta(ADMIN_HASH_KEY);
   let adminHash = config.adminToken ? hashToken(config.adminToken) : (storedAdminHash ?? '');
   let ready = false;
@@ -148,7 +160,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       app.log.warn({ channelId, err }, 'store refused a commit; retrying');
     },
     onRevoked: (channelId) => commits.emit('revoked', channelId),
+    nodeId,
+    placeNew: async (channelId) => node?.placeNew(channelId),
+    onLeaseLost: (channelId) => node?.noteRefused(channelId),
   });
+  if (store.cluster && nodeId !== undefined) {
+    node = new ClusterNode({ cluster: store.cluster, channels, config: config.cluster, nodeId, log: { info: (f, m) => app.log.info(f, m), warn: (f, m) => app.log.warn(f, m), error: (f, m) => app.log.error(f, m) } });
+  }
   const remediation = new RemediationService({
     clock,
     defaults: config.remediation,
@@ -180,7 +198,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       metrics,
       proxies,
       commits,
-      node: null,
+      node: node ? { id: node.id, startedAt: nodeStartedAt, ttlMs: config.cluster.ttlMs, runsHere: (id: string) => channels.runsHere(id) } : null,
       metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,
       version: VERSION,
@@ -211,7 +229,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     adminHash = hashToken(generated);
     await store.setMeta(ADMIN_HASH_KEY, adminHash);
   }
-  await channels.resume();
+  if (node) await node.start(config.cluster.nodeUrl ?? url, dirLock !== null);
+  else await channels.resume();
   webhooks.dispatcher.start();
   // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
   // Media older than WAGATE_MEDIA_RETENTION_DAYS goes in the same sweep, in batches.
@@ -226,7 +245,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   retention.start();
   ready = true;
   const adminToken = adminTokenSource(config.adminToken !== null, storedAdminHash, generated ? adminHash : null);
-  app.log.info({ url, store: store.kind, channels: channels.size, admin_token: adminToken }, 'wagate is listening');
+  app.log.info({ url, store: store.kind, node: nodeId, channels: channels.size, admin_token: adminToken }, 'wagate is listening');
 
   let closing: Promise<void> | null = null;
   return {
@@ -243,7 +262,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         remediation.close();
         await retention.stop();
         await app.close();
-        await channels.shutdown();
+        // A node hands its channels over as it stops; one process just stops them.
+        await (node ? node.leave() : channels.shutdown());
         await webhooks.stop();
         await media.close();
         await whatsappMedia.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { isStoreFault, StoreUnavailableError } from '../store/errors.js';
+import type { Fence } from '../store/cluster.js';
+import { isStoreFault, LeaseLostError, StoreUnavailableError } from '../store/errors.js';
 import type { ChannelChange, OutboundEvent, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 
@@ -15,6 +16,10 @@ export interface JournalDeps {
   onCommitted?: (channelId: string, events: OutboundEvent[]) => void;
   /** The store refused a change (it is kept and retried); logs and metrics. */
   onStoreFault?: (channelId: string, err: unknown) => void;
+  /** The lease every change is written under (several nodes); absent with one process. */
+  fence?: Fence;
+  /** The store refused a change because the lease moved on: nothing more is written. */
+  onLeaseLost?: (channelId: string, err: LeaseLostError) => void;
 }
 
 /** A change handed to the journal: `accepted` once it is durable or held; `durable` once it landed. */
@@ -45,7 +50,10 @@ export class CommitJournal {
   private flushing = false;
   private faulted = false;
   private closing = false;
+  /** Set once a change was refused for a stale lease: every later change is refused at once. */
+  private lost: LeaseLostError | null = null;
   private readonly wakers = new Set<() => void>();
+  private readonly idlers: Array<() => void> = [];
 
   constructor(private readonly deps: JournalDeps) {}
 
@@ -59,6 +67,10 @@ export class CommitJournal {
    * before a send) a store fault rejects it instead, and it is refused at once while failing.
    */
   commit(change: ChannelChange, mayFail = false): Journaled {
+    if (this.lost) {
+      const refused = Promise.reject(this.lost);
+      return { accepted: refused, durable: refused };
+    }
     if (mayFail && (this.faulted || this.closing)) {
       const refused = Promise.reject(new StoreUnavailableError(this.deps.store.kind));
       return { accepted: refused, durable: refused };
@@ -80,7 +92,8 @@ export class CommitJournal {
     });
     // A caller that waits only for `accepted` must not see an unhandled rejection of `durable`.
     durable.catch(() => undefined);
-    const entry: Entry = { change: { ...change, changeId: randomUUID() }, mayFail, accept, resolve, reject };
+    const fence = this.deps.fence ? { fence: this.deps.fence } : {};
+    const entry: Entry = { change: { ...change, ...fence, changeId: randomUUID() }, mayFail, accept, resolve, reject };
     this.backlog.push(entry);
     if (this.faulted) accept();
     if (!this.flushing) void this.flush();
@@ -100,6 +113,12 @@ export class CommitJournal {
     }
   }
 
+  /** Resolves once nothing is held or in flight (a stale lease's refusal counts). */
+  idle(): Promise<void> {
+    if (!this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.idlers.push(resolve));
+  }
+
   /** Stops retrying: what is still held is given up (the process is stopping). */
   close(): void {
     this.closing = true;
@@ -116,6 +135,10 @@ export class CommitJournal {
         this.landed(entry);
         attempt = 0;
       } catch (err) {
+        if (err instanceof LeaseLostError) {
+          this.refuseAll(err);
+          break;
+        }
         if (!isStoreFault(err) || entry.mayFail) {
           this.backlog.shift();
           entry.reject(isStoreFault(err) ? new StoreUnavailableError(this.deps.store.kind, err) : err);
@@ -137,6 +160,14 @@ export class CommitJournal {
     }
     this.faulted = false;
     this.flushing = false;
+    for (const idle of this.idlers.splice(0)) idle();
+  }
+
+  /** Another node owns the channel now: this and every held change are refused, never retried. */
+  private refuseAll(err: LeaseLostError): void {
+    this.lost = err;
+    for (const e of this.backlog.splice(0)) e.reject(err);
+    this.deps.onLeaseLost?.(this.deps.channelId, err);
   }
 
   private landed(entry: Entry): void {

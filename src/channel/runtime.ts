@@ -3,6 +3,8 @@ import { channelStatus, envelope, type ChannelEvent, type EventPayloads, type He
 import { qrDataUrl } from './qr-image.js';
 import type { Engine, EngineConnection, EngineData } from '../engines/engine.js';
 import { deliveryTargets, withTargets } from '../webhooks/outbox.js';
+import type { Fence } from '../store/cluster.js';
+import type { LeaseLostError } from '../store/errors.js';
 import type { ChannelChange, ChannelRecord, OutboundEvent, Store } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { CommitJournal } from './journal.js';
@@ -23,6 +25,10 @@ export interface RuntimeDeps {
   onStep?: (channelId: string, effects: Effect[]) => void;
   /** A commit failed because the store did (it is retried); logs and metrics. */
   onStoreFault?: (channelId: string, err: unknown) => void;
+  /** The lease this runtime writes under (several nodes): epoch 0 holds none and writes nothing. */
+  fence?: Fence;
+  /** A write was refused because the lease moved on (the owner must stop the engine). */
+  onLeaseLost?: (channelId: string, err: LeaseLostError) => void;
 }
 
 export interface CommitOptions {
@@ -66,7 +72,14 @@ export class ChannelRuntime {
       channelId: record.id,
       onCommitted: deps.onCommitted,
       onStoreFault: deps.onStoreFault,
+      fence: deps.fence,
+      onLeaseLost: deps.onLeaseLost,
     });
+  }
+
+  /** The lease this runtime writes under, if several nodes share the store. */
+  get fence(): Fence | undefined {
+    return this.deps.fence;
   }
 
   /** True while this channel holds changes the store refused (they are being retried). */
@@ -173,6 +186,26 @@ export class ChannelRuntime {
     await this.engine.dispose().catch(() => undefined);
   }
 
+  /**
+   * Stops the engine and timers at once, without waiting for writes in flight: the node lost
+   * (or may have lost) the lease. What the journal holds is still offered to the store, which
+   * takes it only if the lease is still this runtime's, and refuses it otherwise.
+   */
+  halt(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
+    this.timers.clear();
+    const conn = this.connection;
+    this.connection = null;
+    void conn?.close().catch(() => undefined);
+    void this.engine.dispose().catch(() => undefined);
+  }
+
+  /** Resolves once the journal holds nothing (after halt: landed or refused). */
+  settled(): Promise<void> {
+    return this.journal.idle();
+  }
+
   private async apply(input: LifecycleInput): Promise<void> {
     const prev = this.state;
     const { state, effects } = step(prev, input, this.deps.clock.now(), this.deps.env);
@@ -185,6 +218,8 @@ export class ChannelRuntime {
     // except while the store fails: then the step is held in the journal and the channel lives
     // on (the truth about the connection beats the record, which follows once the store is back).
     await this.commit(prev, state, effects);
+    // Halted while the step was being written: its engine and timer effects must not start.
+    if (this.closed) return;
     this.state = state;
     this.deps.onStep?.(this.id, effects);
     for (const effect of effects) this.carryOut(effect);

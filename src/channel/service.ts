@@ -1,6 +1,8 @@
 import type { EngineFactory } from '../engines/engine.js';
 import { channelSettings } from '../webhooks/outbox.js';
 import { errors } from '@wagate/protocol';
+import type { Fence } from '../store/cluster.js';
+import { LeaseLostError } from '../store/errors.js';
 import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { LifecycleConfig } from './config.js';
@@ -29,7 +31,19 @@ export interface ChannelServiceDeps {
   checkProxy?: (url: string, pooled: boolean) => Promise<string>;
   /** A connection through a channel's proxy failed (the real error, for the admin). */
   onProxyError?: (channelId: string, detail: string) => void;
+  /**
+   * Several nodes on one store (SPEC §10): this node's id. A channel's engine then runs only
+   * while this node holds its lease (adopt); every other channel is held idle, writing nothing.
+   */
+  nodeId?: string;
+  /** Several nodes: gives a new channel its owner, and runs it (adopt) if that is this node. */
+  placeNew?: (channelId: string) => Promise<void>;
+  /** Several nodes: a write was refused for a stale lease; the channel has been halted here. */
+  onLeaseLost?: (channelId: string) => void;
 }
+
+/** Why a node gives a channel up: its lease is lost (halt at once) or handed on (let writes land first). */
+export type ReleaseMode = 'lost' | 'handoff';
 
 export interface CreateChannelInput {
   name: string;
@@ -44,6 +58,7 @@ export interface CreateChannelInput {
 export class ChannelService {
   private runtimes = new Map<string, ChannelRuntime>();
   private byTokenHash = new Map<string, string>();
+  private adopting = new Map<string, Promise<ChannelRuntime | null>>();
 
   constructor(private readonly deps: ChannelServiceDeps) {}
 
@@ -52,16 +67,100 @@ export class ChannelService {
     for (const record of await this.deps.store.allChannels()) this.attach(record, restoredState(record));
   }
 
-  /** Resumes the loaded channels that were running when the gateway stopped. */
+  /** Resumes the loaded channels that were running when the gateway stopped (one process; nodes adopt instead). */
   async resume(): Promise<void> {
+    if (this.deps.nodeId !== undefined) return;
     const resumes: Promise<void>[] = [];
     for (const runtime of this.runtimes.values()) {
-      const { record } = runtime;
-      if (!record.stopped && record.status !== 'NOT_INIT' && record.status !== 'ERROR') {
-        resumes.push(runtime.send({ type: 'restart', reason: 'gateway_boot' }));
-      }
+      if (wasRunning(runtime.record)) resumes.push(runtime.send({ type: 'restart', reason: 'gateway_boot' }));
     }
     await Promise.all(resumes);
+  }
+
+  /**
+   * Runs a channel whose lease this node now holds: its record fresh from the store, the engine
+   * resumed from stored credentials (INIT → LAUNCH → AUTH) if it was running, or started if it
+   * was created to start. Answers null when the channel is gone.
+   */
+  async adopt(channelId: string, epoch: number, startPending: boolean): Promise<ChannelRuntime | null> {
+    // One adoption per channel at a time (a node's pass and a creation may both ask).
+    const running = this.adopting.get(channelId);
+    if (running) return running;
+    const adoption = this.adoptNow(channelId, epoch, startPending).finally(() => this.adopting.delete(channelId));
+    this.adopting.set(channelId, adoption);
+    return adoption;
+  }
+
+  private async adoptNow(channelId: string, epoch: number, startPending: boolean): Promise<ChannelRuntime | null> {
+    const nodeId = this.requireNode();
+    const previous = this.runtimes.get(channelId);
+    if (previous?.fence?.epoch === epoch) return previous;
+    // A halted runtime may still be offering held writes under an older lease: let them finish.
+    await previous?.settled();
+    const record = await this.deps.store.getChannel(channelId);
+    if (!record) {
+      if (previous) this.forget(previous);
+      return null;
+    }
+    if (previous) {
+      this.byTokenHash.delete(previous.record.tokenHash);
+      previous.halt();
+    }
+    const runtime = this.attach(record, restoredState(record), { nodeId, epoch });
+    if (startPending && !record.stopped) await runtime.send({ type: 'start', reason: 'created' });
+    else if (wasRunning(record)) await runtime.send({ type: 'restart', reason: 'lease_acquired' });
+    return runtime;
+  }
+
+  /**
+   * Gives a channel up on this node: `lost` halts the engine at once (held writes are offered to
+   * the store, which refuses them if the lease moved on); `handoff` stops it after its writes
+   * land. Either way the channel stays known here, idle, writing nothing.
+   */
+  async release(channelId: string, mode: ReleaseMode): Promise<void> {
+    const nodeId = this.requireNode();
+    const runtime = this.runtimes.get(channelId);
+    if (!runtime || !runtime.fence || runtime.fence.epoch === 0) return;
+    // The idle stand-in takes the channel's place first, so nothing new reaches the old runtime.
+    this.attach(runtime.record, runtime.state, { nodeId, epoch: 0 });
+    if (mode === 'lost') runtime.halt();
+    else await runtime.shutdown();
+  }
+
+  /** True when several nodes share the store (this one may not know every channel yet). */
+  get isNode(): boolean {
+    return this.deps.nodeId !== undefined;
+  }
+
+  /** Whether this node runs the channel's engine now (holds its lease). */
+  runsHere(channelId: string): boolean {
+    const fence = this.runtimes.get(channelId)?.fence;
+    return fence === undefined ? this.runtimes.has(channelId) : fence.epoch > 0;
+  }
+
+  /** Channels created on other nodes: known here from now on (idle until this node takes a lease). */
+  learn(records: ChannelRecord[]): number {
+    let learnt = 0;
+    for (const record of records) {
+      if (this.runtimes.has(record.id)) continue;
+      this.attach(record, restoredState(record));
+      learnt++;
+    }
+    return learnt;
+  }
+
+  /** The newest creation time among the known channels (where learning resumes). */
+  newestCreatedAt(): number {
+    let newest = 0;
+    for (const r of this.runtimes.values()) newest = Math.max(newest, r.record.createdAt);
+    return newest;
+  }
+
+  /** The channels this node runs, with the epoch of each one's lease. */
+  ownedLeases(): Map<string, number> {
+    const owned = new Map<string, number>();
+    for (const r of this.runtimes.values()) if (r.fence && r.fence.epoch > 0) owned.set(r.id, r.fence.epoch);
+    return owned;
   }
 
   /** Creates a channel; answers it with its token (the only time the token is shown). */
@@ -77,7 +176,9 @@ export class ChannelService {
       createdAt: this.deps.clock.now(),
       settings: input.settings ?? {},
       engineOptions: input.engineOptions ?? {},
+      ...(this.deps.nodeId !== undefined ? { startOnPlacement: input.start !== false } : {}),
     });
+    if (this.deps.nodeId !== undefined) return { runtime: await this.placeCreated(record), token };
     const runtime = this.attach(record, initialState(record.createdAt));
     if (input.start !== false) await runtime.send({ type: 'start', reason: 'created' });
     return { runtime, token };
@@ -184,7 +285,29 @@ export class ChannelService {
     await Promise.all([...this.runtimes.values()].map((r) => r.shutdown()));
   }
 
-  private attach(record: ChannelRecord, state: LifecycleState): ChannelRuntime {
+  /** A new channel on a node: placed on the least-loaded live node, and running here only if that is this one. */
+  private async placeCreated(record: ChannelRecord): Promise<ChannelRuntime> {
+    const nodeId = this.requireNode();
+    const idle = this.attach(record, initialState(record.createdAt), { nodeId, epoch: 0 });
+    await this.deps.placeNew?.(record.id);
+    return this.runtimes.get(record.id) ?? idle;
+  }
+
+  private requireNode(): string {
+    if (this.deps.nodeId === undefined) throw new Error('channel leases need a node (several nodes on PostgreSQL)');
+    return this.deps.nodeId;
+  }
+
+  /** Drops a channel deleted elsewhere from this node's map. */
+  private forget(runtime: ChannelRuntime): void {
+    this.runtimes.delete(runtime.id);
+    this.byTokenHash.delete(runtime.record.tokenHash);
+    runtime.halt();
+  }
+
+  private attach(record: ChannelRecord, state: LifecycleState, lease?: Fence): ChannelRuntime {
+    // On a node, a channel without a lease here writes under epoch 0, which the store always refuses.
+    const fence = lease ?? (this.deps.nodeId === undefined ? undefined : { nodeId: this.deps.nodeId, epoch: 0 });
     const factory = this.deps.engines[record.engine];
     if (!factory) throw new Error(`engine "${record.engine}" of channel ${record.id} is not available`);
     const store = this.deps.store;
@@ -200,8 +323,8 @@ export class ChannelService {
       onProxyError: (detail) => this.deps.onProxyError?.(record.id, detail),
       credentials: {
         get: (keys) => store.getCredentials(record.id, keys),
-        set: (entries) => store.setCredentials(record.id, entries),
-        wipe: () => store.wipeCredentials(record.id),
+        set: (entries) => this.fenced(record.id, store.setCredentials(record.id, entries, fence)),
+        wipe: () => this.fenced(record.id, store.wipeCredentials(record.id, fence)),
       },
     });
     const runtime = new ChannelRuntime(record, state, engine, {
@@ -210,15 +333,38 @@ export class ChannelService {
       env: { config: this.deps.lifecycle, random: this.deps.random },
       version: this.deps.version,
       onCommitted: this.deps.onCommitted,
-      onError: this.deps.onError,
+      // A refused stale write is the node losing the channel (noted by onLeaseLost), not a failure.
+      onError: (channelId, err) => {
+        if (!(err instanceof LeaseLostError)) this.deps.onError?.(channelId, err);
+      },
       onData: this.deps.onData,
       onStep: this.deps.onStep,
       onStoreFault: this.deps.onStoreFault,
+      fence,
+      onLeaseLost: () => this.leaseLost(record.id, fence),
     });
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);
     this.proxyOf(record);
     return runtime;
+  }
+
+  /** A credentials write refused for a stale lease stops the channel as a refused commit does. */
+  private async fenced(channelId: string, write: Promise<void>): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (err instanceof LeaseLostError) this.leaseLost(channelId, this.runtimes.get(channelId)?.fence);
+      throw err;
+    }
+  }
+
+  /** The store refused a write of the runtime holding `fence`: halt it, if it is still the live one. */
+  private leaseLost(channelId: string, fence: Fence | undefined): void {
+    if (!fence || fence.epoch === 0) return;
+    // A runtime halted earlier (its node fenced itself) is no longer the live one: only noted.
+    const halted = this.runtimes.get(channelId)?.fence === fence ? this.release(channelId, 'lost') : Promise.resolve();
+    void halted.then(() => this.deps.onLeaseLost?.(channelId));
   }
 
   /** The proxy a channel's next connection uses: its setting, or its pool proxy for `auto`. */
@@ -239,6 +385,11 @@ export class ChannelService {
       if (!this.runtimes.has(id) && !(await this.deps.store.getChannel(id))) return id;
     }
   }
+}
+
+/** Whether a stored channel was running (resumed on boot or adoption): not stopped, not NOT_INIT or ERROR. */
+function wasRunning(record: ChannelRecord): boolean {
+  return !record.stopped && record.status !== 'NOT_INIT' && record.status !== 'ERROR';
 }
 
 /** The lifecycle state of a channel loaded from the store. */

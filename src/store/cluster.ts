@@ -1,3 +1,5 @@
+import type { ChannelRecord } from './types.js';
+
 /**
  * The store's side of several nodes on one PostgreSQL database (SPEC §10): who the nodes are,
  * which node holds each channel's lease, and the epoch every owner-only write carries.
@@ -46,8 +48,8 @@ export interface LeaseTimings {
 
 /** What placement did in one pass. */
 export interface Placement {
-  /** Leases given out: channel → the node that now holds it and its new epoch. */
-  assigned: Array<{ channelId: string; nodeId: string; epoch: number }>;
+  /** Leases given out: channel → the node that now holds it, its new epoch, and whether it is to be started. */
+  assigned: Array<{ channelId: string; nodeId: string; epoch: number; startPending: boolean }>;
 }
 
 /** Nodes and leases, kept in PostgreSQL (absent on SQLite: one process per data directory). */
@@ -69,16 +71,18 @@ export interface ClusterStore {
   heldLeases(nodeId: string): Promise<HeldLease[]>;
   /**
    * Gives every channel without an unexpired lease to the least-loaded live node, at most
-   * `limit` of them; one node places at a time (others skip the pass). `startPending` marks
-   * channels created with a start the new owner must carry out.
+   * `limit` of them, the channels in `first` before the others; one node places at a time
+   * (others wait). A channel created to start keeps that wish on its lease (`startPending`).
    */
-  place(ttlMs: number, limit: number, startPending?: string[]): Promise<Placement>;
+  place(ttlMs: number, limit: number, first?: string[]): Promise<Placement>;
   /** Hands the node's leases on these channels to `toNode` (new epoch); answers the moved ones. */
   handOff(nodeId: string, channelIds: string[], toNode: string, ttlMs: number): Promise<Placement>;
   /** Gives up the node's leases (all, or these channels) at once: others take them on their next pass. */
   release(nodeId: string, channelIds?: string[]): Promise<number>;
   /** Clears the start a new owner carried out. */
   clearStartPending(channelId: string, fence: Fence): Promise<void>;
+  /** Channels created at or after `since` (unix ms), oldest first: how a node learns of channels made elsewhere. */
+  channelsCreatedSince(since: number): Promise<ChannelRecord[]>;
   /** Marks the node `leaving` (it gets no channels) or removes it. */
   leave(nodeId: string, remove: boolean): Promise<void>;
 }

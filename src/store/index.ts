@@ -17,12 +17,21 @@ export interface OpenStoreOptions {
   pgSchema?: string;
   /** SQLite's durability setting (default `full`). */
   sqliteSynchronous?: 'full' | 'normal';
+  /** PostgreSQL: a transaction idle this long is ended by the server (a node cut off mid-write). */
+  pgIdleInTransactionTimeoutMs?: number;
+  /** PostgreSQL: the query timeout of lease renewals and placement. */
+  pgClusterQueryTimeoutMs?: number;
 }
 
 /** Opens the configured store and brings its schema up to date before answering. */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store: Store = opts.databaseUrl
-    ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.pgSchema })
+    ? new PostgresStore({
+        connectionString: opts.databaseUrl,
+        schema: opts.pgSchema,
+        idleInTransactionTimeoutMs: opts.pgIdleInTransactionTimeoutMs,
+        clusterQueryTimeoutMs: opts.pgClusterQueryTimeoutMs,
+      })
     : new SqliteStore(join(opts.dataDir, 'wagate.db'), { synchronous: opts.sqliteSynchronous });
   try {
     await store.migrate();

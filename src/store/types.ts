@@ -35,6 +35,11 @@ export interface NewChannel {
   createdAt: number;
   settings: Record<string, unknown>;
   engineOptions: Record<string, unknown>;
+  /**
+   * Several nodes: the channel is to be started by whichever node first takes its lease (kept
+   * with the lease, written with the channel, so no placement can miss it). Ignored by SQLite.
+   */
+  startOnPlacement?: boolean;
 }
 
 /** Fields an operator action may change. */
@@ -364,6 +369,8 @@ export interface Store extends ProxyStore {
   readonly media: MediaStore;
   /** Nodes and leases (PostgreSQL); absent on SQLite, where one process holds the data directory. */
   readonly cluster?: ClusterStore;
+  /** From now on an owner-only write without a fence is refused (the store serves a node). */
+  requireFences?(): void;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

@@ -179,7 +179,8 @@ export class WebhookService {
   /** Where a delivery goes now: its webhook as the channel's settings hold it, or cancelled. */
   private route(d: DueDelivery): DeliveryTarget | { cancelled: string } {
     const channel = this.deps.channels.find(d.channelId);
-    if (!channel) return { cancelled: 'cancelled: the channel no longer exists' };
+    // A node may not have learnt yet of a channel another node created: its stored target goes.
+    if (!channel) return this.deps.channels.isNode ? d.target : { cancelled: 'cancelled: the channel no longer exists' };
     const settings = this.settings(channel);
     const webhook = currentWebhook(settings, d.target);
     if (!webhook) return { cancelled: REMOVED };

@@ -86,7 +86,7 @@ describe.runIf(server)('PostgreSQL nodes and leases', () => {
     await sql('UPDATE channel_leases SET expires_at = 0');
     await store.cluster.registerNode({ id: 'b', url: 'u', startedAt: 2 });
     const { assigned } = await store.cluster.place(TTL, 100);
-    expect(assigned).toEqual([{ channelId: ch, nodeId: 'b', epoch: 2 }]);
+    expect(assigned).toEqual([{ channelId: ch, nodeId: 'b', epoch: 2, startPending: false }]);
 
     const stale = store.commitChange({ channelId: ch!, history: [historyEntry(20, 'INIT', 'LAUNCH')], fence: old });
     await expect(stale).rejects.toBeInstanceOf(LeaseLostError);
@@ -122,15 +122,15 @@ describe.runIf(server)('PostgreSQL nodes and leases', () => {
 
   it('hands leases over with a new epoch, releases them, and leaves', async () => {
     await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
-    const ids = await channels(3);
-    await store.cluster.place(TTL, 100, [ids[0]!]);
+    const ids: string[] = [(await store.createChannel(newChannel({ startOnPlacement: true }))).id, ...(await channels(2))];
+    await store.cluster.place(TTL, 100);
     expect((await store.cluster.heldLeases('a')).find((l) => l.channelId === ids[0])?.startPending).toBe(true);
     await store.cluster.clearStartPending(ids[0]!, { nodeId: 'a', epoch: 1 });
     await store.cluster.registerNode({ id: 'b', url: 'u', startedAt: 2 });
     const moved = await store.cluster.handOff('a', [ids[0]!, ids[1]!], 'b', TTL);
     expect(moved.assigned.sort((p, q) => p.channelId.localeCompare(q.channelId))).toEqual([
-      { channelId: ids[0], nodeId: 'b', epoch: 2 },
-      { channelId: ids[1], nodeId: 'b', epoch: 2 },
+      { channelId: ids[0], nodeId: 'b', epoch: 2, startPending: false },
+      { channelId: ids[1], nodeId: 'b', epoch: 2, startPending: false },
     ]);
     expect((await store.cluster.heldLeases('b')).map((l) => [l.channelId, l.startPending])).toEqual([
       [ids[0], false],
@@ -155,5 +155,37 @@ describe.runIf(server)('PostgreSQL nodes and leases', () => {
     await store.cluster.place(TTL, 100);
     await store.deleteChannel(ch!);
     expect(await sql('SELECT * FROM channel_leases')).toEqual([]);
+  });
+});
+
+describe.runIf(server)('a channel journal on a node', () => {
+  it('writes under its lease; once the lease moves, refuses the change and all held after it, never retrying', async () => {
+    const { CommitJournal } = await import('../../channel/journal.js');
+    const { VirtualClock } = await import('../../channel/clock.js');
+    const schema = await createTestSchema(server!.url);
+    const store = new PostgresStore({ connectionString: server!.url, schema: schema.schema });
+    try {
+      await store.migrate();
+      await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+      const ch = (await store.createChannel(newChannel())).id;
+      await store.cluster.place(TTL, 10);
+      const lost: string[] = [];
+      const journal = new CommitJournal({ store, clock: new VirtualClock(), channelId: ch, fence: { nodeId: 'a', epoch: 1 }, onLeaseLost: (id) => lost.push(id) });
+      await journal.commit({ channelId: ch, history: [historyEntry(1, 'NOT_INIT', 'INIT')] }).durable;
+      await store.cluster.registerNode({ id: 'b', url: 'u', startedAt: 2 });
+      await store.cluster.handOff('a', [ch], 'b', TTL);
+      const first = journal.commit({ channelId: ch, history: [historyEntry(2, 'INIT', 'LAUNCH')] });
+      const second = journal.commit({ channelId: ch, history: [historyEntry(3, 'LAUNCH', 'QR')] });
+      await expect(first.accepted).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(second.accepted).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(first.durable).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(second.durable).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(journal.commit({ channelId: ch, history: [historyEntry(4, 'QR', 'AUTH')] }).accepted).rejects.toBeInstanceOf(LeaseLostError);
+      expect(lost).toEqual([ch]);
+      expect((await store.listHistory(ch, { count: 10, offset: 0 })).history.map((h) => h.to)).toEqual(['INIT']);
+    } finally {
+      await store.close();
+      await schema.drop();
+    }
   });
 });

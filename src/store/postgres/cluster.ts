@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { ChannelOwner, ClusterStore, Fence, HeldLease, NodeRecord, Placement } from '../cluster.js';
 import { LeaseLostError } from '../errors.js';
+import { CHANNEL_COLUMNS, channelFromRow, type ChannelRow } from '../rows.js';
+import type { ChannelRecord } from '../types.js';
 import { withTransaction } from './pool.js';
 
 /** The database's clock in unix ms: every node compares lease times on the same clock. */
@@ -24,6 +26,10 @@ interface LeaseRow {
   epoch: number;
   start_pending: boolean;
 }
+
+type AssignedRow = LeaseRow & { node_id: string };
+
+const assignment = (r: AssignedRow): Placement['assigned'][number] => ({ channelId: r.channel_id, nodeId: r.node_id, epoch: r.epoch, startPending: r.start_pending });
 
 const held = (row: LeaseRow): HeldLease => ({ channelId: row.channel_id, epoch: row.epoch, startPending: row.start_pending });
 
@@ -87,11 +93,11 @@ export class PostgresCluster implements ClusterStore {
     return rows.map(held);
   }
 
-  async place(ttlMs: number, limit: number, startPending: string[] = []): Promise<Placement> {
+  async place(ttlMs: number, limit: number, first: string[] = []): Promise<Placement> {
     return withTransaction(this.pool(), async (c) => {
-      // One placer at a time per schema; a node that finds it taken skips this pass.
-      const { rows: lock } = await c.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('wagate.placement:' || current_schema())) AS ok`);
-      if (!lock[0]?.ok) return { assigned: [] };
+      // One placer at a time per schema: the others wait their turn (a pass takes milliseconds).
+      await c.query(`SET LOCAL lock_timeout = '5s'`);
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('wagate.placement:' || current_schema()))`);
       const { rows: nodes } = await c.query<{ id: string; load: number }>(
         `SELECT n.id, (SELECT count(*)::int FROM channel_leases l WHERE l.node_id = n.id AND l.expires_at > ${NOW_MS}) AS load
          FROM nodes n WHERE n.state = 'up' AND n.heartbeat_at > ${NOW_MS} - $1 ORDER BY n.id`,
@@ -101,8 +107,8 @@ export class PostgresCluster implements ClusterStore {
       const { rows: orphans } = await c.query<{ id: string; leased: boolean }>(
         `SELECT ch.id, l.channel_id IS NOT NULL AS leased FROM channels ch LEFT JOIN channel_leases l ON l.channel_id = ch.id
          WHERE l.channel_id IS NULL OR l.node_id IS NULL OR l.expires_at <= ${NOW_MS}
-         ORDER BY ch.created_at, ch.id LIMIT $1`,
-        [limit],
+         ORDER BY ch.id = ANY($2::text[]) DESC, ch.created_at, ch.id LIMIT $1`,
+        [limit, first],
       );
       if (orphans.length === 0) return { assigned: [] };
       // A lease row a stale owner's write still share-locks is skipped: taken on a later pass.
@@ -113,33 +119,31 @@ export class PostgresCluster implements ClusterStore {
       const locked = new Set(lockable.map((r) => r.channel_id));
       const free = orphans.filter((o) => !o.leased || locked.has(o.id)).map((o) => o.id);
       const owners = free.map(() => leastLoaded(nodes));
-      const pending = new Set(startPending);
-      const { rows } = await c.query<{ channel_id: string; node_id: string; epoch: number }>(
+      const { rows } = await c.query<AssignedRow>(
         `INSERT INTO channel_leases (channel_id, node_id, epoch, expires_at, acquired_at, start_pending)
-         SELECT t.channel_id, t.node_id, 1, ${NOW_MS} + $4, ${NOW_MS}, t.start_pending
-         FROM unnest($1::text[], $2::text[], $3::boolean[]) AS t(channel_id, node_id, start_pending)
+         SELECT t.channel_id, t.node_id, 1, ${NOW_MS} + $3, ${NOW_MS}, false
+         FROM unnest($1::text[], $2::text[]) AS t(channel_id, node_id)
          ON CONFLICT (channel_id) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = channel_leases.epoch + 1,
-           expires_at = EXCLUDED.expires_at, acquired_at = EXCLUDED.acquired_at,
-           start_pending = channel_leases.start_pending OR EXCLUDED.start_pending
+           expires_at = EXCLUDED.expires_at, acquired_at = EXCLUDED.acquired_at
          WHERE channel_leases.node_id IS NULL OR channel_leases.expires_at <= ${NOW_MS}
-         RETURNING channel_id, node_id, epoch`,
-        [free, owners, free.map((id) => pending.has(id)), ttlMs],
+         RETURNING channel_id, node_id, epoch, start_pending`,
+        [free, owners, ttlMs],
       );
-      return { assigned: rows.map((r) => ({ channelId: r.channel_id, nodeId: r.node_id, epoch: r.epoch })) };
+      return { assigned: rows.map(assignment) };
     });
   }
 
   async handOff(nodeId: string, channelIds: string[], toNode: string, ttlMs: number): Promise<Placement> {
     if (channelIds.length === 0) return { assigned: [] };
-    const { rows } = await this.pool().query<{ channel_id: string; node_id: string; epoch: number }>(
+    const { rows } = await this.pool().query<AssignedRow>(
       `WITH mine AS (SELECT channel_id FROM channel_leases WHERE node_id = $1 AND channel_id = ANY($2::text[]) AND expires_at > ${NOW_MS}
                      ORDER BY channel_id FOR UPDATE)
        UPDATE channel_leases l SET node_id = $3, epoch = l.epoch + 1, expires_at = ${NOW_MS} + $4, acquired_at = ${NOW_MS}
        FROM mine WHERE l.channel_id = mine.channel_id
-       RETURNING l.channel_id, l.node_id, l.epoch`,
+       RETURNING l.channel_id, l.node_id, l.epoch, l.start_pending`,
       [nodeId, channelIds, toNode, ttlMs],
     );
-    return { assigned: rows.map((r) => ({ channelId: r.channel_id, nodeId: r.node_id, epoch: r.epoch })) };
+    return { assigned: rows.map(assignment) };
   }
 
   async release(nodeId: string, channelIds?: string[]): Promise<number> {
@@ -158,6 +162,11 @@ export class PostgresCluster implements ClusterStore {
       fence.nodeId,
       fence.epoch,
     ]);
+  }
+
+  async channelsCreatedSince(since: number): Promise<ChannelRecord[]> {
+    const { rows } = await this.pool().query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE created_at >= $1 ORDER BY created_at, id`, [since]);
+    return rows.map((row) => channelFromRow(row, (v) => v));
   }
 
   async leave(nodeId: string, remove: boolean): Promise<void> {

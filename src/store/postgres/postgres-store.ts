@@ -47,7 +47,7 @@ export class PostgresStore implements Store {
     this.messages = new PostgresMessages(this.pool);
     this.proxies = new PostgresProxies(this.pool);
     this.media = new PostgresMedia(this.pool);
-    this.cluster = new PostgresCluster(() => (this.clusterPool ??= createPool({ ...this.opts, max: 2, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000 })));
+    this.cluster = new PostgresCluster(() => (this.clusterPool ??= createPool({ ...this.opts, max: 2, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000, connectionTimeoutMillis: this.opts.clusterQueryTimeoutMs ?? 3000 })));
   }
 
   /** From now on an owner-only write without a fence is a bug, refused (this store serves a node). */
@@ -82,10 +82,15 @@ export class PostgresStore implements Store {
 
   async createChannel(channel: NewChannel): Promise<ChannelRecord> {
     const r = initialRecord(channel);
+    // The channel's lease row comes with it, held by no node yet: placement gives it an owner.
     const { rows } = await this.pool.query<ChannelRow>(
-      `INSERT INTO channels (${CHANNEL_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb)
-       RETURNING ${CHANNEL_COLUMNS}`,
+      `WITH ch AS (
+         INSERT INTO channels (${CHANNEL_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14::jsonb)
+         RETURNING ${CHANNEL_COLUMNS}),
+       lease AS (INSERT INTO channel_leases (channel_id, node_id, epoch, expires_at, acquired_at, start_pending)
+                 SELECT id, NULL, 0, 0, created_at, $15 FROM ch)
+       SELECT * FROM ch`,
       [
         r.id,
         r.name,
@@ -101,6 +106,7 @@ export class PostgresStore implements Store {
         r.statusSince,
         r.startAt,
         r.user === null ? null : JSON.stringify(r.user),
+        channel.startOnPlacement ?? false,
       ],
     );
     return channelFromRow(rows[0] as ChannelRow, (v) => v);
