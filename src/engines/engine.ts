@@ -108,6 +108,8 @@ export interface OutgoingText {
   id?: string;
   /** The id of a text message this channel sent: the new body replaces its text. */
   edit?: string;
+  /** Sent as a forward (WhatsApp shows it labelled forwarded). */
+  forwarded?: boolean;
 }
 
 /**
@@ -121,11 +123,13 @@ export interface SentText {
   status: 'sent' | 'pending';
 }
 
-/** A message of this channel's chat that a reaction, pin or star is about. */
+/** A message of this channel's chat that a reaction, pin, star, read receipt or delete is about. */
 export interface MessageRef {
   chatId: string;
   id: string;
   fromMe: boolean;
+  /** unix seconds (a delete for this device names it) */
+  timestamp?: number;
 }
 
 /** A file to send, already fetched or read from the media store. */
@@ -135,13 +139,15 @@ export interface OutgoingFile {
   fileName?: string;
 }
 
-/** Anything but plain text: media, a location, contacts, a link preview, a reaction, a pin, a star. */
+/** Anything but plain text: media, a location, contacts, a link preview, a reaction, a pin, a star, a read receipt, a delete. */
 export type OutgoingContent = {
   chatId: string;
   quoted?: string;
   mentions?: string[];
   /** Re-send under this id (see OutgoingText.id). */
   id?: string;
+  /** Sent as a forward (see OutgoingText.forwarded). */
+  forwarded?: boolean;
 } & (
   | {
       kind: 'media';
@@ -159,6 +165,10 @@ export type OutgoingContent = {
   | { kind: 'reaction'; target: MessageRef; /** '' removes the reaction */ emoji: string }
   | { kind: 'pin'; target: MessageRef; pin: boolean; seconds: number }
   | { kind: 'star'; target: MessageRef; star: boolean }
+  /** A read receipt for a received message. */
+  | { kind: 'read'; target: MessageRef }
+  /** A message of ours is revoked for everyone; another's is deleted on this device only. */
+  | { kind: 'delete'; target: MessageRef }
 );
 
 /** One connection attempt. Its events go to the `emit` passed to `Engine.connect`. */
@@ -173,7 +183,10 @@ export interface EngineConnection {
   profile(): Promise<Profile>;
   /** Sends a text; throws EngineClosedError when the connection ended first, EngineSendError when refused. */
   sendText(message: OutgoingText): Promise<SentText>;
-  /** Sends anything else; the same errors as `sendText`. A star sends nothing and answers the target's id. */
+  /**
+   * Sends anything else; the same errors as `sendText`. A star, a read receipt and a delete for
+   * this device send no message and answer the target's id.
+   */
   sendContent(content: OutgoingContent): Promise<SentText>;
 }
 

@@ -3,9 +3,13 @@ import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors, WHAPI_ROUT
 import { isStoreFault } from '../store/errors.js';
 import { describeValidation } from './validation.js';
 
+/** The routes an app has, as method and path pattern (for 405 and the not-implemented twins). */
+const routePatterns = new WeakMap<FastifyInstance, Array<{ method: string; regex: RegExp }>>();
+
 /** Maps every failure to Whapi's error shape; the one place that decides an error's status. */
 export function registerErrorHandling(app: FastifyInstance): void {
   const patterns: Array<{ method: string; regex: RegExp }> = [];
+  routePatterns.set(app, patterns);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const regex = new RegExp(`^${route.url.replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`);
@@ -14,9 +18,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '/';
-    if (isWhapiRoute(req.method, path)) {
-      return send(reply, new ApiError(404, ERROR_MESSAGES.notFound, `${req.method} ${path} is a Whapi.Cloud route not implemented by wagate`));
-    }
+    if (isWhapiRoute(req.method, path)) return send(reply, notImplemented(req.method, path));
     const allowed = [...new Set(patterns.filter((p) => p.regex.test(path)).map((p) => p.method))];
     if (allowed.length > 0) {
       void reply.header('allow', allowed.join(', '));
@@ -26,6 +28,26 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => send(reply, toApiError(err, req)));
+}
+
+function notImplemented(method: string, path: string): ApiError {
+  return new ApiError(404, ERROR_MESSAGES.notFound, `${method} ${path} is a Whapi.Cloud route not implemented by wagate`);
+}
+
+/**
+ * Whapi's fixed routes that wagate lacks but a parametric route of ours would take (`POST
+ * /messages/poll` would be a forward of message "poll"): each gets a hidden route answering the
+ * not-implemented 404, as the not-found handler answers the others. Registered after every route.
+ */
+export async function notImplementedTwins(app: FastifyInstance): Promise<void> {
+  const patterns = routePatterns.get(app) ?? [];
+  for (const [path, methods] of Object.entries(WHAPI_ROUTES)) {
+    if (path.includes('{')) continue;
+    for (const method of methods) {
+      if (app.hasRoute({ method: method as 'GET', url: path }) || !patterns.some((p) => p.method === method && p.regex.test(path))) continue;
+      app.route({ method, url: path, schema: { hide: true }, handler: async () => Promise.reject(notImplemented(method, path)) });
+    }
+  }
 }
 
 const WHAPI_PATTERNS = Object.entries(WHAPI_ROUTES).map(([path, methods]) => ({

@@ -8,7 +8,7 @@ import { capConnections } from './connections.js';
 import { redactUrl } from './redact.js';
 import { StreamTickets } from './stream-tickets.js';
 import type { HttpLimits } from '../config.js';
-import { registerErrorHandling } from './errors.js';
+import { notImplementedTwins, registerErrorHandling } from './errors.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { deliveryRoutes } from './gate/deliveries.js';
 import { healthRoutes } from './gate/health.js';
@@ -204,6 +204,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     await gate.register(messageActionRoutes);
     await gate.register(channelStreamRoutes, streams);
   });
+  await notImplementedTwins(app);
   await app.register(async (partner) => {
     partner.addHook('onRequest', auth.admin);
     await partner.register(partnerChannelRoutes);

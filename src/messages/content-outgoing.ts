@@ -1,4 +1,4 @@
-import type { OutgoingContent } from '../engines/engine.js';
+import type { MessageRef, OutgoingContent } from '../engines/engine.js';
 import {
   PIN_SECONDS,
   type MediaFile,
@@ -86,46 +86,76 @@ export function linkPreviewOutgoing(input: SendLinkPreview, chatId: string, thum
   return contentOutgoing(input, chatId, content, 'link_preview', { link_preview: preview }, input);
 }
 
-type Action = { kind: 'reaction'; emoji: string } | { kind: 'pin'; pin: boolean; time?: keyof typeof PIN_SECONDS } | { kind: 'star'; star: boolean };
+type Action =
+  | { kind: 'reaction'; emoji: string }
+  | { kind: 'pin'; pin: boolean; time?: keyof typeof PIN_SECONDS }
+  | { kind: 'star'; star: boolean }
+  | { kind: 'read' }
+  | { kind: 'delete' };
+
+/** The engine's content of an action on `ref`. */
+function actionContent(ref: MessageRef, action: Action, seconds: number): OutgoingContent {
+  const base = { chatId: ref.chatId, target: ref };
+  switch (action.kind) {
+    case 'reaction':
+      return { ...base, kind: 'reaction', emoji: action.emoji };
+    case 'pin':
+      return { ...base, kind: 'pin', pin: action.pin, seconds };
+    case 'star':
+      return { ...base, kind: 'star', star: action.star };
+    case 'read':
+    case 'delete':
+      return { ...base, kind: action.kind };
+  }
+}
+
+/** The target after the action, and the field that changed. */
+function applied(before: Message, action: Action, at: number, seconds: number): { after: Message; change: string } {
+  const after: Message = { ...before };
+  switch (action.kind) {
+    case 'reaction':
+      // wagate keeps this channel's own reaction (one per account, as WhatsApp does).
+      if (action.emoji) after.reactions = [{ emoji: action.emoji, t: at, count: 1 }];
+      else delete after.reactions;
+      return { after, change: 'reactions' };
+    case 'pin':
+      if (action.pin) after.pinned_until = at + seconds;
+      else delete after.pinned_until;
+      return { after, change: 'pinned_until' };
+    case 'star':
+      if (action.star) after.starred = true;
+      else delete after.starred;
+      return { after, change: 'starred' };
+    case 'read':
+      after.status = 'read';
+      return { after, change: 'status' };
+    case 'delete':
+      after.status = 'deleted';
+      return { after, change: 'status' };
+  }
+}
 
 /**
- * A reaction, pin or star on a stored message: sent like any message (status gate, send hold,
- * Idempotency-Key), it changes the target and announces the change in `messages.patch`.
+ * A reaction, pin, star, read receipt or delete on a stored message: sent like any message
+ * (status gate, send hold, Idempotency-Key), it changes the target and announces the change in
+ * `messages.patch`. Marking a received message read takes it off its chat's unread count.
  */
 export function actionOutgoing(request: unknown, target: StoredMessage, action: Action): Outgoing {
   const before = target.message as Message;
-  const ref = { chatId: target.chatId, id: target.id, fromMe: target.fromMe };
+  const ref: MessageRef = { chatId: target.chatId, id: target.id, fromMe: target.fromMe, timestamp: target.timestamp };
   const seconds = action.kind === 'pin' ? PIN_SECONDS[action.time ?? 'week'] : 0;
-  const content: OutgoingContent =
-    action.kind === 'reaction'
-      ? { kind: 'reaction', chatId: target.chatId, target: ref, emoji: action.emoji }
-      : action.kind === 'pin'
-        ? { kind: 'pin', chatId: target.chatId, target: ref, pin: action.pin, seconds }
-        : { kind: 'star', chatId: target.chatId, target: ref, star: action.star };
+  const content = actionContent(ref, action, seconds);
   return {
     request: { ...(request as object), target: target.id, action: action.kind },
     chatId: target.chatId,
     updates: target.id,
     send: (conn, id) => conn.sendContent({ ...content, id }),
     commit: (sent) => {
-      const after: Message = { ...before };
-      let change: string;
-      if (action.kind === 'reaction') {
-        // wagate keeps this channel's own reaction (one per account, as WhatsApp does).
-        if (action.emoji) after.reactions = [{ emoji: action.emoji, t: sent.timestamp, count: 1 }];
-        else delete after.reactions;
-        change = 'reactions';
-      } else if (action.kind === 'pin') {
-        if (action.pin) after.pinned_until = sent.timestamp + seconds;
-        else delete after.pinned_until;
-        change = 'pinned_until';
-      } else {
-        if (action.star) after.starred = true;
-        else delete after.starred;
-        change = 'starred';
-      }
+      const { after, change } = applied(before, action, sent.timestamp, seconds);
+      const unreadDelta = action.kind === 'read' && !target.fromMe && before.status !== 'read' ? -1 : 0;
       return {
         message: after,
+        unreadDelta,
         events: [{ name: 'messages.patch', payload: { messages_updates: [{ id: target.id, before_update: before, after_update: after, changes: [change] }] } }],
       };
     },

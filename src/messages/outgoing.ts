@@ -17,8 +17,11 @@ export interface Outgoing {
   updates?: string;
   /** Sends on the live connection (under `resendId` when a lost connection took it unacknowledged); throws EngineClosedError when nothing left. */
   send(conn: EngineConnection, resendId?: string): Promise<Sent>;
-  /** The message stored and answered once it left, and the events the send raises besides `statuses.post`. */
-  commit(sent: Sent, from: string | undefined): { message: Message; events: ChannelEvent[] };
+  /**
+   * The message stored and answered once it left, the events the send raises besides
+   * `statuses.post`, and what it changes in its chat's unread count (a read receipt: -1).
+   */
+  commit(sent: Sent, from: string | undefined): { message: Message; events: ChannelEvent[]; unreadDelta?: number };
 }
 
 /** The `context` of a sent message with a quote or mentions. */

@@ -159,14 +159,14 @@ export class MessageService {
         throw err;
       }
       this.deps.afterEngineSend?.();
-      const { message, events } = input.commit(sent, channel.state.user?.id);
+      const { message, events, unreadDelta = 0 } = input.commit(sent, channel.state.user?.id);
       const body: SentMessage = { sent: true, message };
       const idempotency = record ? { ...record, status: 200, response: body as unknown as Record<string, unknown> } : undefined;
       // The message has gone: from here on it is never forgotten. The commit is retried until it
       // lands (in memory meanwhile); the answer waits for it a little, then says what was sent.
       const recorded = channel.commitSide(() => ({
         messages: [stored(message)],
-        chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta: 0 }],
+        chats: [{ chatId, type: chatType(chatId), name: null, timestamp: message.timestamp, lastMessageId: message.id, unreadDelta }],
         idempotency,
         // A `pending` message gets its statuses.post when WhatsApp's ack arrives (a `sent` receipt).
         // A send that changes a stored message (an edit, a reaction) has no status of its own.

@@ -78,8 +78,10 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
         body: attempt.body,
       });
       status = response.statusCode;
-      const answer = await answerHead(response.body);
-      // The read settles whatever ended the body: a timeout in it is still a timeout.
+      const head = keepHead(response.body);
+      await response.body.dump({ limit: MAX_RESPONSE_BODY });
+      const answer = head();
+      // dump() settles on close whatever ended the body: a timeout in it is still a timeout.
       const cut = (response.body as { errored?: unknown }).errored;
       if ((cut as { code?: unknown } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT') throw cut;
       const verdict = classifyResponse(status, response.headers);
@@ -105,30 +107,23 @@ export function createSender({ guard, timeoutMs = 15_000 }: SenderOptions): Send
 }
 
 /**
- * Reads an answer body to its end (up to `MAX_RESPONSE_BODY`, so the connection can be reused)
- * and keeps its first `DELIVERY_ANSWER_BYTES`. A body that breaks off keeps what arrived: the
- * status decides the attempt, as it did before the body was read.
+ * Keeps the first `DELIVERY_ANSWER_BYTES` of an answer body as it streams by: a listener beside
+ * `dump()` (which still reads the body to its end or its limit, so the connection is reused).
+ * Answers the text kept so far; a body that broke off keeps what arrived.
  */
-async function answerHead(body: Dispatcher.ResponseData['body']): Promise<string> {
+function keepHead(body: Dispatcher.ResponseData['body']): () => string {
   const head: Buffer[] = [];
   let kept = 0;
-  let read = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (kept < DELIVERY_ANSWER_BYTES) {
-        const part = chunk.subarray(0, DELIVERY_ANSWER_BYTES - kept);
-        head.push(part);
-        kept += part.length;
-      }
-      read += chunk.length;
-      if (read > MAX_RESPONSE_BODY) break;
-    }
-  } catch {
-    // A reset or a timeout mid-body: the caller looks at body.errored for the timeout.
-  }
+  const take = (chunk: Buffer): void => {
+    const part = chunk.subarray(0, DELIVERY_ANSWER_BYTES - kept);
+    head.push(part);
+    kept += part.length;
+    if (kept >= DELIVERY_ANSWER_BYTES) body.off('data', take);
+  };
+  body.on('data', take);
   // A cut inside a multi-byte character shows as U+FFFD, not as a failure; so does a NUL, which
   // PostgreSQL's text cannot hold.
-  return Buffer.concat(head).toString('utf8').replaceAll('\u0000', '\uFFFD');
+  return () => Buffer.concat(head, kept).toString('utf8').replaceAll('\u0000', '\uFFFD');
 }
 
 /** Targets by mode, event and URL: parsing a URL per attempt is a measurable share of a send. */

@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until } from '../support/http.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
 import { DESKTOP, launchChromium } from './browser.js';
 
 // The page's globals, for the functions that run inside Chromium (tsconfig has no DOM lib).
@@ -26,7 +27,9 @@ describe(`dashboard: the fleet view with ${FLEET.toLocaleString('en')} channels`
   let gw: TestGateway;
   let browser: Browser;
   let page: Page;
+  let receiver: Receiver;
   let linked = '';
+  let hooked = '';
 
   const rowsInPage = () => page.evaluate(() => document.querySelectorAll('.channel-row').length);
 
@@ -47,12 +50,15 @@ describe(`dashboard: the fleet view with ${FLEET.toLocaleString('en')} channels`
     await gw.partner('POST', `/partner/channels/${pair.id}/sandbox/scan`, { user: { id: '4915199887766', name: 'Flagship' } });
     await until(() => pair.state.status === 'AUTH', 'AUTH');
     linked = pair.id;
+    hooked = started[20]!.id;
+    receiver = await startReceiver();
     page = await browser.newPage({ viewport: DESKTOP });
     page.setDefaultTimeout(15_000);
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
+    await receiver?.close();
     await gw?.close();
   });
 
@@ -126,5 +132,32 @@ describe(`dashboard: the fleet view with ${FLEET.toLocaleString('en')} channels`
     await page.click('.count-chip[data-filter=flapping]');
     await page.locator('.pager .range', { hasText: '1–1 of 1' }).waitFor();
     await page.locator(`.channel-row[data-channel="${linked}"] .chip.warn`, { hasText: 'flapping' }).waitFor();
+  });
+
+  it('flags channels whose webhooks fail, a click away, and lets the flag go once a delivery gets through', async () => {
+    const failing = async () => (await gw.partner<{ counts: { webhook_failing: number } }>('GET', '/partner/channels/list?count=1')).body.counts.webhook_failing;
+    expect(await failing()).toBe(0);
+    receiver.respond({ status: 500, body: 'down' });
+    // The shortest schedule the settings allow: 3 s, then 6 s, and past 15 s of age it gives up.
+    const webhook = { url: `${receiver.url}/fleet`, events: [{ type: 'channel', method: 'post' }], webhook_max_age_seconds: 15 };
+    expect((await gw.partner('PATCH', `/partner/channels/${hooked}/settings`, { webhooks: [webhook], callback_backoff_delay_ms: 3000 })).status).toBe(200);
+    await gw.partner('POST', `/partner/channels/${hooked}/stop`);
+    await page.locator('.count-chip[data-filter="webhooks failing"] .n', { hasText: '1' }).waitFor({ timeout: 30_000 });
+    await page.click('.count-chip[data-filter="webhooks failing"]');
+    await page.locator('.pager .range', { hasText: '1–1 of 1' }).waitFor();
+    expect(await page.locator('.count-chip[data-filter="webhooks failing"]').getAttribute('aria-pressed')).toBe('true');
+    await page.locator(`.channel-row[data-channel="${hooked}"] .chip.warn`, { hasText: 'webhook failing' }).waitFor();
+    expect(await rowsInPage()).toBe(1);
+
+    // The receiver is back: the next event gets through, and the channel leaves the filter.
+    receiver.respond({ status: 200 });
+    await gw.partner('POST', `/partner/channels/${hooked}/start`);
+    await until(async () => (await failing()) === 0, 'the failing flag to clear', 15_000);
+    await page.reload();
+    const chip = page.locator('.count-chip[data-filter="webhooks failing"]');
+    await chip.locator('.n', { hasText: '0' }).waitFor();
+    if ((await chip.getAttribute('aria-pressed')) !== 'true') await chip.click();
+    await page.locator('.count-chip[data-filter="webhooks failing"][aria-pressed=true]').waitFor();
+    await until(async () => (await rowsInPage()) === 0, 'an empty list under the filter');
   });
 });

@@ -1,10 +1,11 @@
 import { WA_CERT_DETAILS } from 'baileys';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Receiver, type Received } from '../support/receiver.js';
 import { trustRoot } from './certificates.js';
 import { MEDIA_HOST_PEM } from './media-host.js';
-import { WhatsAppEmulator } from './server.js';
+import { WhatsAppEmulator, type CarriedMessage } from './server.js';
 
 /** The lifecycle webhooks an emulator test listens to. */
 export const LIFECYCLE_EVENTS = ['channel.post', 'channel.patch', 'users.post', 'users.delete'].map((n) => {
@@ -99,4 +100,42 @@ export function label(r: Received): string {
   const ev = eventOf(r);
   if (ev !== 'channel.post') return ev;
   return (r.json.health as { status?: { text?: string } } | undefined)?.status?.text ?? '?';
+}
+
+/** libsignal (under Baileys and the emulated phones) logs every session it opens with console.info: mute it for the file. */
+export function muteLibsignal(): void {
+  beforeAll(() => void vi.spyOn(console, 'info').mockImplementation(() => undefined));
+  afterAll(() => vi.restoreAllMocks());
+}
+
+/** For a test file: each call answers a freshly paired setup, closed after its test; libsignal is muted. */
+export function pairedSetups(): () => Promise<EmulatedSetup> {
+  let setup: EmulatedSetup | null = null;
+  muteLibsignal();
+  afterEach(async () => {
+    await setup?.close();
+    setup = null;
+  });
+  return async () => {
+    setup = await startEmulatedGateway();
+    await pair(setup);
+    return setup;
+  };
+}
+
+/** The message `id` as `GET /messages/{id}` answers it, once the gateway recorded it. */
+export async function recorded(setup: EmulatedSetup, id: string): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  let message = {};
+  await until(async () => {
+    const got = await setup.gate('GET', `/messages/${id}`);
+    message = got.body;
+    return got.status === 200;
+  }, `message ${id} recorded`, 15_000);
+  return message;
+}
+
+/** The message the recipient's emulated phone decrypted, once it has. */
+export async function decrypted(setup: EmulatedSetup, id: string): Promise<CarriedMessage> {
+  await until(() => setup.emulator.messages.some((m) => m.id === id && m.body !== undefined), `the phone decrypted ${id}`, 10_000);
+  return setup.emulator.messages.find((m) => m.id === id)!;
 }

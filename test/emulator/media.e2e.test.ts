@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeImage, sha256 } from '../media/fixtures.js';
-import { until } from '../support/http.js';
 import { whapiValidator } from '../support/whapi.js';
-import { pair, startEmulatedGateway, type EmulatedSetup } from './harness.js';
+import { decrypted, pairedSetups, recorded } from './harness.js';
 import { mediaMessage } from './phone-media.js';
 
 // Media through the real Baileys client: it asks the emulator for media_conn, encrypts and uploads
@@ -14,26 +13,7 @@ const RECIPIENT = '61400111222';
 const validMessage = whapiValidator('Message');
 const validSent = whapiValidator('SentMessage');
 
-let setup: EmulatedSetup | null = null;
-// libsignal (under Baileys and the emulated phones) logs every session it opens with console.info.
-beforeAll(() => void vi.spyOn(console, 'info').mockImplementation(() => undefined));
-afterAll(() => vi.restoreAllMocks());
-afterEach(async () => {
-  await setup?.close();
-  setup = null;
-});
-
-async function paired(): Promise<EmulatedSetup> {
-  setup = await startEmulatedGateway();
-  await pair(setup);
-  return setup;
-}
-
-/** The message the recipient's phone decrypted, once it has. */
-async function received(s: EmulatedSetup, id: string) {
-  await until(() => s.emulator.messages.some((m) => m.id === id && m.body !== undefined), `the phone decrypted ${id}`, 10_000);
-  return s.emulator.messages.find((m) => m.id === id)!;
-}
+const paired = pairedSetups();
 
 describe('media through the real Baileys client and the emulator', () => {
   it('an image sent with POST /messages/image arrives at the phone decrypted byte for byte', { timeout: 60_000 }, async () => {
@@ -46,7 +26,7 @@ describe('media through the real Baileys client and the emulator', () => {
     // Baileys uploaded one encrypted file to the host media_conn named, under its token and auth.
     expect(s.emulator.media.uploads.map((u) => u.kind)).toEqual(['image']);
     expect(s.emulator.media.uploads[0]!.bytes.length).toBeGreaterThan(image.length);
-    const carried = await received(s, res.body.message.id);
+    const carried = await decrypted(s, res.body.message.id);
     expect(carried.media?.field).toBe('imageMessage');
     expect(carried.media?.bytes.equals(image)).toBe(true);
     expect(carried.media).toMatchObject({ mimetype: 'image/png', caption: 'the invoice photo' });
@@ -59,7 +39,7 @@ describe('media through the real Baileys client and the emulator', () => {
     const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), fakeImage(70_001)]);
     const res = await s.gate('POST', '/messages/document', { to: RECIPIENT, media: `data:application/pdf;base64,${pdf.toString('base64')}`, filename: 'invoice-0042.pdf', caption: 'your invoice' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    const carried = await received(s, res.body.message.id);
+    const carried = await decrypted(s, res.body.message.id);
     expect(carried.media?.field).toBe('documentMessage');
     expect(carried.media?.bytes.equals(pdf)).toBe(true);
     expect(carried.media).toMatchObject({ mimetype: 'application/pdf', fileName: 'invoice-0042.pdf', caption: 'your invoice' });
@@ -115,13 +95,3 @@ describe('media through the real Baileys client and the emulator', () => {
   });
 });
 
-/** The message `id` once the gateway recorded it. */
-async function recorded(s: EmulatedSetup, id: string): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  let message = {};
-  await until(async () => {
-    const got = await s.gate('GET', `/messages/${id}`);
-    message = got.body;
-    return got.status === 200;
-  }, `message ${id} recorded`, 15_000);
-  return message;
-}

@@ -214,6 +214,7 @@ export class EmulatedConnection {
 
   private onNode(node: BinaryNode): void {
     if (node.tag === 'message') return this.onMessage(node);
+    if (node.tag === 'receipt' && node.attrs.id) this.emulator.receipts.push({ id: node.attrs.id, to: node.attrs.to ?? '', type: node.attrs.type ?? 'delivery' });
     if (node.tag !== 'iq') return;
     const { type, id, xmlns } = node.attrs;
     if (type === 'result') {
@@ -281,6 +282,10 @@ function answerContent(xmlns: string | undefined, node: BinaryNode, emulator: Wh
   if (xmlns === 'w:m' && getBinaryNodeChild(node, 'media_conn')) {
     return [{ tag: 'media_conn', attrs: { auth: media.auth, ttl: '300', auth_ttl: '3600', max_buckets: '12' }, content: [{ tag: 'host', attrs: { hostname: media.hostname, maxContentLengthBytes: '104857600' } }] }];
   }
+  // The account's privacy settings: read receipts on, so a read is a `read` receipt.
+  if (xmlns === 'privacy' && node.attrs.type === 'get') {
+    return [{ tag: 'privacy', attrs: {}, content: [{ tag: 'category', attrs: { name: 'readreceipts', value: 'all' } }] }];
+  }
   // An account without app state: every collection asked for is at its version, with no patches.
   if (xmlns === 'w:sync:app:state') {
     const asked = getBinaryNodeChildren(getBinaryNodeChild(node, 'sync'), 'collection');
@@ -328,6 +333,8 @@ export class WhatsAppEmulator extends EventEmitter {
   readonly errors: unknown[] = [];
   /** Every message stanza the server took, in arrival order (a re-send under the same id shows twice). */
   readonly messages: CarriedMessage[] = [];
+  /** Receipts clients sent for messages they received (`read`, `inactive`...), in arrival order. */
+  readonly receipts: Array<{ id: string; to: string; type: string }> = [];
   readonly refsPerRound: number;
   private constructor(
     private readonly server: WsServer,

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../support/http.js';
 import type { Received } from '../support/receiver.js';
-import { eventOf, label, pair, startEmulatedGateway, type EmulatedSetup } from './harness.js';
+import { eventOf, label, muteLibsignal, pair, startEmulatedGateway, type EmulatedSetup } from './harness.js';
 
 // The emulator's silence: the network of the logged-in connection carries nothing either way,
 // and nothing closes. The real Baileys client and wagate's liveness watch must notice it.
@@ -9,9 +9,7 @@ import { eventOf, label, pair, startEmulatedGateway, type EmulatedSetup } from '
 const RECIPIENT = '61400111222';
 
 let setup: EmulatedSetup | null = null;
-// libsignal (under Baileys and the emulated phone) logs every session it opens with console.info.
-beforeAll(() => void vi.spyOn(console, 'info').mockImplementation(() => undefined));
-afterAll(() => vi.restoreAllMocks());
+muteLibsignal();
 afterEach(async () => {
   await setup?.close();
   setup = null;

@@ -212,7 +212,7 @@ describe('malformed requests on every route', () => {
     };
     // Never a real channel id: the fuzz must not stop, restart or delete the channel under test.
     const id = r.id === channel.id ? 'NOSUCH-CHANL' : r.id;
-    const path = r.route.path.replace('{id}', id).replace('{phone}', r.phone).replace('{delivery}', r.delivery) + r.suffix;
+    const path = r.route.path.replace('{id}', id).replace('{phone}', r.phone).replace('{delivery}', r.delivery).replace('{proxy}', r.id) + r.suffix;
     const query = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
     if (r.rawQuery) query.push(r.rawQuery);
     const token = tokens[r.credential];

@@ -1,6 +1,7 @@
 /**
  * The gateway's route table as the HTTP tests see it, read from src/http/{gate,partner,ops}.
- * `{id}` stands for a channel id, `{phone}` for a phone number, `{delivery}` for a delivery id.
+ * `{id}` stands for a channel id, `{phone}` for a phone number, `{delivery}` for a delivery id,
+ * `{proxy}` for a pool proxy's id.
  */
 export type Guard = 'channel' | 'admin' | 'none';
 
@@ -12,6 +13,8 @@ export interface Route {
   closedBody?: boolean;
   /** A body with a wrong type, and the field the answer's details must name. */
   wrongType?: { body?: unknown; query?: string; field: string };
+  /** The gate route this partner route mirrors by channel id (same body, same refusals). */
+  twinOf?: string;
 }
 
 export const GATE_ROUTES: readonly Route[] = [
@@ -71,7 +74,45 @@ export const PARTNER_ROUTES: readonly Route[] = [
   { method: 'POST', path: '/partner/channels/{id}/token', guard: 'admin' },
   // wagate extension (SPEC §10): the nodes on this database.
   { method: 'GET', path: '/partner/nodes', guard: 'admin' },
+  { method: 'GET', path: '/partner/channels/{id}/history', guard: 'admin', wrongType: { query: 'since=yesterday', field: 'querystring.since' } },
+  { method: 'GET', path: '/partner/channels/{id}/timeline', guard: 'admin' },
+  { method: 'GET', path: '/partner/channels/{id}/qr', guard: 'admin', wrongType: { query: 'wakeup=maybe', field: 'querystring.wakeup' } },
+  { method: 'GET', path: '/partner/channels/{id}/login/{phone}', guard: 'admin', wrongType: { query: 'wakeup=nope', field: 'querystring.wakeup' } },
+  ...twins(['POST /users/logout', '/partner/channels/{id}/logout']),
+  { method: 'POST', path: '/partner/channels/{id}/messages/text', guard: 'admin', closedBody: true, wrongType: { body: { to: 61371989950, body: 'hi' }, field: 'body.to' } },
+  { method: 'GET', path: '/partner/channels/{id}/messages/list', guard: 'admin', wrongType: { query: 'count=many', field: 'querystring.count' } },
+  ...twins(
+    ...['scan', 'blip', 'flap', 'unlink', 'silence', 'ack_delay', 'sync_error', 'stuck', 'fail'].map((c): [string, string] => [`POST /sandbox/${c}`, `/partner/channels/{id}/sandbox/${c}`]),
+    ['GET /settings', '/partner/channels/{id}/settings'],
+    ['PATCH /settings', '/partner/channels/{id}/settings'],
+    ['GET /settings/events', '/partner/channels/{id}/settings/events'],
+    ['POST /settings/webhook_test', '/partner/channels/{id}/settings/webhook_test'],
+    ['GET /webhooks/deliveries', '/partner/channels/{id}/deliveries'],
+    ['POST /webhooks/deliveries/{delivery}/replay', '/partner/channels/{id}/deliveries/{delivery}/replay'],
+    ['POST /webhooks/deliveries/replay', '/partner/channels/{id}/deliveries/replay'],
+  ),
+  { method: 'POST', path: '/partner/channels/{id}/sandbox/inbound', guard: 'admin', closedBody: true, wrongType: { body: { from: 4915112345678, body: 'hi' }, field: 'body.from' } },
+  { method: 'GET', path: '/partner/channels/{id}/deliveries/{delivery}', guard: 'admin' },
+  // The single-use ticket of the partner stream. The streams themselves (GET /events,
+  // GET /partner/events) stay open while they are valid, so they have tests of their own.
+  { method: 'POST', path: '/partner/events/ticket', guard: 'admin' },
+  // The proxy pool; `{proxy}` is a proxy id.
+  { method: 'GET', path: '/partner/proxies', guard: 'admin' },
+  { method: 'PUT', path: '/partner/proxies', guard: 'admin', closedBody: true, wrongType: { body: { url: 5, label: 'x' }, field: 'body.url' } },
+  { method: 'DELETE', path: '/partner/proxies/{proxy}', guard: 'admin' },
+  { method: 'POST', path: '/partner/proxies/{proxy}/quarantine', guard: 'admin', closedBody: true, wrongType: { body: { reason: 5 }, field: 'body.reason' } },
+  { method: 'POST', path: '/partner/proxies/{proxy}/release', guard: 'admin' },
 ];
+
+/** Partner routes that mirror a gate route by channel id: the gate route's refusals, the admin guard. */
+function twins(...pairs: Array<[gate: string, partnerPath: string]>): Route[] {
+  return pairs.map(([gate, path]) => {
+    const [method, gatePath] = gate.split(' ') as [Route['method'], string];
+    const of = GATE_ROUTES.find((r) => r.method === method && r.path === gatePath);
+    if (!of) throw new Error(`no gate route ${gate}`);
+    return { ...of, path, guard: 'admin', twinOf: gatePath };
+  });
+}
 
 export const PROBE_ROUTES: readonly Route[] = [
   { method: 'GET', path: '/livez', guard: 'none' },
@@ -92,10 +133,11 @@ export function allowedMethods(concretePath: string): string[] {
   return [...methods].sort();
 }
 
-/** Fills `{id}`, `{phone}` and `{delivery}` in a route path. */
-export function concrete(path: string, fill: { id?: string; phone?: string; delivery?: string } = {}): string {
+/** Fills `{id}`, `{phone}`, `{delivery}` and `{proxy}` in a route path. */
+export function concrete(path: string, fill: { id?: string; phone?: string; delivery?: string; proxy?: string } = {}): string {
   return path
     .replace('{id}', fill.id ?? 'NOSUCH-CHANL')
     .replace('{phone}', fill.phone ?? '61371989950')
-    .replace('{delivery}', fill.delivery ?? '424242');
+    .replace('{delivery}', fill.delivery ?? '424242')
+    .replace('{proxy}', fill.proxy ?? 'px_0000000000');
 }

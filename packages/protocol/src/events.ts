@@ -18,7 +18,7 @@ export const EVENT_CATALOGUE: ReadonlyArray<{ type: EventType; method: EventMeth
   { type: 'users', method: 'post', description: 'an account was linked' },
   { type: 'users', method: 'delete', description: 'the account was unlinked or logged out' },
   { type: 'messages', method: 'post', description: 'a message arrived or was sent' },
-  { type: 'messages', method: 'patch', description: 'a message was edited, reacted to, starred or pinned' },
+  { type: 'messages', method: 'patch', description: 'a message was edited, reacted to, starred, pinned, marked read or deleted' },
   { type: 'statuses', method: 'post', description: 'a message was sent, delivered or read' },
   { type: 'alerts', method: 'post', description: 'flapping, a stuck start, a failing webhook, remediation and hand-overs' },
 ];

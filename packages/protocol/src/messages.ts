@@ -71,7 +71,14 @@ export const Message = Type.Object({
   contact: Type.Optional(VCard),
   contact_list: Type.Optional(Type.Object({ list: Type.Array(VCard) })),
   link_preview: Type.Optional(MessageLinkPreview),
-  context: Type.Optional(Type.Object({ quoted_id: Type.Optional(Type.String()), mentions: Type.Optional(Type.Array(Type.String())) })),
+  context: Type.Optional(
+    Type.Object({
+      quoted_id: Type.Optional(Type.String()),
+      mentions: Type.Optional(Type.Array(Type.String())),
+      forwarded: Type.Optional(Type.Boolean()),
+      forwarding_score: Type.Optional(Type.Integer()),
+    }),
+  ),
   reactions: Type.Optional(Type.Array(MessageReaction)),
   /** extension: when the text was last edited (unix seconds) */
   edited_at: Type.Optional(Type.Integer()),
@@ -81,6 +88,16 @@ export const Message = Type.Object({
   pinned_until: Type.Optional(Type.Integer()),
 });
 export type Message = Static<typeof Message>;
+
+/** The body of `POST /messages/{MessageID}` (Whapi's `ForwardMessage`). */
+export const ForwardMessage = Type.Object(
+  {
+    to: Type.String({ pattern: TO_PATTERN, description: 'phone number or chat id to forward to' }),
+    force: Type.Optional(Type.Boolean({ description: "accepted; wagate always forwards" })),
+  },
+  { additionalProperties: false },
+);
+export type ForwardMessage = Static<typeof ForwardMessage>;
 
 export const SentMessage = Type.Object({ sent: Type.Boolean(), message: Message });
 export type SentMessage = Static<typeof SentMessage>;

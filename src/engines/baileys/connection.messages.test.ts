@@ -118,6 +118,42 @@ describe('baileys connection: inbound data', () => {
   });
 });
 
+describe('baileys connection: forwards, read receipts, deletes', () => {
+  const ref = { chatId: CHAT, id: 'IN1', fromMe: false, timestamp: 1_767_225_000 };
+
+  it('sends a forward with WhatsApp\'s forwarded context, text and media alike', async () => {
+    const { conn, sock } = await openConnection();
+    await conn.sendText({ chatId: CHAT, body: 'fwd', linkPreview: false, forwarded: true });
+    await conn.sendContent({ kind: 'location', chatId: CHAT, latitude: 1, longitude: 2, forwarded: true });
+    expect(sock.sent.map((s) => (s.content as { contextInfo?: unknown }).contextInfo)).toStrictEqual([
+      { isForwarded: true, forwardingScore: 1 },
+      { isForwarded: true, forwardingScore: 1 },
+    ]);
+  });
+
+  it('marks a received message read with a read receipt, sending no message', async () => {
+    const { conn, sock } = await openConnection();
+    await expect(conn.sendContent({ kind: 'read', chatId: CHAT, target: ref })).resolves.toMatchObject({ id: 'IN1', status: 'sent' });
+    expect(sock.read).toStrictEqual([[{ remoteJid: CHAT, id: 'IN1', fromMe: false }]]);
+    expect(sock.sent).toStrictEqual([]);
+  });
+
+  it('revokes a message of ours for everyone (a message), and deletes another\'s on this device (app state)', async () => {
+    const { conn, sock } = await openConnection();
+    await conn.sendContent({ kind: 'delete', chatId: CHAT, target: { ...ref, id: 'MINE', fromMe: true } });
+    expect(sock.sent[0]?.content).toStrictEqual({ delete: { remoteJid: CHAT, id: 'MINE', fromMe: true } });
+    await expect(conn.sendContent({ kind: 'delete', chatId: CHAT, target: ref })).resolves.toMatchObject({ id: 'IN1' });
+    expect(sock.modified).toStrictEqual([{ mod: { deleteForMe: { deleteMedia: true, key: { remoteJid: CHAT, id: 'IN1', fromMe: false }, timestamp: 1_767_225_000 } }, jid: CHAT }]);
+    expect(sock.sent).toHaveLength(1);
+  });
+
+  it('answers EngineSendError when WhatsApp refuses the read receipt', async () => {
+    const { conn, sock } = await openConnection();
+    sock.readMessages = () => Promise.reject(new Error('nope'));
+    await expect(conn.sendContent({ kind: 'read', chatId: CHAT, target: ref })).rejects.toBeInstanceOf(EngineSendError);
+  });
+});
+
 describe('baileys connection: where it connects', () => {
   it('connects to WhatsApp Web directly by default', async () => {
     const { sock } = await openConnection();

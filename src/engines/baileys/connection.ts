@@ -3,7 +3,7 @@ import type { Clock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import { ApiError, errors, type Profile } from '@wagate/protocol';
 import { EngineClosedError, EngineSendError, type EngineContext, type EngineConnection, type EngineData, type EngineEmit, type OutgoingContent, type OutgoingText, type SentText } from '../engine.js';
-import { baileysContent, keyOf, mentionJid } from './content.js';
+import { baileysContent, FORWARDED, keyOf, mentionJid } from './content.js';
 import { ConnectionLostError, LivenessWatch } from '../liveness.js';
 import { loadAuth, type BaileysLogger, type ChannelAuth } from './auth-state.js';
 import type { CredentialWriter } from './credential-writer.js';
@@ -295,23 +295,35 @@ export class BaileysConnection implements EngineConnection {
   /** Sends a text (an edit replaces the text of a message this channel sent). */
   async sendText(m: OutgoingText): Promise<SentText> {
     // linkPreview null: no preview is fetched; left out, Baileys may build one.
-    const content: { text: string; linkPreview?: null; mentions?: string[]; edit?: WAMessageKey } = { text: m.body };
+    const content: { text: string; linkPreview?: null; mentions?: string[]; edit?: WAMessageKey; contextInfo?: typeof FORWARDED } = { text: m.body };
+    if (m.forwarded) content.contextInfo = FORWARDED;
     if (!m.linkPreview) content.linkPreview = null;
     if (m.mentions?.length) content.mentions = m.mentions.map(mentionJid);
     if (m.edit) content.edit = keyOf({ chatId: m.chatId, id: m.edit, fromMe: true });
     return this.deliver({ ...m, content });
   }
 
-  /** Media (Baileys encrypts and uploads it), locations, contacts, reactions, pins; stars are app state. */
+  /**
+   * Media (Baileys encrypts and uploads it), locations, contacts, reactions, pins, revokes of our
+   * own messages; stars and deletes of others' messages are app state, a read is a receipt.
+   */
   async sendContent(c: OutgoingContent): Promise<SentText> {
-    if (c.kind !== 'star') return this.deliver({ chatId: c.chatId, quoted: c.quoted, id: c.id, content: baileysContent(c) });
+    if (c.kind === 'delete' && !c.target.fromMe) return this.sideEffect(c, 'delete', (sock) => sock.chatModify?.({ deleteForMe: { deleteMedia: true, key: keyOf(c.target), timestamp: c.target.timestamp ?? 0 } }, c.chatId));
+    if (c.kind === 'star') return this.sideEffect(c, 'star', (sock) => sock.chatModify?.({ star: { messages: [{ id: c.target.id, fromMe: c.target.fromMe }], star: c.star } }, c.chatId));
+    if (c.kind === 'read') return this.sideEffect(c, 'read receipt', (sock) => sock.readMessages?.([keyOf(c.target)]));
+    return this.deliver({ chatId: c.chatId, quoted: c.quoted, id: c.id, content: baileysContent(c) });
+  }
+
+  /** A change that is not a message of its own: answers the target's id once Baileys made it. */
+  private async sideEffect(c: { target: { id: string } }, what: string, run: (sock: SocketLike) => Promise<void> | undefined): Promise<SentText> {
     const sock = this.sock;
     if (this.phase !== 'open' || !sock) throw new EngineClosedError();
-    if (!sock.chatModify) throw new EngineSendError('this connection cannot star messages');
+    const done = run(sock);
+    if (!done) throw new EngineSendError(`this connection cannot send a ${what}`);
     try {
-      await sock.chatModify({ star: { messages: [{ id: c.target.id, fromMe: c.target.fromMe }], star: c.star } }, c.chatId);
+      await done;
     } catch (err) {
-      throw new EngineSendError(`WhatsApp refused the star: ${messageOf(err)}`);
+      throw new EngineSendError(`WhatsApp refused the ${what}: ${messageOf(err)}`);
     }
     return { id: c.target.id, timestamp: Math.floor(this.clock.now() / 1000), status: 'sent' };
   }

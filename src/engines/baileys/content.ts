@@ -11,12 +11,23 @@ export function keyOf(ref: MessageRef): WAMessageKey {
   return { remoteJid: ref.chatId, id: ref.id, fromMe: ref.fromMe };
 }
 
+/** What WhatsApp puts in a forwarded message's context. */
+export const FORWARDED = { isForwarded: true, forwardingScore: 1 } as const;
+
+/** Content that is a message of its own (stars, read receipts and deletes for this device are not). */
+export type MessageContent = Exclude<OutgoingContent, { kind: 'star' | 'read' }>;
+
 /**
  * wagate's content as Baileys' `sendMessage` takes it. Media goes as a Buffer: Baileys encrypts
  * it (streaming through a temporary file) and uploads it to WhatsApp's media host itself.
- * Stars are not messages (app state), so they are not mapped here.
+ * A forward carries WhatsApp's forwarded context.
  */
-export function baileysContent(c: Exclude<OutgoingContent, { kind: 'star' }>): AnyMessageContent {
+export function baileysContent(c: MessageContent): AnyMessageContent {
+  const content = messageContent(c);
+  return c.forwarded ? ({ ...content, contextInfo: FORWARDED } as AnyMessageContent) : content;
+}
+
+function messageContent(c: MessageContent): AnyMessageContent {
   const mentions = c.mentions?.length ? c.mentions.map(mentionJid) : undefined;
   switch (c.kind) {
     case 'media': {
@@ -57,6 +68,9 @@ export function baileysContent(c: Exclude<OutgoingContent, { kind: 'star' }>): A
     case 'pin':
       // PIN_FOR_ALL = 1, UNPIN_FOR_ALL = 2 (proto.PinInChat.Type)
       return { pin: keyOf(c.target), type: c.pin ? 1 : 2, time: c.seconds as 86400 };
+    case 'delete':
+      // A revoke for everyone (a protocol message); only a message of ours can be revoked.
+      return { delete: keyOf(c.target) };
   }
   throw new Error(`unknown media type ${(c as { type?: string }).type}`);
 }

@@ -45,8 +45,10 @@ export interface SocketLike {
   logout(msg?: string): Promise<void>;
   end(error: Error | undefined): void | Promise<void>;
   profilePictureUrl?(jid: string, type?: 'preview' | 'image'): Promise<string | undefined>;
-  /** App-state changes (stars); absent on fakes that do not need them. */
+  /** App-state changes (stars, deletes for this device); absent on fakes that do not need them. */
   chatModify?(mod: ChatModification, jid: string): Promise<void>;
+  /** Read receipts for received messages. */
+  readMessages?(keys: WAMessageKey[]): Promise<void>;
 }
 
 export type SocketFactory = (config: UserFacingSocketConfig) => SocketLike;

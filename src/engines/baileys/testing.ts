@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Boom } from '@hapi/boom';
-import { initAuthCreds, type AnyMessageContent, type BinaryNode, type AuthenticationCreds, type Contact, type MiscMessageGenerationOptions, type UserFacingSocketConfig, type WAMessage } from 'baileys';
+import { initAuthCreds, type AnyMessageContent, type BinaryNode, type ChatModification, type WAMessageKey, type AuthenticationCreds, type Contact, type MiscMessageGenerationOptions, type UserFacingSocketConfig, type WAMessage } from 'baileys';
 import { VirtualClock } from '../../channel/clock.js';
 import type { EngineSignal } from '../../channel/lifecycle.js';
 import type { Store } from '../../store/types.js';
@@ -206,6 +206,18 @@ export class FakeSocket implements SocketLike {
     if (!this.silent && !this.holdAcks) queueMicrotask(() => this.ack(id, error ?? undefined));
     const text = (content as { text: string }).text;
     return { key: { remoteJid: jid, fromMe: true, id }, message: { extendedTextMessage: { text } }, messageTimestamp: 1_767_225_600 + this.serial };
+  }
+
+  /** App-state changes and read receipts the adapter asked for. */
+  readonly modified: Array<{ mod: ChatModification; jid: string }> = [];
+  readonly read: WAMessageKey[][] = [];
+
+  async chatModify(mod: ChatModification, jid: string): Promise<void> {
+    this.modified.push({ mod, jid });
+  }
+
+  async readMessages(keys: WAMessageKey[]): Promise<void> {
+    this.read.push(keys);
   }
 
   async logout(): Promise<void> {

@@ -13,7 +13,7 @@ export interface SandboxSent {
   at: number; // unix ms
   /** For an edit: the id of the message whose text it replaces. */
   edit?: string;
-  /** `text`, a media type, `location`, `contacts`, `link_preview`, `reaction`, `pin`. */
+  /** `text`, a media type, `location`, `contacts`, `link_preview`, `reaction`, `pin`, `star`, `read`, `revoke`, `delete_for_me`. */
   type: string;
   /** What a media send carried, so a test can check the bytes that left. */
   media?: { mime_type: string; file_size: number; sha256: string; file_name?: string };
@@ -21,6 +21,8 @@ export interface SandboxSent {
   target?: string;
   /** A reaction's emoji ('' removed it). */
   emoji?: string;
+  /** Sent as a forward. */
+  forwarded?: boolean;
 }
 
 /** The sends a recipient's phone acknowledges: messages of their own. */
@@ -45,6 +47,10 @@ export function describeContent(c: OutgoingContent): Omit<SandboxSent, 'id' | 'c
       return { type: c.pin ? 'pin' : 'unpin', body: '', target: c.target.id };
     case 'star':
       return { type: c.star ? 'star' : 'unstar', body: '', target: c.target.id };
+    case 'read':
+      return { type: 'read', body: '', target: c.target.id };
+    case 'delete':
+      return { type: c.target.fromMe ? 'revoke' : 'delete_for_me', body: '', target: c.target.id };
   }
 }
 
@@ -99,7 +105,7 @@ export class SandboxMessaging {
     const earlier = this.sent.find((m) => m.id === id);
     if (earlier) return { id, timestamp: Math.floor(earlier.at / 1000) };
     const content = 'kind' in message ? describeContent(message) : { type: 'text', body: message.body, ...(message.edit && { edit: message.edit }) };
-    this.sent.push({ id, chatId: message.chatId, at, ...content });
+    this.sent.push({ id, chatId: message.chatId, at, ...content, ...(message.forwarded && { forwarded: true }) });
     // Edits, reactions, pins and stars are about a message already delivered: no receipts of their own.
     if ('edit' in content || !RECEIPTED.has(content.type)) return { id, timestamp: Math.floor(at / 1000) };
     const { deliveredMs, readMs } = this.receipts;

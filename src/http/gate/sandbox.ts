@@ -215,6 +215,7 @@ export async function sandboxRoutes(app: FastifyInstance): Promise<void> {
                 media: Type.Optional(Type.Object({ mime_type: Type.String(), file_size: Type.Integer(), sha256: Type.String(), file_name: Type.Optional(Type.String()) })),
                 target: Type.Optional(Type.String()),
                 emoji: Type.Optional(Type.String()),
+                forwarded: Type.Optional(Type.Boolean()),
               }),
             ),
             total: Type.Integer(),
