@@ -80,18 +80,27 @@ describe('media through the real Baileys client and the emulator', () => {
     expect(s.emulator.errors).toEqual([]);
   });
 
-  it('a media url at the metadata address is refused by the SSRF guard: nothing is fetched, nothing recorded', { timeout: 60_000 }, async () => {
+  it('a media url at the metadata address is refused by the SSRF guard: nothing fetched, the message recorded as unknown with the reason', { timeout: 60_000 }, async () => {
     const s = await paired();
-    const sender = '61400555666';
-    const image = mediaMessage(s.emulator.media, { kind: 'image', bytes: fakeImage(5_000), mimetype: 'image/png' });
+    const image = mediaMessage(s.emulator.media, { kind: 'image', bytes: fakeImage(5_000), mimetype: 'image/png', caption: 'see this' });
     image.imageMessage = { ...image.imageMessage, url: 'https://169.254.169.254/latest/meta-data/x.enc', directPath: '/latest/meta-data/x.enc' };
-    const badId = await s.emulator.deliver(sender, image);
-    // A channel's messages are recorded in order: once the text after it is, the image was refused.
-    const afterId = await s.emulator.deliver(sender, { conversation: 'after the image' });
-    await recorded(s, afterId);
-    expect((await s.gate('GET', `/messages/${badId}`)).status).toBe(404);
+    const id = await s.emulator.deliver('61400555666', image);
+    const message = await recorded(s, id);
+    expect(validMessage(message), JSON.stringify(validMessage.errors)).toBe(true);
+    expect(message).toMatchObject({ type: 'unknown', text: { body: 'see this' }, media_error: { type: 'image', mime_type: 'image/png', detail: expect.stringMatching(/169\.254\.169\.254.*link-local|metadata/) } });
+    expect(message.image).toBeUndefined();
     expect(s.emulator.media.downloads).toEqual([]);
     expect(s.emulator.errors).toEqual([]);
   });
-});
 
+  it('a file changed on the media host fails its checks: not stored, the message recorded as unknown', { timeout: 60_000 }, async () => {
+    const s = await paired();
+    const image = mediaMessage(s.emulator.media, { kind: 'image', bytes: fakeImage(5_000), mimetype: 'image/png' });
+    const hosted = s.emulator.media.files.get(image.imageMessage!.directPath!.split('?')[0]!)!;
+    hosted.bytes[100]! ^= 0xff;
+    const message = await recorded(s, await s.emulator.deliver('61400555666', image));
+    expect(message).toMatchObject({ type: 'unknown', media_error: { type: 'image', detail: expect.stringMatching(/fileEncSha256/) } });
+    expect(s.emulator.media.downloads).toHaveLength(1);
+    expect((await s.gate('GET', '/media')).body.total).toBe(0);
+  });
+});

@@ -44,7 +44,7 @@ export const SendText = Type.Object(
 export type SendText = Static<typeof SendText>;
 
 /** The message types wagate sends and receives (a subset of Whapi's `MessageType`). */
-export const MESSAGE_TYPES = ['text', 'image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview'] as const;
+export const MESSAGE_TYPES = ['text', 'image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview', 'unknown'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** A message as wagate answers and sends it (a subset of Whapi's `Message`). */
@@ -86,6 +86,8 @@ export const Message = Type.Object({
   starred: Type.Optional(Type.Boolean()),
   /** extension: pinned in its chat until (unix seconds) */
   pinned_until: Type.Optional(Type.Integer()),
+  /** extension: an inbound file that could not be had (type `unknown`): its kind, MIME type and why */
+  media_error: Type.Optional(Type.Object({ type: Type.String(), mime_type: Type.String(), detail: Type.String() })),
 });
 export type Message = Static<typeof Message>;
 
