@@ -43,6 +43,9 @@ export interface ChannelFill {
   settings: Record<string, unknown>;
 }
 
+/** The sandbox engine's saved account: a channel with it goes back to AUTH without a scan. */
+const SANDBOX_ACCOUNT = 'sandbox.account';
+
 const CHANNEL_INSERT = `INSERT INTO channels (id, name, engine, token_hash, created_at, stopped, settings, engine_options, status,
   status_reason, status_detail, status_since, start_at, linked_user)`;
 
@@ -67,7 +70,13 @@ export async function fillChannels(to: FillTarget, channels: ChannelFill[], engi
     const db = new Database(to.path);
     try {
       const insert = db.prepare(`${CHANNEL_INSERT} VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL, ?, ?, ?)`);
-      db.transaction(() => channels.forEach((c) => insert.run(...values(c))))();
+      const creds = db.prepare('INSERT INTO credentials (channel_id, key, value) VALUES (?, ?, ?)');
+      db.transaction(() =>
+        channels.forEach((c) => {
+          insert.run(...values(c));
+          if (c.status === 'AUTH') creds.run(c.id, SANDBOX_ACCOUNT, user);
+        }),
+      )();
     } finally {
       db.close();
     }
@@ -85,6 +94,8 @@ export async function fillChannels(to: FillTarget, channels: ChannelFill[], engi
         return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, false, ${p(6)}::jsonb, ${p(7)}::jsonb, ${p(8)}, ${p(9)}, NULL, ${p(10)}, ${p(11)}, ${p(12)}::jsonb)`;
       });
       await client.query(`${CHANNEL_INSERT} VALUES ${rows.join(', ')}`, params);
+      const authed = chunk.filter((c) => c.status === 'AUTH').map((c) => c.id);
+      await client.query('INSERT INTO credentials (channel_id, key, value) SELECT id, $2, $3 FROM unnest($1::text[]) AS id', [authed, SANDBOX_ACCOUNT, user]);
     }
   });
 }
@@ -141,6 +152,54 @@ export async function fillDeliveries(to: FillTarget, fill: DeliveryFill): Promis
     );
     await client.query('COMMIT');
     // As autovacuum would soon after: statistics, and the visibility map index-only scans use.
+    await client.query('VACUUM ANALYZE deliveries');
+    await client.query('VACUUM ANALYZE events');
+  });
+}
+
+/** `rows` pending deliveries spread round-robin over `channelIds`, each to `target`, due at `at`. */
+export async function fillBacklog(to: FillTarget, channelIds: string[], rows: number, target: DeliveryTarget, at: number): Promise<void> {
+  const json = JSON.stringify(target);
+  const suffix = ` ${target.mode} ${target.url}`; // deliveryQueueKey: channel, mode, url
+  const body = JSON.stringify({ event: { type: 'channel', event: 'post' }, health: { status: { code: 4, text: 'AUTH' } } });
+  if (to.kind === 'sqlite') {
+    const db = new Database(to.path);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.exec('CREATE TEMP TABLE bench_ids (n INTEGER PRIMARY KEY, id TEXT NOT NULL)');
+      const add = db.prepare('INSERT INTO bench_ids (n, id) VALUES (?, ?)');
+      db.transaction(() => channelIds.forEach((id, n) => add.run(n, id)))();
+      const first = (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck().get() as number) + 1;
+      db.transaction(() => {
+        db.prepare(
+          `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < @rows - 1)
+           INSERT INTO events (channel_id, name, body, created_at)
+           SELECT b.id, 'channel.post', @body, @at FROM n JOIN bench_ids b ON b.n = n.i % @channels ORDER BY n.i`,
+        ).run({ rows, body, at, channels: channelIds.length });
+        db.prepare(
+          `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts, next_attempt_at, created_at, updated_at)
+           SELECT seq, channel_id, name, @json, channel_id || @suffix, @ordered, 'pending', 0, @at, @at, @at FROM events WHERE seq >= @first ORDER BY seq`,
+        ).run({ json, suffix, ordered: target.ordered ? 1 : 0, at, first });
+      })();
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  await withPg(to, async (client) => {
+    await client.query('BEGIN');
+    const { rows: r } = await client.query<{ first: string }>('SELECT COALESCE(MAX(seq), 0) + 1 AS first FROM events');
+    await client.query(
+      `INSERT INTO events (channel_id, name, body, created_at)
+       SELECT ($1::text[])[1 + (i % array_length($1::text[], 1))], 'channel.post', $2::json, $3::bigint FROM generate_series(0, $4::int - 1) AS i ORDER BY i`,
+      [channelIds, body, at, rows],
+    );
+    await client.query(
+      `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts, next_attempt_at, created_at, updated_at)
+       SELECT seq, channel_id, name, $1::jsonb, channel_id || $2, $3, 'pending', 0, $4::bigint, $4::bigint, $4::bigint FROM events WHERE seq >= $5 ORDER BY seq`,
+      [json, suffix, target.ordered, at, Number(r[0]?.first ?? 1)],
+    );
+    await client.query('COMMIT');
     await client.query('VACUUM ANALYZE deliveries');
     await client.query('VACUUM ANALYZE events');
   });

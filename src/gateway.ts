@@ -49,7 +49,12 @@ export interface GatewayOptions {
   pgSchema?: string;
   /** Name resolution for outbound addresses (tests point names anywhere without DNS). */
   lookup?: LookupAll;
+  /** Told as each boot phase ends (`npm run bench:boot` times them). */
+  onPhase?: (phase: BootPhase) => void;
 }
+
+/** The phases of a boot, in order. */
+export type BootPhase = 'store_opened' | 'channels_loaded' | 'listening' | 'channels_resumed' | 'ready';
 
 /** Opens the store, resumes every channel that was running, and starts listening. */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -78,6 +83,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   store.requireFences?.();
   let node: ClusterNode | null = null;
   const nodeStartedAt = clock.now();
+  opts.onPhase?.('store_opened');
   const storedAdminHash = await store.getMeta(ADMIN_HASH_KEY);
   let adminHash = config.adminToken ? hashToken(config.adminToken) : (storedAdminHash ?? '');
   let ready = false;
@@ -212,6 +218,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   );
 
   await channels.load();
+  opts.onPhase?.('channels_loaded');
   // Listen before writing anything: a port clash must leave the store as it was.
   try {
     url = await app.listen({ host: config.host, port: config.port });
@@ -222,6 +229,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     throw err;
   }
   listening = app.addresses().filter((a) => typeof a !== 'string');
+  opts.onPhase?.('listening');
   dirLock?.announce(url);
   // Generated only once the port is ours, so a failed start never stores a token nobody saw.
   const generated = adminHash ? null : newToken();
@@ -231,6 +239,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   }
   if (node) await node.start(config.cluster.nodeUrl ?? url, dirLock !== null);
   else await channels.resume();
+  opts.onPhase?.('channels_resumed');
   webhooks.dispatcher.start();
   // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
   // Media older than WAGATE_MEDIA_RETENTION_DAYS goes in the same sweep, in batches.
@@ -244,6 +253,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const retention = new Retention({ store, clock, windows: config.retention, onError: (err) => app.log.error({ err }, 'retention sweep failed') });
   retention.start();
   ready = true;
+  opts.onPhase?.('ready');
   const adminToken = adminTokenSource(config.adminToken !== null, storedAdminHash, generated ? adminHash : null);
   app.log.info({ url, store: store.kind, node: nodeId, channels: channels.size, admin_token: adminToken }, 'wagate is listening');
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { changeContract } from './contract/changes.js';
+import { groupChangeContract } from './contract/group-changes.js';
 import { channelContract } from './contract/channels.js';
 import { credentialContract } from './contract/credentials.js';
 import { deliveryContract } from './contract/deliveries.js';
@@ -37,6 +38,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
 
     describe('channels', () => channelContract(store));
     describe('changes, history and events', () => changeContract(store));
+    describe('changes of many channels at once (group commit)', () => groupChangeContract(store));
     describe('credentials, meta and upkeep', () => credentialContract(store));
     describe('webhook deliveries', () => deliveryContract(store));
     describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));

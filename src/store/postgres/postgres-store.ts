@@ -7,7 +7,9 @@ import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, NewChannel, Pa
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
+import { assertLeases, isBulkable, lockChannels, writeBulk } from './bulk-changes.js';
 import { assertLease, PostgresCluster } from './cluster.js';
+import { PostgresGroupCommit } from './group-commit.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMedia } from './media.js';
 import { PostgresMessages } from './messages.js';
@@ -37,6 +39,8 @@ export class PostgresStore implements Store {
   private clusterPool: pg.Pool | null = null;
   /** Set once this store serves a node: every owner-only write must then carry a fence. */
   private fenced = false;
+  /** Status changes of one turn share a transaction. */
+  private readonly group = new PostgresGroupCommit({ one: (change) => this.commitOne(change), many: (changes) => this.commitMany(changes) });
 
   constructor(private readonly opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
@@ -76,6 +80,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.group.drain();
     if (this.clusterPool && !this.clusterPool.ended) await this.clusterPool.end();
     if (!this.pool.ended) await this.pool.end();
   }
@@ -158,6 +163,32 @@ export class PostgresStore implements Store {
   }
 
   async commitChange(change: ChannelChange): Promise<void> {
+    // Status changes share transactions (group commit); messages, chats and wipes go alone.
+    return isBulkable(change) ? this.group.run(change) : this.commitOne(change);
+  }
+
+  /** Many channels' status changes in one transaction of a few statements (bulk-changes.ts). */
+  private async commitMany(changes: ChannelChange[]): Promise<void> {
+    await this.transaction(async (c) => {
+      await lockChannels(c, changes.map((ch) => ch.channelId));
+      const fenced = changes.filter((ch): ch is ChannelChange & { fence: Fence } => ch.fence !== undefined);
+      if (this.fenced && fenced.length < changes.length) throw new Error("an owner-only write without a lease on a node's store");
+      await assertLeases(c, fenced);
+      // One change per channel per statement run: a channel's second change goes in the next run.
+      let run: ChannelChange[] = [];
+      for (const change of changes) {
+        if (run.some((ch) => ch.channelId === change.channelId)) {
+          await writeBulk(c, run);
+          run = [];
+        }
+        run.push(change);
+      }
+      await writeBulk(c, run);
+    });
+  }
+
+  /** One change in its own transaction. */
+  private async commitOne(change: ChannelChange): Promise<void> {
     const { channelId, snapshot } = change;
     await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);

@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:boot`: a restart with 10,000 sandbox channels in AUTH and 100,000 pending
+ * deliveries (bulk-filled in SQL), on SQLite and on PostgreSQL. Prints the boot's phases (store
+ * opened and migrated, channels loaded, listening, channels resumed, ready, /readyz answering 200,
+ * every channel back in AUTH) in ms from the start, and how fast the backlog then drains to a
+ * loopback receiver, with the heap's peak meanwhile (the backlog must flow, not be loaded).
+ */
+import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { request } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { startGateway, type BootPhase } from '../src/gateway.js';
+import { openStore } from '../src/store/index.js';
+import { createTestSchema, TEST_DATABASE_URL } from '../src/store/postgres/testing.js';
+import { targetOf } from '../src/webhooks/outbox.js';
+import { applyPatch, defaultSettings, validateSettingsPatch } from '../src/webhooks/settings.js';
+import { tempDataDir } from '../test/support/process.js';
+import { fillBacklog, fillChannels, type FillTarget } from './fill.js';
+
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10_000);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+/** How long the drain is watched after every channel is back in AUTH (s). */
+const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 30);
+const ADMIN = 'bench-admin-token-0123456789';
+
+async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/hook`, received: () => received, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function measure(kind: string): Promise<Record<string, unknown>> {
+  const hook = await receiver();
+  const dataDir = tempDataDir('wagate-bench-boot-');
+  const schema = kind === 'postgres' ? await createTestSchema(TEST_DATABASE_URL) : null;
+  const env: Record<string, string> = { WAGATE_PORT: '0', WAGATE_DATA_DIR: dataDir, WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error' };
+  if (schema) env.WAGATE_DATABASE_URL = TEST_DATABASE_URL;
+  const to: FillTarget = schema ? { kind: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema } : { kind: 'sqlite', path: `${dataDir}/wagate.db` };
+  try {
+    const store = await openStore({ databaseUrl: env.WAGATE_DATABASE_URL, dataDir, pgSchema: schema?.schema });
+    await store.close();
+    const checked = validateSettingsPatch({ webhooks: [{ url: hook.url, events: [{ type: 'channel', method: 'post' }] }] });
+    if (!checked.ok) throw new Error(checked.problems.join('; '));
+    const settings = applyPatch(defaultSettings(), checked.patch).after_update;
+    const target = targetOf(settings.webhooks[0]!, settings);
+    const now = Date.now();
+    const ids = Array.from({ length: CHANNELS }, (_, i) => `BOOT-${String(i).padStart(5, '0')}`);
+    const filling = performance.now();
+    await fillChannels(to, ids.map((id, i) => ({ id, token: `bench-boot-token-${i}-0123456789`, createdAt: now - CHANNELS + i, status: 'AUTH', settings })), { init_ms: 0, launch_ms: 0 });
+    await fillBacklog(to, ids, BACKLOG, target, now);
+    const fillS = (performance.now() - filling) / 1000;
+
+    // The restart, timed from here.
+    const phases: Partial<Record<BootPhase | 'readyz_200' | 'all_auth', number>> = {};
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const t0 = performance.now();
+    const at = (): number => Math.round(performance.now() - t0);
+    const gateway = await startGateway(loadConfig(env), { pgSchema: schema?.schema, onPhase: (p) => (phases[p] = at()) });
+    let peakHeapMb = 0;
+    const sampler = setInterval(() => (peakHeapMb = Math.max(peakHeapMb, process.memoryUsage().heapUsed / 1_048_576)), 100);
+    try {
+      for (;;) {
+        const res = await request(`${gateway.url}/readyz`);
+        await res.body.dump();
+        if (res.statusCode === 200) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      phases.readyz_200 = at();
+      const authCount = (): number => {
+        let n = 0;
+        for (const c of gateway.channels.all()) if (c.state.status === 'AUTH') n++;
+        return n;
+      };
+      while (authCount() < CHANNELS) {
+        if (at() > 300_000) throw new Error(`only ${authCount()} of ${CHANNELS} channels back in AUTH after 300 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      phases.all_auth = at();
+      loop.disable();
+      // The drain: the backlog and the 3 status changes of every channel's restart.
+      const owed = BACKLOG + 3 * CHANNELS;
+      const fromReceived = hook.received();
+      const drainStart = performance.now();
+      while (hook.received() < owed && performance.now() - drainStart < DRAIN_S * 1000) await new Promise((r) => setTimeout(r, 100));
+      const drainS = (performance.now() - drainStart) / 1000;
+      const depth = await gateway.store.outboxDepth();
+      return {
+        store: kind,
+        channels: CHANNELS,
+        backlog: BACKLOG,
+        fill_s: +fillS.toFixed(1),
+        phases_ms: phases,
+        received_before_all_auth: fromReceived,
+        drain: {
+          watched_s: +drainS.toFixed(1),
+          delivered: hook.received() - fromReceived,
+          per_s: Math.round((hook.received() - fromReceived) / drainS),
+          pending_left: depth.pending,
+        },
+        peak_heap_mb: +peakHeapMb.toFixed(1),
+        // The longest the event loop was held at once from the restart to all AUTH (requests wait that long).
+        max_loop_block_ms: Math.round(loop.max / 1e6),
+      };
+    } finally {
+      clearInterval(sampler);
+      await gateway.close();
+    }
+  } finally {
+    await hook.close();
+    await schema?.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const results = [];
+  for (const kind of STORES) results.push(await measure(kind));
+  console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

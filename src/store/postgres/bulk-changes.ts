@@ -1,0 +1,163 @@
+import type pg from 'pg';
+import type { Fence } from '../cluster.js';
+import { LeaseLostError, UnknownChannelError } from '../errors.js';
+import { deliveryQueueKey } from '../rows.js';
+import type { ChannelChange } from '../types.js';
+import { NOW_MS } from './cluster.js';
+
+/**
+ * Changes of many channels in a handful of statements (group commit): one lock of every channel,
+ * one UPDATE of their snapshots, one INSERT each for history, events and deliveries, whatever
+ * the number of changes. Round trips, not rows, are what a PostgreSQL commit costs here.
+ * Only "status" changes qualify (`isBulkable`); messages, chats, idempotency and credential
+ * wipes go through the one-change path, in order, in the same transaction.
+ */
+export function isBulkable(change: ChannelChange): boolean {
+  return !change.wipeCredentials && !change.messages?.length && !change.chats?.length && !change.idempotency;
+}
+
+/**
+ * Locks every channel of a batch for the rest of the transaction, in id order (so two batches
+ * never deadlock), or throws UnknownChannelError when one is gone.
+ */
+export async function lockChannels(c: pg.PoolClient, ids: string[]): Promise<void> {
+  const distinct = [...new Set(ids)];
+  const { rows: locked } = await c.query<{ id: string }>(
+    'SELECT id FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE',
+    [distinct],
+  );
+  if (locked.length === distinct.length) return;
+  const found = new Set(locked.map((r) => r.id));
+  throw new UnknownChannelError(distinct.find((id) => !found.has(id)) ?? distinct[0]!);
+}
+
+/**
+ * The fences of a batch in one statement (as assertLease does for one write): every lease
+ * share-locked, or LeaseLostError for the first channel whose lease moved on.
+ */
+export async function assertLeases(c: pg.PoolClient, changes: Array<{ channelId: string; fence: Fence }>): Promise<void> {
+  if (changes.length === 0) return;
+  const { rows } = await c.query<{ channel_id: string; node_id: string; epoch: number }>(
+    `SELECT l.channel_id, l.node_id, l.epoch FROM channel_leases l
+     JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(channel_id, node_id, epoch)
+       ON l.channel_id = f.channel_id AND l.node_id = f.node_id AND l.epoch = f.epoch
+     WHERE l.expires_at > ${NOW_MS}
+     ORDER BY l.channel_id FOR KEY SHARE OF l`,
+    [changes.map((ch) => ch.channelId), changes.map((ch) => ch.fence.nodeId), changes.map((ch) => ch.fence.epoch)],
+  );
+  const held = new Set(rows.map((r) => `${r.channel_id} ${r.node_id} ${Number(r.epoch)}`));
+  const lost = changes.find((ch) => !held.has(`${ch.channelId} ${ch.fence.nodeId} ${ch.fence.epoch}`));
+  if (lost) throw new LeaseLostError(lost.channelId, lost.fence.epoch);
+}
+
+/** Writes `changes` (at most one per channel, each bulkable, their channels locked) on the caller's transaction. */
+export async function writeBulk(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
+  await writeSnapshots(c, changes);
+  await writeHistory(c, changes);
+  await writeEvents(c, changes);
+}
+
+async function writeSnapshots(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
+  const withId = changes.filter((ch) => ch.changeId);
+  if (withId.length > 0) {
+    await c.query(
+      'UPDATE channels SET last_change_id = v.change_id FROM unnest($1::text[], $2::text[]) AS v(id, change_id) WHERE channels.id = v.id',
+      [withId.map((ch) => ch.channelId), withId.map((ch) => ch.changeId)],
+    );
+  }
+  const snaps = changes.filter((ch) => ch.snapshot);
+  if (snaps.length === 0) return;
+  const s = snaps.map((ch) => ch.snapshot!);
+  await c.query(
+    `UPDATE channels SET status = v.status, status_reason = v.reason, status_detail = v.detail, status_since = v.since,
+       start_at = v.start_at, linked_user = v.linked_user::jsonb
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
+       AS v(id, status, reason, detail, since, start_at, linked_user)
+     WHERE channels.id = v.id`,
+    [
+      snaps.map((ch) => ch.channelId),
+      s.map((x) => x.status),
+      s.map((x) => x.statusReason),
+      s.map((x) => x.statusDetail),
+      s.map((x) => x.statusSince),
+      s.map((x) => x.startAt),
+      s.map((x) => (x.user === null ? null : JSON.stringify(x.user))),
+    ],
+  );
+}
+
+async function writeHistory(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
+  const rows = changes.flatMap((ch) => (ch.history ?? []).map((h) => ({ channelId: ch.channelId, h, fence: ch.fence })));
+  if (rows.length === 0) return;
+  await c.query(
+    `INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail, node_id, epoch)
+     SELECT channel_id, at, from_status, to_status, reason, detail, node_id, epoch
+     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) WITH ORDINALITY
+       AS t(channel_id, at, from_status, to_status, reason, detail, node_id, epoch, n)
+     ORDER BY t.n`,
+    [
+      rows.map((r) => r.channelId),
+      rows.map((r) => r.h.at),
+      rows.map((r) => r.h.from),
+      rows.map((r) => r.h.to),
+      rows.map((r) => r.h.reason),
+      rows.map((r) => r.h.detail ?? null),
+      rows.map((r) => r.fence?.nodeId ?? null),
+      rows.map((r) => r.fence?.epoch ?? null),
+    ],
+  );
+}
+
+/**
+ * Events, then their deliveries. Seqs and ids are drawn from the sequences first, in order, so
+ * each channel's events and each queue's deliveries keep the order of the changes.
+ */
+async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
+  const events = changes.flatMap((ch) => (ch.events ?? []).map((e) => ({ channelId: ch.channelId, e, fence: ch.fence })));
+  if (events.length === 0) return;
+  const seqs = await draw(c, 'events', 'seq', events.length);
+  await c.query(
+    `INSERT INTO events (seq, channel_id, name, body, created_at, node_id, epoch)
+     SELECT seq, channel_id, name, body::json, created_at, node_id, epoch
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
+       AS t(seq, channel_id, name, body, created_at, node_id, epoch)`,
+    [
+      seqs,
+      events.map((x) => x.channelId),
+      events.map((x) => x.e.name),
+      events.map((x) => JSON.stringify(x.e.body)),
+      events.map((x) => x.e.createdAt),
+      events.map((x) => x.fence?.nodeId ?? null),
+      events.map((x) => x.fence?.epoch ?? null),
+    ],
+  );
+  const deliveries = events.flatMap((x, i) => (x.e.targets ?? []).map((t) => ({ seq: seqs[i]!, channelId: x.channelId, e: x.e, t })));
+  if (deliveries.length === 0) return;
+  const ids = await draw(c, 'deliveries', 'id', deliveries.length);
+  await c.query(
+    `INSERT INTO deliveries (id, event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+       next_attempt_at, created_at, updated_at)
+     SELECT id, event_seq, channel_id, event_name, target::jsonb, queue_key, ordered, 'pending', 0, at, at, at
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::bigint[])
+       AS t(id, event_seq, channel_id, event_name, target, queue_key, ordered, at)`,
+    [
+      ids,
+      deliveries.map((d) => d.seq),
+      deliveries.map((d) => d.channelId),
+      deliveries.map((d) => d.e.name),
+      deliveries.map((d) => JSON.stringify(d.t)),
+      deliveries.map((d) => deliveryQueueKey(d.channelId, d.t)),
+      deliveries.map((d) => d.t.ordered),
+      deliveries.map((d) => d.e.createdAt),
+    ],
+  );
+}
+
+/** `n` fresh values of a table's serial column, ascending. */
+async function draw(c: pg.PoolClient, table: string, column: string, n: number): Promise<number[]> {
+  const { rows } = await c.query<{ v: number }>(
+    `SELECT nextval(pg_get_serial_sequence('${table}', '${column}')) AS v FROM generate_series(1, $1::int) ORDER BY v`,
+    [n],
+  );
+  return rows.map((r) => Number(r.v));
+}
