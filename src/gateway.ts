@@ -26,6 +26,7 @@ import { PROXY_SCHEMES } from '@wagate/protocol';
 import type { Effect } from './channel/lifecycle.js';
 import { ClusterNode } from './cluster/node.js';
 import { resolveNodeId } from './cluster/node-id.js';
+import { Peers } from './peers/index.js';
 
 const ADMIN_HASH_KEY = 'admin_token_hash';
 
@@ -96,7 +97,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   let webhooks: WebhookService | null = null;
   const commits = new EventEmitter().setMaxListeners(0);
   // The channel service needs metrics' hooks and metrics needs the channels: a getter breaks the knot.
-  const metrics = new Metrics({ channels: () => channels, store, proxies: () => proxies.list() });
+  const metrics = new Metrics({
+    channels: () => channels,
+    store,
+    proxies: () => proxies.list(),
+    node: nodeId === undefined ? undefined : { id: nodeId, runsHere: (id) => channels.runsHere(id) },
+  });
   // A pool proxy is set by the admin: private hosts are allowed, the always-refused ranges are not.
   const proxies = new ProxyPool({ store, clock, flap: config.lifecycle.flap, guard: { ...guard, allowPrivate: true }, onError: (err) => app.log.error({ err }, 'proxy pool write failed') });
   await proxies.load();
@@ -136,6 +142,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     onCommitted: (channelId) => {
       webhooks?.dispatcher.wake();
       commits.emit('committed', channelId);
+      peers?.committed(channelId);
     },
     proxies,
     checkProxy: (proxyUrl, pooled) =>
@@ -149,6 +156,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       proxies.observe(channelId, effects);
       logTransitions(app, channelId, effects);
       remediation.step(channelId, effects);
+      peers?.step(channelId, effects);
     },
     // A channel's messages and receipts are recorded in the order the engine reported them, even
     // when a file has to be downloaded first: a photo and the text after it stay in that order.
@@ -165,11 +173,34 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       metrics.storeFault();
       app.log.warn({ channelId, err }, 'store refused a commit; retrying');
     },
-    onRevoked: (channelId) => commits.emit('revoked', channelId),
+    onRevoked: (channelId) => {
+      commits.emit('revoked', channelId);
+      peers?.revoked(channelId);
+    },
     nodeId,
     placeNew: async (channelId) => node?.placeNew(channelId),
     onLeaseLost: (channelId) => node?.noteRefused(channelId),
   });
+  // Any node answers any request: forwarding to the channel's node, and this node's view of the others'.
+  const peers =
+    store.cluster && nodeId !== undefined && config.databaseUrl
+      ? new Peers({
+          nodeId,
+          secret: config.nodeSecret,
+          store,
+          cluster: store.cluster,
+          connectionString: config.databaseUrl,
+          schema: opts.pgSchema,
+          target: { track: (r) => void channels.track(r), untrack: (id) => channels.untrack(id), known: () => [...channels.all()].map((r) => r.id), runsHere: (id) => channels.runsHere(id), record: (id) => channels.find(id)?.record },
+          signals: commits,
+          clock,
+          expectMove: (id, until) => messages.expectMove(id, until),
+          onForward: (outcome, waitedMs) => metrics.node?.forward(outcome, waitedMs),
+          answerTimeoutMs: config.http.connectionTimeoutMs,
+          bodyLimitBytes: Math.max(config.bodyLimitBytes, config.mediaMaxBytes + 1_048_576),
+          onError: (err, what) => app.log.warn({ err }, what),
+        })
+      : null;
   if (store.cluster && nodeId !== undefined) {
     node = new ClusterNode({ cluster: store.cluster, channels, config: config.cluster, nodeId, log: { info: (f, m) => app.log.info(f, m), warn: (f, m) => app.log.warn(f, m), error: (f, m) => app.log.error(f, m) } });
   }
@@ -204,7 +235,17 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       metrics,
       proxies,
       commits,
-      node: node ? { id: node.id, startedAt: nodeStartedAt, ttlMs: config.cluster.ttlMs, runsHere: (id: string) => channels.runsHere(id) } : null,
+      node:
+        peers && nodeId !== undefined
+          ? {
+              id: nodeId,
+              startedAt: nodeStartedAt,
+              ttlMs: config.cluster.ttlMs,
+              runsHere: (id) => channels.runsHere(id),
+              discover: (hash) => channels.discover(hash),
+              register: (server) => peers.register(server),
+            }
+          : null,
       metricsTokenHash: config.metricsToken ? hashToken(config.metricsToken) : null,
       clock,
       version: VERSION,
@@ -240,6 +281,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (node) await node.start(config.cluster.nodeUrl ?? url, dirLock !== null);
   else await channels.resume();
   opts.onPhase?.('channels_resumed');
+  await peers?.start();
+  if (peers && config.nodeSecret === null) app.log.warn({ node: nodeId }, 'WAGATE_NODE_SECRET is not set: requests for channels run by another node answer 503');
   webhooks.dispatcher.start();
   // Idempotency-Keys answer for 24 hours; an hourly sweep keeps the table at a day's sends.
   // Media older than WAGATE_MEDIA_RETENTION_DAYS goes in the same sweep, in batches.
@@ -275,6 +318,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         // A node hands its channels over as it stops; one process just stops them.
         await (node ? node.leave() : channels.shutdown());
         await webhooks.stop();
+        await peers?.close();
         await media.close();
         await whatsappMedia.close();
         await store.close();

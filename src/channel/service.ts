@@ -172,6 +172,40 @@ export class ChannelService {
     return owned;
   }
 
+  /**
+   * Several nodes: a channel as the database has it, for one this node does not run: known here
+   * idle (it writes nothing) if it was not, else brought up to date (status, settings, token).
+   * A channel this node runs is left alone: its own view is the truth.
+   */
+  track(record: ChannelRecord): ChannelRuntime {
+    const current = this.runtimes.get(record.id);
+    if (!current) return this.attach(record, restoredState(record));
+    if (this.runsHere(record.id)) return current;
+    if (current.record.tokenHash !== record.tokenHash) {
+      this.byTokenHash.delete(current.record.tokenHash);
+      this.byTokenHash.set(record.tokenHash, record.id);
+      this.deps.onRevoked?.(record.id);
+    }
+    Object.assign(current.record, record);
+    current.state = restoredState(record);
+    return current;
+  }
+
+  /** Several nodes: a channel deleted on another node is forgotten here (unless it runs here). */
+  untrack(channelId: string): void {
+    const runtime = this.runtimes.get(channelId);
+    if (!runtime || this.runsHere(channelId)) return;
+    this.forget(runtime);
+    this.deps.onRevoked?.(channelId);
+  }
+
+  /** Several nodes: the channel of a token this node does not know, if another node created it. */
+  async discover(tokenHash: string): Promise<ChannelRuntime | undefined> {
+    if (this.deps.nodeId === undefined) return undefined;
+    const record = await this.deps.store.findChannelByTokenHash(tokenHash);
+    return record ? this.track(record) : undefined;
+  }
+
   /** Creates a channel; answers it with its token (the only time the token is shown). */
   async create(input: CreateChannelInput): Promise<{ runtime: ChannelRuntime; token: string }> {
     const engine = input.engine ?? this.deps.defaultEngine;

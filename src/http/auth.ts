@@ -38,6 +38,8 @@ export interface AuthenticatorDeps {
   metricsTokenHash: string | null;
   limiter: AuthFailureLimiter;
   tickets: StreamTickets;
+  /** Several nodes: a token this node does not know may belong to a channel created on another one. */
+  discover?: (tokenHash: string) => Promise<ChannelRuntime | undefined>;
 }
 
 const ADMIN_HEADER_ONLY = 'send the admin token as "Authorization: Bearer <token>"; the partner API never takes it in the URL';
@@ -58,7 +60,7 @@ export class Authenticator {
     const token = requestToken(req);
     if (!token) throw errors.invalidToken('send the channel token as "Authorization: Bearer <token>" or ?token=');
     this.deps.limiter.check(req.ip);
-    const channel = this.deps.channels.byToken(token);
+    const channel = this.deps.channels.byToken(token) ?? (this.isAdmin(token) ? undefined : await this.deps.discover?.(hashToken(token)));
     if (!channel && this.isAdmin(token)) {
       this.refuse(req, 'this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
     }

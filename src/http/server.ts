@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Clock } from '../channel/clock.js';
 import type { ChannelService } from '../channel/service.js';
+import type { ChannelRuntime } from '../channel/runtime.js';
 import type { Store, EngineKind } from '../store/types.js';
 import { Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
@@ -107,6 +108,10 @@ export interface NodeContext {
   ttlMs: number;
   /** Whether this node runs the channel's engine now. */
   runsHere(channelId: string): boolean;
+  /** The channel of a token this node does not know, if another node created it. */
+  discover(tokenHash: string): Promise<ChannelRuntime | undefined>;
+  /** Registers what routes requests to other nodes (forwarding, fresh reads). */
+  register(app: FastifyInstance): void;
 }
 
 declare module 'fastify' {
@@ -159,12 +164,14 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     metricsTokenHash: ctx.metricsTokenHash,
     limiter: new AuthFailureLimiter({ limit: limits.authFailureLimit, windowMs: limits.authFailureWindowMs, now: () => ctx.clock.now() }),
     tickets,
+    discover: ctx.node ? (hash) => ctx.node!.discover(hash) : undefined,
   });
   const streams = { stallTimeoutMs: limits.streamStallTimeoutMs, heartbeatMs: STREAM_HEARTBEAT_MS };
   app.setValidatorCompiler(validatorCompiler);
   app.decorate('wagate', ctx);
   app.decorateRequest('channel', null as never);
   registerErrorHandling(app);
+  ctx.node?.register(app);
   // A POST without a body validates as an empty object: `{}` and nothing are the same request.
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined) req.body = {};

@@ -21,6 +21,8 @@ import { textOutgoing, type Outgoing } from './outgoing.js';
 
 /** How long an Idempotency-Key answers with its first answer. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60_000;
+/** The 409 of a send whose key was taken by a send a crash interrupted. */
+export const SEND_OUTCOME_UNKNOWN = 'send outcome unknown';
 /** An idempotency record written before the send; if it survives a crash, the outcome is unknown. */
 const IN_PROGRESS = 0;
 /**
@@ -95,7 +97,7 @@ export class MessageService {
       if (earlier.requestHash !== hash) throw reusedKey();
       if (earlier.status === IN_PROGRESS) {
         throw errors.conflict(
-          'send outcome unknown',
+          SEND_OUTCOME_UNKNOWN,
           'a send with this Idempotency-Key was interrupted by a gateway restart; check GET /messages/list before sending again with a new key',
         );
       }

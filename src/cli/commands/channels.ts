@@ -7,7 +7,10 @@ const STATUSES = ['NOT_INIT', 'INIT', 'LAUNCH', 'QR', 'AUTH', 'ERROR', 'SYNC_ERR
 
 /** The table row of a channel. */
 export function channelRow(c: PartnerChannel): Record<string, unknown> {
-  return { id: c.id, name: c.name, engine: c.engine, status: c.status.text, reason: c.reason ?? '', detail: c.detail ?? '', stopped: c.stopped, created: new Date(c.creationTS).toISOString() };
+  const row: Record<string, unknown> = { id: c.id, name: c.name, engine: c.engine, status: c.status.text, reason: c.reason ?? '', detail: c.detail ?? '', stopped: c.stopped, created: new Date(c.creationTS).toISOString() };
+  // Several nodes: the node that runs it (`-` while none does).
+  if (c.node !== undefined) row.node = c.node ?? '-';
+  return row;
 }
 
 /** Polls a channel until it reaches `status`, showing progress; throws after `timeoutMs`. */

@@ -41,7 +41,8 @@ export function observeCommands(program: Command, out: () => Output): void {
     .action(async (opts: { watch?: boolean }) => {
       const target = targetFromEnv();
       const { channels } = await call<{ channels: PartnerChannel[] }>(target, 'GET', '/partner/channels/list?count=1000');
-      printTable(out(), channels.map(channelRow), ['id', 'name', 'engine', 'status', 'reason', 'detail', 'stopped'], channels);
+      const nodes = channels.some((c) => c.node !== undefined) ? ['node'] : [];
+      printTable(out(), channels.map(channelRow), ['id', 'name', 'engine', 'status', ...nodes, 'reason', 'detail', 'stopped'], channels);
       if (!opts.watch) return;
       const reasons = new ReasonLookup(target);
       await follow(target, 'following status changes and alerts (Ctrl-C stops)', async (name, data) => {

@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:nodes`: several gateway nodes on this machine over one PostgreSQL database
+ * (SPEC §10): 1, 2 and 3 node processes in turn, each on a fresh database with CHANNELS sandbox
+ * channels (default 300; BENCH_NODES_CHANNELS=3000 for the large run):
+ * - channels brought to AUTH per second: CHANNELS channels created through every node in turn
+ *   (32 at a time), each scanned through the next node once it shows its QR (the scan is carried
+ *   to the node that runs it); from the first creation to the last channel AUTH under its lease;
+ * - webhook deliveries per second: one inbound message per channel, posted to every node in turn
+ *   (carried to the channel's node), each a `messages.post` to one loopback receiver; from the
+ *   first post to the last delivery;
+ * - failover (2 and 3 nodes): the last node SIGKILLed; from the kill to every channel it ran AUTH
+ *   on the survivors under a new lease (the lease TTL is the test's 6 s).
+ * Rates are also given as ratios to the single node of the same run. Prints JSON.
+ */
+import { cpus } from 'node:os';
+import { until } from '../test/support/http.js';
+import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../test/support/process.js';
+import { startReceiver } from '../test/support/receiver.js';
+import { postgresForTests } from '../src/store/postgres/testing.js';
+import { ADMIN, TEST_TIMINGS, TTL_MS, authUnderLease, clusterDatabase, leases, type ClusterDb } from '../test/cluster/cluster.js';
+
+const CHANNELS = Number(process.env.BENCH_NODES_CHANNELS ?? 300);
+const CONCURRENCY = 32;
+const SECRET = 'bench-nodes-secret-0123456789abcdef';
+const SANDBOX = { init_ms: 50, launch_ms: 100, receipt_delivered_ms: null, receipt_read_ms: null };
+
+interface Channel {
+  id: string;
+  token: string;
+}
+
+async function call<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => null)) as T };
+}
+
+/** Runs `fn` over `items`, `CONCURRENCY` at a time. */
+async function pool<T>(items: T[], fn: (item: T, i: number) => Promise<void>, concurrency = CONCURRENCY): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+function startNodes(db: ClusterDb, count: number): Promise<GatewayProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      startGatewayProcess({
+        WAGATE_DATABASE_URL: db.url,
+        WAGATE_DATA_DIR: tempDataDir(),
+        WAGATE_NODE_ID: `bench-${i + 1}`,
+        WAGATE_NODE_SECRET: SECRET,
+        WAGATE_ADMIN_TOKEN: ADMIN,
+        WAGATE_DEFAULT_ENGINE: 'sandbox',
+        ...TEST_TIMINGS,
+      }),
+    ),
+  );
+}
+
+/** A request that may meet a moving channel (409) or a busy lease pool (503): retried a few times, counted. */
+async function retried<T>(what: string, attempt: () => Promise<{ status: number; body: T }>, stats: { retries: number }): Promise<T> {
+  for (let i = 0; ; i++) {
+    const res = await attempt();
+    if (res.status === 200) return res.body;
+    if ((res.status !== 503 && res.status !== 409) || i === 20) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+    stats.retries++;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One run: `count` nodes on a fresh database, CHANNELS channels created, paired, messaged, then a node killed. */
+async function measure(serverUrl: string, count: number): Promise<Record<string, unknown>> {
+  const db = await clusterDatabase(serverUrl);
+  const receiver = await startReceiver();
+  let running: GatewayProcess[] = [];
+  try {
+    running = await startNodes(db, count);
+    const urls = running.map((n) => n.url);
+    await until(async () => (await call<{ nodes: Array<{ live: boolean }> }>(urls[0]!, ADMIN, 'GET', '/partner/nodes')).body.nodes.filter((n) => n.live).length === count, 'every node live', 60_000, 100);
+    const stats = { retries: 0 };
+
+    // Channels brought to AUTH: created through every node in turn, each scanned once it shows its QR.
+    const t0 = Date.now();
+    const channels: Channel[] = [];
+    await pool(
+      Array.from({ length: CHANNELS }, (_, i) => i),
+      async (i) => {
+        const body = {
+          name: `bench-${i}`,
+          engine: 'sandbox',
+          sandbox: SANDBOX,
+          settings: { webhooks: [{ url: `${receiver.url}/hook`, events: [{ type: 'messages', method: 'post' }], mode: 'body' }] },
+        };
+        const ch = await retried('create', () => call<Channel>(urls[i % count]!, ADMIN, 'PUT', '/partner/channels', body), stats);
+        channels.push(ch);
+        await until(async () => (await call<{ status: { text: string } }>(urls[i % count]!, ch.token, 'GET', '/health?wakeup=false')).body.status.text === 'QR', 'QR', 120_000, 50);
+        await retried('scan', () => call(urls[(i + 1) % count]!, ch.token, 'POST', '/sandbox/scan', { user: { id: `4915${String(i).padStart(8, '0')}`, name: `bench ${i}` } }), stats);
+      },
+    );
+    await until(async () => (await authUnderLease(db)).size === CHANNELS, 'every channel AUTH', 600_000, 100);
+    const authSeconds = (Date.now() - t0) / 1000;
+
+    // Webhook deliveries: one inbound message per channel, posted to every node in turn.
+    const t1 = Date.now();
+    await pool(channels, async (ch, i) => {
+      await retried('inbound', () => call(urls[i % count]!, ch.token, 'POST', '/sandbox/inbound', { from: '4915112345678', body: `bench ${i}` }), stats);
+    });
+    await until(() => receiver.received.length >= CHANNELS, 'every delivery', 600_000, 50);
+    const deliverySeconds = (Date.now() - t1) / 1000;
+
+    let failover: Record<string, unknown> | null = null;
+    if (count > 1) {
+      const victimId = `bench-${count}`;
+      const moved = [...(await leases(db))].filter(([, l]) => l.node === victimId).map(([id]) => id);
+      const killedAt = Date.now();
+      await running[count - 1]!.kill('SIGKILL');
+      await until(async () => {
+        const auth = await authUnderLease(db, [victimId]);
+        return moved.every((id) => auth.has(id));
+      }, 'the killed node’s channels AUTH elsewhere', 600_000, 100);
+      const seconds = (Date.now() - killedAt) / 1000;
+      failover = { channels_moved: moved.length, kill_to_all_auth_s: seconds, lease_ttl_s: TTL_MS / 1000, beyond_ttl_s: Number((seconds - TTL_MS / 1000).toFixed(2)) };
+    }
+    return {
+      nodes: count,
+      channels: CHANNELS,
+      create_to_all_auth_s: authSeconds,
+      channels_to_auth_per_s: Math.round(CHANNELS / authSeconds),
+      inbound_to_all_delivered_s: deliverySeconds,
+      deliveries_per_s: Math.round(CHANNELS / deliverySeconds),
+      retried_requests: stats.retries,
+      failover,
+    };
+  } finally {
+    await Promise.all(running.map((n) => n.kill('SIGKILL')));
+    await receiver.close();
+    await db.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const server = await postgresForTests();
+  if (!server) throw new Error('bench:nodes needs PostgreSQL (WAGATE_TEST_DATABASE_URL)');
+  const runs: Array<Record<string, unknown>> = [];
+  for (const count of [1, 2, 3]) runs.push(await measure(server.url, count));
+  const base = runs[0]!;
+  for (const r of runs) {
+    r.auth_rate_vs_1_node = Number(((r.channels_to_auth_per_s as number) / (base.channels_to_auth_per_s as number)).toFixed(2));
+    r.delivery_rate_vs_1_node = Number(((r.deliveries_per_s as number) / (base.deliveries_per_s as number)).toFixed(2));
+  }
+  process.stdout.write(`${JSON.stringify({ bench: 'nodes', channels: CHANNELS, cores: cpus().length, lease_ttl_ms: TTL_MS, runs }, null, 2)}\n`);
+}
+
+await main();
