@@ -29,7 +29,7 @@ export interface Config {
    * system's roots, for WhatsApp's media hosts (uploads and downloads): an emulator's, in tests.
    */
   baileysMediaCa: string | null;
-  /** One delivery attempt's budget, connect to last byte. */
+  /** One delivery attempt's budget: the answer's headers within it, then no pause longer in its body. */
   webhookTimeoutMs: number;
   /** How long finished deliveries, events and status history are kept. */
   retention: RetentionWindows;

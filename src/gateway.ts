@@ -140,7 +140,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     version: VERSION,
     defaultEngine: config.defaultEngine,
     onCommitted: (channelId) => {
-      webhooks?.dispatcher.wake();
+      webhooks?.dispatcher.committed();
       commits.emit('committed', channelId);
       peers?.committed(channelId);
     },
@@ -219,6 +219,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     channels,
     guard,
     timeoutMs: config.webhookTimeoutMs,
+    // Several gateways may share a PostgreSQL outbox: each sends only the queues it claims.
+    claims: nodeId === undefined ? undefined : { node: nodeId, ttlMs: Math.max(30_000, 2 * config.webhookTimeoutMs) },
     retentionDays: config.retention.deliveriesDays,
     observe: (delivery, _result, outcome) => metrics.delivery(delivery, outcome, clock.now()),
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),

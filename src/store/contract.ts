@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import { changeContract } from './contract/changes.js';
+import { claimContract } from './contract/claims.js';
 import { groupChangeContract } from './contract/group-changes.js';
 import { channelContract } from './contract/channels.js';
 import { credentialContract } from './contract/credentials.js';
@@ -40,6 +41,7 @@ export function describeStoreContract(name: string, makeStore: StoreFactory): vo
     describe('changes, history and events', () => changeContract(store));
     describe('changes of many channels at once (group commit)', () => groupChangeContract(store));
     describe('credentials, meta and upkeep', () => credentialContract(store));
+    describe('delivery claims and hand-over', () => claimContract(store));
     describe('webhook deliveries', () => deliveryContract(store));
     describe('webhook deliveries: listing, replay, failing a queue', () => deliveryAdminContract(store));
     describe('messages, chats and idempotency keys', () => messageContract(store));

@@ -7,6 +7,7 @@ import type {
   DeliveryFilter,
   DeliveryStatus,
   DeliveryTarget,
+  DueDelivery,
   EngineKind,
   NewChannel,
   Page,
@@ -130,6 +131,12 @@ export function limitOffset(page: Page): [limit: number, offset: number] {
  */
 export function deliveryQueueKey(channelId: string, target: Pick<DeliveryTarget, 'mode' | 'url'>): string {
   return `${channelId} ${target.mode} ${target.url}`;
+}
+
+/** A delivery just written: pending, due at once, never attempted. */
+export function pendingDelivery(d: Pick<DueDelivery, 'id' | 'eventSeq' | 'channelId' | 'eventName' | 'target' | 'queueKey' | 'createdAt' | 'body'>): DueDelivery {
+  const at = d.createdAt;
+  return { ...d, status: 'pending', attempts: 0, nextAttemptAt: at, updatedAt: at, deliveredAt: null, lastStatus: null, lastError: null, replayOf: null };
 }
 
 /** A `deliveries` row as both dialects select it (`body` only where the event is joined). */

@@ -113,6 +113,12 @@ export interface DueDelivery extends Delivery {
   body: string;
 }
 
+/** A node claiming delivery queues, and until when its claims last (unix ms). */
+export interface ClaimHolder {
+  node: string;
+  until: number;
+}
+
 /** The outcome of one attempt, as the dispatcher decided it. */
 export interface AttemptResult {
   status: DeliveryStatus;
@@ -320,12 +326,30 @@ export interface Store extends ProxyStore {
    * Claims what can go now, as a batch: what `dueDeliveries` answers, and behind each due head
    * of an ordered queue the next pending rows of that queue, up to `perQueue` rows per queue,
    * each queue's rows in id order, leaving out the queues in `held` (those the caller is
-   * already sending). The claim is the dispatcher's alone (one per store today); a store shared
-   * by several nodes would lock or lease the queues it answers here.
+   * already sending). With `holder` (several nodes on one database), it answers only queues no
+   * other node holds a live claim on, and claims them for `holder` until `holder.until`.
    */
-  claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]>;
+  claimDeliveries(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): Promise<DueDelivery[]>;
+  /**
+   * The pending rows of each queue in `keys`, due or not, up to `perQueue` per queue, in id
+   * order: how the dispatcher learns a queue it does not hold yet. With `holder`, only of the
+   * queues it could claim (claimed first, then read, so no row another node finished is answered).
+   */
+  claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): Promise<DueDelivery[]>;
+  /** Extends `node`'s claims on `keys` to `until`; answers the keys it still holds. */
+  renewDeliveryClaims(node: string, keys: string[], until: number): Promise<string[]>;
+  /** Lets other nodes claim these queues (their rows' outcomes are durable). */
+  releaseDeliveryClaims(node: string, keys: string[]): Promise<void>;
+  /**
+   * Hands every delivery this store instance writes (changes, replays) to `listener` once it is
+   * committed, each queue's rows in id order, so a dispatcher need not read back what was just
+   * written. Answers the function that stops it.
+   */
+  watchDeliveries(listener: (rows: DueDelivery[]) => void): () => void;
   /** Records an attempt's outcome: attempts + 1, the new status, due time and last result. */
   recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  /** True when writes handed over in one turn share one transaction anyway (SQLite's group commit). */
+  readonly groupsWrites?: boolean;
   /** Records many outcomes in one transaction: all of them durable, or none. */
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void>;
   getDelivery(id: number): Promise<DueDelivery | null>;

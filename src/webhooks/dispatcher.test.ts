@@ -127,8 +127,47 @@ function staleDueReads(store: Store): Store {
   });
 }
 
+/** A store that counts the reads the dispatcher makes of it. */
+function countingReads(counts: Map<string, number>): (store: Store) => Store {
+  return (store) =>
+    new Proxy(store, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          counts.set(String(prop), (counts.get(String(prop)) ?? 0) + 1);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+}
+
 for (const [kind, open] of stores) {
   describe.skipIf(!open)(`Dispatcher on ${kind}`, () => {
+    it('sends what is committed while it runs from the hand-over, reading each queue only once', async () => {
+      const counts = new Map<string, number>();
+      const { store, receiver, dispatcher } = await rig(open!, countingReads(counts));
+      dispatcher.start();
+      const hook: DeliveryTarget = target(`${receiver.origin}/hook`, { secret: null, headers: {} });
+      const channels = await Promise.all(Array.from({ length: 5 }, () => store.createChannel(newChannel())));
+      // Twenty changes per channel, each committed once the one before has landed.
+      await Promise.all(
+        channels.map(async ({ id }) => {
+          for (let i = 0; i < 20; i++) await store.commitChange({ channelId: id, events: [{ ...statusEvent(id, `S${i}`, Date.now()), targets: [hook] }] });
+        }),
+      );
+      await drained(store);
+      expect(receiver.received).toHaveLength(100);
+      expect(duplicates(receiver)).toBe(0);
+      for (const { id } of channels) {
+        const seqs = receiver.received.filter((r) => r.body.includes(`"${id}"`)).map((r) => Number(String(r.headers['webhook-id']).slice(4)));
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      }
+      // One read per queue when its first row arrives (and the scan at start), not one per event.
+      expect(counts.get('claimQueues') ?? 0).toBeLessThanOrEqual(channels.length);
+      expect(counts.get('claimDeliveries') ?? 0).toBeLessThanOrEqual(3);
+    });
+
     it('never relaunches a delivery whose outcome was recorded while the due query ran', async () => {
       const { store, receiver, dispatcher } = await rig(open!, staleDueReads);
       const total = await backlog(store, receiver, 20, 10);

@@ -3,6 +3,7 @@ import { splitEventName, type Alert } from '@wagate/protocol';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
 import type { AttemptResult, DeliveryTarget, DueDelivery, Store } from '../store/types.js';
 import { isExpired, planRetry } from './policy.js';
+import { QueueClaims, type ClaimOptions } from './claims.js';
 import { OutcomeWriter } from './outcomes.js';
 import type { DeliveryResult, Sender } from './sender.js';
 
@@ -29,6 +30,8 @@ export interface DispatcherDeps {
   observe?(delivery: DueDelivery, result: DeliveryResult, outcome: 'delivered' | 'retry' | 'failed'): void;
   /** Attempts in flight at once, across all queues. */
   concurrency?: number;
+  /** Share the outbox with other nodes: send only the queues claimed for this node. */
+  claims?: ClaimOptions;
   /** Attempts in flight at once for one channel (default: a quarter of `concurrency`). */
   perChannel?: number;
   /** The longest the dispatcher sleeps before looking at the outbox again. */
@@ -43,6 +46,8 @@ export function webhookId(delivery: { eventSeq: number }): string {
 
 /** Rows claimed ahead per ordered queue: they go one after another with no read in between. */
 export const PREFETCH_PER_QUEUE = 32;
+/** A queue with nothing to send is kept this long, so the next event it gets needs no read. */
+export const IDLE_QUEUE_MS = 5_000;
 
 /** What a queue does after an attempt: go on with its next claimed row, or let the store decide again. */
 type Next = 'next' | 'release';
@@ -55,26 +60,46 @@ interface HeldQueue {
   /** Claimed rows not yet launched, in id order. */
   rows: DueDelivery[];
   inFlight: number;
+  /**
+   * The rows held (and in flight) are every pending row of the queue: a row the store hands
+   * over as committed can go straight on. Otherwise only a prefix is held, and the store is
+   * asked again once it is sent.
+   */
+  complete: boolean;
+  /** The highest id held so far: a handed-over row at or below it is already known. */
+  maxId: number;
+  /** Since when the queue has had nothing to send (NaN while it has). */
+  idleSince: number;
 }
 
 /**
- * Sends what the outbox holds. It claims due deliveries in batches (each ordered queue's head
- * and the rows behind it) and holds those queues in memory until they are done: an ordered
- * queue has one attempt in flight and goes on with its next row only once the outcome of the
- * last is committed, so a slow or dead receiver holds back only its own queue. Outcomes are
- * group-committed (OutcomeWriter); a queue is released (and read again) once its rows are done
- * or its head must wait for a retry.
+ * Sends what the outbox holds. Deliveries reach it two ways: handed over by the store as they
+ * are committed (so a steady flow reads nothing back), and claimed in batches from the store
+ * for what it does not hold (at start, after a crash, behind a long backlog, retries coming
+ * due). It holds each queue in memory: an ordered queue has one attempt in flight and goes on
+ * with its next row only once the outcome of the last is committed, so a slow or dead receiver
+ * holds back only its own queue. Outcomes are group-committed (OutcomeWriter). With `claims`,
+ * several nodes' dispatchers share one outbox: each sends only queues it holds a live claim on.
  */
 export class Dispatcher {
   private inFlight = new Map<number, Promise<void>>();
   private held = new Map<string, HeldQueue>();
+  /** Held queues with rows not launched yet (what `fill` looks at). */
+  private ready = new Set<HeldQueue>();
   /** Attempts in flight per channel: a channel whose receivers hang holds only its share. */
   private busyChannels = new Map<string, number>();
   private pumping = false;
   private again = false;
+  /** The store must be scanned for due queues (not only for the queues in `wanted`). */
+  private scan = true;
+  /** Queues the store handed rows of that this dispatcher does not hold: read them. */
+  private wanted = new Set<string>();
+  private started = false;
   private stopped = false;
+  private unwatch: (() => void) | null = null;
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
+  private sweepTimer: TimerHandle | null = null;
   private lastFailingAlert = new Map<string, number>();
   /** Channels with a webhook_failing alert and no delivery since (the fleet view's flag). */
   private readonly failingChannels = new Set<string>();
@@ -84,37 +109,106 @@ export class Dispatcher {
     return this.failingChannels.has(channelId);
   }
   /**
-   * Queues released while a claim was out: that claim may still list their rows as they were
+   * Queues released while a read was out: that read may still list their rows as they were
    * before the outcomes just committed, so its rows of these queues are dropped.
    */
   private releasedDuringRead: Set<string> | null = null;
-  /** Deliveries whose attempt ended while a claim was out (unordered queues stay held meanwhile). */
+  /** Deliveries whose attempt ended while a read was out. */
   private endedDuringRead: Set<number> | null = null;
+  /** Rows handed over while a read was out, for queues not held: looked at once it answers. */
+  private handedDuringRead: DueDelivery[] | null = null;
   private truncated = false;
   private readonly concurrency: number;
   private readonly idleMs: number;
   private readonly perChannel: number;
+  private readonly claims: QueueClaims | null;
   /** Batches the outcomes of attempts into shared commits. */
   readonly outcomes: OutcomeWriter;
   /** Claims made (for the benchmarks' statements per delivery). */
-  claims = 0;
+  claimsMade = 0;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.concurrency = deps.concurrency ?? 64;
     this.perChannel = deps.perChannel ?? Math.max(UNORDERED_PER_QUEUE, Math.floor(this.concurrency / 4));
     this.idleMs = deps.idleMs ?? 5_000;
     this.outcomes = new OutcomeWriter(deps.store);
+    this.claims = deps.claims
+      ? new QueueClaims({
+          ...deps.claims,
+          store: deps.store,
+          clock: deps.clock,
+          held: () => [...this.held.keys()],
+          lost: (keys) => {
+            for (const key of keys) {
+              const queue = this.held.get(key);
+              if (queue) this.release(queue, true);
+            }
+          },
+          released: () => this.wake(),
+          onError: deps.onError,
+        })
+      : null;
   }
 
   /** Starts sending; pending deliveries left by an earlier run go first. */
   start(): void {
     this.stopped = false;
+    this.started = true;
+    this.unwatch ??= this.deps.store.watchDeliveries?.((rows) => this.handOver(rows)) ?? null;
     this.wake();
   }
 
-  /** Looks at the outbox again soon (new events were committed, or a queue was released). */
+  /** Looks at the outbox again soon (a replay, a cancellation, or anything the store did not hand over). */
   wake(): void {
-    if (this.stopped) return;
+    this.scan = true;
+    this.kick();
+  }
+
+  /** A change was committed: the store hands its deliveries over, or the outbox is read again. */
+  committed(): void {
+    if (!this.unwatch) this.wake();
+  }
+
+  /** Stops taking new deliveries and waits for the attempts in flight and their outcomes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    this.clearTimers();
+    await Promise.allSettled([...this.inFlight.values()]);
+    await this.outcomes.flushed();
+    await this.claims?.stop();
+    this.held.clear();
+    this.ready.clear();
+  }
+
+  /**
+   * Stops at once as a process that dies would: nothing more is sent, read or written, and
+   * the claims this node holds are left to expire (tests of another node taking over).
+   */
+  abandon(): void {
+    this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    this.clearTimers();
+    this.claims?.abandon();
+  }
+
+  /** Deliveries in flight now (an attempt counts until its outcome is committed). */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  private clearTimers(): void {
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    if (this.sweepTimer) this.deps.clock.clearTimeout(this.sweepTimer);
+    this.timer = null;
+    this.sweepTimer = null;
+    this.timerAt = Infinity;
+  }
+
+  private kick(): void {
+    if (this.stopped || !this.started) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -123,18 +217,27 @@ export class Dispatcher {
     setImmediate(() => void this.pump());
   }
 
-  /** Stops taking new deliveries and waits for the attempts in flight and their outcomes. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) this.deps.clock.clearTimeout(this.timer);
-    this.timer = null;
-    await Promise.allSettled([...this.inFlight.values()]);
-    await this.outcomes.flushed();
-  }
-
-  /** Deliveries in flight now (an attempt counts until its outcome is committed). */
-  get active(): number {
-    return this.inFlight.size;
+  /** Rows the store just committed: onto their queue when it is held whole, else that queue is read. */
+  private handOver(rows: DueDelivery[]): void {
+    if (this.stopped) return;
+    let added = false;
+    for (const row of rows) {
+      const queue = this.held.get(row.queueKey);
+      if (queue?.complete) {
+        if (row.id <= queue.maxId) continue;
+        queue.rows.push(row);
+        queue.maxId = row.id;
+        queue.idleSince = NaN;
+        this.ready.add(queue);
+        added = true;
+      } else if (!queue) {
+        if (this.handedDuringRead) this.handedDuringRead.push(row);
+        else this.wanted.add(row.queueKey);
+      }
+      // A queue held in part is read again once its prefix is sent.
+    }
+    if (added) this.fill();
+    if (this.wanted.size > 0) this.kick();
   }
 
   private async pump(): Promise<void> {
@@ -142,99 +245,172 @@ export class Dispatcher {
       do {
         this.again = false;
         if (this.stopped) return;
-        if (this.inFlight.size >= this.concurrency) break;
-        const released = new Set<string>();
-        const ended = new Set<number>();
-        this.releasedDuringRead = released;
-        this.endedDuringRead = ended;
-        // Ordered queues held are left out; an unordered one may gain rows while it sends.
-        const heldOrdered = [...this.held.values()].filter((q) => q.ordered).map((q) => q.key);
-        let due: DueDelivery[];
-        try {
-          this.claims += 1;
-          due = await this.deps.store.claimDeliveries(this.deps.clock.now(), 2 * this.concurrency, PREFETCH_PER_QUEUE, heldOrdered);
-        } finally {
-          // Only here, once this pump runs again: a queue can be released (an attempt can end)
-          // between the claim's answer and this continuation, and must count as during the read.
-          this.releasedDuringRead = null;
-          this.endedDuringRead = null;
+        if (this.wanted.size > 0) await this.read('wanted');
+        if (this.scan && this.inFlight.size < this.concurrency) {
+          this.scan = false;
+          await this.read('scan');
         }
-        // A full answer may have left due rows unread: free slots must ask again.
-        this.truncated = due.length >= 2 * this.concurrency;
-        this.take(due, released, ended);
         this.fill();
-      } while (this.again);
+      } while (this.again && !this.stopped);
       await this.sleepUntilDue();
     } catch (err) {
       this.deps.onError?.(err);
       this.wakeAt(this.deps.clock.now() + this.idleMs);
     } finally {
       this.pumping = false;
-      if (this.again) this.wake();
+      if (this.again) this.kick();
     }
   }
 
-  /** Holds the claimed rows of every queue this dispatcher did not hold already. */
-  private take(due: DueDelivery[], released: Set<string>, ended: Set<number>): void {
-    const fresh = new Set<string>();
+  /** Reads the queues in `wanted`, or scans for due ones, and holds what the store answers. */
+  private async read(kind: 'wanted' | 'scan'): Promise<void> {
+    const { store, clock } = this.deps;
+    const released = new Set<string>();
+    const ended = new Set<number>();
+    const handed: DueDelivery[] = [];
+    this.releasedDuringRead = released;
+    this.endedDuringRead = ended;
+    this.handedDuringRead = handed;
+    const excluded = this.claims?.excluded ?? [];
+    const holder = this.claims?.holder();
+    let rows: DueDelivery[];
+    try {
+      this.claimsMade += 1;
+      if (kind === 'wanted') {
+        const skip = new Set(excluded);
+        const keys = [...this.wanted].filter((k) => !this.held.has(k) && !skip.has(k));
+        this.wanted.clear();
+        rows = await store.claimQueues(keys, PREFETCH_PER_QUEUE, clock.now(), holder);
+      } else {
+        const held = [...this.held.keys(), ...excluded];
+        rows = await store.claimDeliveries(clock.now(), 2 * this.concurrency, PREFETCH_PER_QUEUE, held, holder);
+        // A full answer may have left due rows unread: free slots must ask again.
+        this.truncated = rows.length >= 2 * this.concurrency;
+      }
+    } finally {
+      // Only here, once this pump runs again: a queue can be released (an attempt can end)
+      // between the read's answer and this continuation, and must count as during the read.
+      this.releasedDuringRead = null;
+      this.endedDuringRead = null;
+      this.handedDuringRead = null;
+    }
+    const taken = this.take(rows, released, ended, kind === 'wanted');
+    if (holder && taken.length > 0) this.claims?.claimed(taken, holder.until);
+    // What was committed while the read was out: onto the queues it gave, or read next.
+    if (handed.length > 0) this.handOver(handed);
+  }
+
+  /** Holds the rows read of every queue this dispatcher did not hold already; answers those keys. */
+  private take(due: DueDelivery[], released: Set<string>, ended: Set<number>, whole: boolean): string[] {
+    const fresh = new Map<string, HeldQueue>();
     for (const row of due) {
       const key = row.queueKey;
       if (released.has(key) || ended.has(row.id) || this.inFlight.has(row.id)) continue;
-      const known = this.held.get(key);
-      if (known && !fresh.has(key) && (known.ordered || known.rows.some((r) => r.id === row.id))) continue;
-      let queue = known;
+      let queue = fresh.get(key);
       if (!queue) {
-        queue = { key, channelId: row.channelId, ordered: row.target.ordered, rows: [], inFlight: 0 };
-        this.held.set(key, queue);
-        fresh.add(key);
+        if (this.held.has(key)) continue;
+        queue = { key, channelId: row.channelId, ordered: row.target.ordered, rows: [], inFlight: 0, complete: false, maxId: 0, idleSince: NaN };
+        fresh.set(key, queue);
       }
       queue.rows.push(row);
+      queue.maxId = Math.max(queue.maxId, row.id);
     }
+    for (const queue of fresh.values()) {
+      // Fewer rows than asked for: the read saw the whole queue (a scan sees only unordered rows due).
+      queue.complete = queue.rows.length < PREFETCH_PER_QUEUE && (whole || queue.ordered);
+      this.held.set(queue.key, queue);
+      this.ready.add(queue);
+    }
+    return [...fresh.keys()];
   }
 
   /** Launches what the held queues may send now, within the global and per-channel caps. */
   private fill(): void {
+    if (this.stopped) return;
     const now = this.deps.clock.now();
-    for (const queue of this.held.values()) {
+    for (const queue of this.ready) {
       if (this.inFlight.size >= this.concurrency) return;
+      if (queue.rows.length === 0 || !this.held.has(queue.key)) {
+        this.ready.delete(queue);
+        continue;
+      }
+      if (this.claims && queue.rows.length > 0 && !this.claims.fresh(queue.key)) {
+        // Its claim was not renewed in time: another node may take it, so this one stops.
+        this.release(queue, true);
+        continue;
+      }
       while (queue.rows.length > 0 && queue.inFlight < (queue.ordered ? 1 : UNORDERED_PER_QUEUE)) {
         if (this.inFlight.size >= this.concurrency || (this.busyChannels.get(queue.channelId) ?? 0) >= this.perChannel) break;
-        const row = queue.rows[0]!;
-        if (row.nextAttemptAt > now) {
-          // Not due after all (it waits for a retry): the store answers again when it is.
-          this.wakeAt(row.nextAttemptAt);
-          this.release(queue, true);
+        const index = queue.ordered ? 0 : queue.rows.findIndex((r) => r.nextAttemptAt <= now);
+        const row = queue.rows[Math.max(0, index)]!;
+        if (row.nextAttemptAt > now || index < 0) {
+          // Not due yet (it waits for a retry): held, and looked at again when it is.
+          this.wakeAt(queue.ordered ? row.nextAttemptAt : Math.min(...queue.rows.map((r) => r.nextAttemptAt)));
           break;
         }
-        queue.rows.shift();
+        queue.rows.splice(Math.max(0, index), 1);
         this.launch(queue, row);
       }
     }
   }
 
-  /** Drops a queue's claimed rows; once nothing of it is in flight, lets the store answer for it again. */
+  /**
+   * After an attempt: a queue with rows left goes on; one that is held whole waits, idle, for
+   * the next row the store hands over; otherwise it is let go, and the store answers for it again.
+   */
   private release(queue: HeldQueue, dropRows: boolean): void {
-    if (dropRows) queue.rows = [];
+    if (dropRows) {
+      queue.rows = [];
+      queue.complete = false;
+    }
     if (queue.rows.length > 0 || queue.inFlight > 0) return;
+    if (queue.complete && !this.stopped) {
+      queue.idleSince = this.deps.clock.now();
+      this.sweepLater();
+      return;
+    }
     this.held.delete(queue.key);
     this.releasedDuringRead?.add(queue.key);
+    this.claims?.release(queue.key);
     this.wake();
   }
 
+  /** Lets go of queues idle for IDLE_QUEUE_MS (and their claims, for other nodes). */
+  private sweepLater(): void {
+    if (this.sweepTimer || this.stopped) return;
+    this.sweepTimer = this.deps.clock.setTimeout(() => {
+      this.sweepTimer = null;
+      const now = this.deps.clock.now();
+      let idle = false;
+      for (const queue of [...this.held.values()]) {
+        if (!(queue.idleSince >= 0)) continue;
+        if (now - queue.idleSince < IDLE_QUEUE_MS) {
+          idle = true;
+          continue;
+        }
+        queue.complete = false;
+        this.release(queue, true);
+      }
+      if (idle) this.sweepLater();
+    }, IDLE_QUEUE_MS);
+  }
+
   private async sleepUntilDue(): Promise<void> {
-    // Each queue held wakes the pump when it is released, and every retry this process
-    // schedules has its own wake-up: the store needs asking only when nothing is held.
-    if (this.inFlight.size > 0 || this.held.size > 0) return;
     const now = this.deps.clock.now();
+    // Queues held wake the pump themselves (releases, retries coming due); the store is asked
+    // for its next due time only when nothing is held, and the idle look is a safety net.
+    if (this.inFlight.size > 0 || this.held.size > 0) {
+      this.wakeAt(now + this.idleMs);
+      return;
+    }
     const next = await this.deps.store.nextDeliveryDue();
     // A due time in the past means its queue is busy: the attempt in flight wakes the pump when
-    // it ends. Retries this process scheduled have their own wake-ups (see attempt), so the idle
-    // look is only a safety net.
+    // it ends. Retries this process scheduled have their own wake-ups (see attempt).
     const at = next === null || next <= now ? now + this.idleMs : Math.min(next, now + this.idleMs);
     this.wakeAt(Math.max(at, now + 10));
   }
 
-  /** Makes sure the pump runs again by `at` (keeps an earlier wake-up). */
+  /** Makes sure the pump scans again by `at` (keeps an earlier wake-up). */
   private wakeAt(at: number): void {
     if (this.stopped) return;
     if (this.timer && this.timerAt <= at) return;
@@ -263,7 +439,7 @@ export class Dispatcher {
         this.release(queue, next === 'release' || this.stopped);
         if (this.stopped) return;
         this.fill();
-        // A free slot, and the last claim could not answer everything due: ask again.
+        // A free slot, and the last scan could not answer everything due: ask again.
         if (this.truncated && this.inFlight.size < this.concurrency) this.wake();
       });
     this.inFlight.set(delivery.id, run);

@@ -27,6 +27,8 @@ export interface WebhookServiceDeps {
   /** The SSRF guard every webhook URL and connection goes through. */
   guard: OutboundGuard;
   timeoutMs?: number;
+  /** Share the outbox with other gateways' dispatchers (PostgreSQL). */
+  claims?: DispatcherDeps['claims'];
   /** How long finished deliveries stay in the log (days). */
   retentionDays?: number;
   observe?: DispatcherDeps['observe'];
@@ -47,6 +49,7 @@ export class WebhookService {
       alert: (channelId, alert) => this.alert(channelId, alert),
       disableWebhook: (channelId, url, mode) => this.disableWebhook(channelId, url, mode),
       route: (delivery) => this.route(delivery),
+      claims: deps.claims,
       observe: deps.observe,
       onError: deps.onError,
     });

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Fence } from '../cluster.js';
 import { LeaseLostError, UnknownChannelError } from '../errors.js';
-import { deliveryQueueKey } from '../rows.js';
-import type { ChannelChange } from '../types.js';
+import { deliveryQueueKey, pendingDelivery } from '../rows.js';
+import type { ChannelChange, DueDelivery } from '../types.js';
 import { NOW_MS } from './cluster.js';
 
 /**
@@ -50,11 +50,14 @@ export async function assertLeases(c: pg.PoolClient, changes: Array<{ channelId:
   if (lost) throw new LeaseLostError(lost.channelId, lost.fence.epoch);
 }
 
-/** Writes `changes` (at most one per channel, each bulkable, their channels locked) on the caller's transaction. */
-export async function writeBulk(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
+/**
+ * Writes `changes` (at most one per channel, each bulkable, their channels locked) on the
+ * caller's transaction; answers the deliveries written, for the dispatcher's hand-over.
+ */
+export async function writeBulk(c: pg.PoolClient, changes: ChannelChange[]): Promise<DueDelivery[]> {
   await writeSnapshots(c, changes);
   await writeHistory(c, changes);
-  await writeEvents(c, changes);
+  return writeEvents(c, changes);
 }
 
 async function writeSnapshots(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
@@ -112,9 +115,9 @@ async function writeHistory(c: pg.PoolClient, changes: ChannelChange[]): Promise
  * Events, then their deliveries. Seqs and ids are drawn from the sequences first, in order, so
  * each channel's events and each queue's deliveries keep the order of the changes.
  */
-async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<void> {
-  const events = changes.flatMap((ch) => (ch.events ?? []).map((e) => ({ channelId: ch.channelId, e, fence: ch.fence })));
-  if (events.length === 0) return;
+async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<DueDelivery[]> {
+  const events = changes.flatMap((ch) => (ch.events ?? []).map((e) => ({ channelId: ch.channelId, e, fence: ch.fence, body: JSON.stringify(e.body) })));
+  if (events.length === 0) return [];
   const seqs = await draw(c, 'events', 'seq', events.length);
   await c.query(
     `INSERT INTO events (seq, channel_id, name, body, created_at, node_id, epoch)
@@ -125,14 +128,14 @@ async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<
       seqs,
       events.map((x) => x.channelId),
       events.map((x) => x.e.name),
-      events.map((x) => JSON.stringify(x.e.body)),
+      events.map((x) => x.body),
       events.map((x) => x.e.createdAt),
       events.map((x) => x.fence?.nodeId ?? null),
       events.map((x) => x.fence?.epoch ?? null),
     ],
   );
-  const deliveries = events.flatMap((x, i) => (x.e.targets ?? []).map((t) => ({ seq: seqs[i]!, channelId: x.channelId, e: x.e, t })));
-  if (deliveries.length === 0) return;
+  const deliveries = events.flatMap((x, i) => (x.e.targets ?? []).map((t) => ({ seq: seqs[i]!, channelId: x.channelId, e: x.e, t, body: x.body })));
+  if (deliveries.length === 0) return [];
   const ids = await draw(c, 'deliveries', 'id', deliveries.length);
   await c.query(
     `INSERT INTO deliveries (id, event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
@@ -150,6 +153,9 @@ async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<
       deliveries.map((d) => d.t.ordered),
       deliveries.map((d) => d.e.createdAt),
     ],
+  );
+  return deliveries.map((d, i) =>
+    pendingDelivery({ id: ids[i]!, eventSeq: d.seq, channelId: d.channelId, eventName: d.e.name, target: d.t, queueKey: deliveryQueueKey(d.channelId, d.t), createdAt: d.e.createdAt, body: d.body }),
   );
 }
 

@@ -293,4 +293,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'delivery queue claims',
+    sql: `
+      -- Which node sends each delivery queue, until when: a node sends a queue's rows only while
+      -- it holds the queue's claim, so no two nodes attempt one delivery at once and a queue
+      -- keeps its order whichever node sends it; a dead node's claims lapse at expires_at.
+      CREATE TABLE delivery_claims (
+        queue_key text PRIMARY KEY,
+        node_id text NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX delivery_claims_node ON delivery_claims (node_id, queue_key);
+    `,
+  },
 ];

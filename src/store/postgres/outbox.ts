@@ -8,6 +8,7 @@ import {
   deliveryQueueKey,
   deliveryListSql,
   limitOffset,
+  pendingDelivery,
   UNORDERED_PER_QUEUE,
   type AttemptRow,
   type DeliveryRow,
@@ -15,6 +16,7 @@ import {
 import type {
   AttemptResult,
   CancelFilter,
+  ClaimHolder,
   Delivery,
   DeliveryAttemptRecord,
   DeliveryFilter,
@@ -79,6 +81,17 @@ const DUE_SQL = `
   WHERE d.next_attempt_at <= $1 AND NOT (d.queue_key = ANY($3::text[]))
   ORDER BY d.next_attempt_at, d.id LIMIT $2`;
 
+/**
+ * The distinct queues with something due ($1 now, $2 limit, $3 queues to leave out) that no
+ * other node ($4) holds a live claim on.
+ */
+const DUE_UNCLAIMED_SQL = `
+  SELECT key FROM (
+    SELECT d.queue_key AS key, min(d.next_attempt_at) AS at FROM (${DUE_SQL.replace(/LIMIT \$2\s*$/, '')}) d
+    WHERE NOT EXISTS (SELECT 1 FROM delivery_claims c WHERE c.queue_key = d.queue_key AND c.node_id <> $4 AND c.expires_at > $1)
+    GROUP BY d.queue_key
+  ) AS due ORDER BY at LIMIT $2`;
+
 /** The pending rows behind each ordered head ($1 keys, $2 head ids, $3 how many), one index range each. */
 const FOLLOWERS_SQL = `
   SELECT ${COLUMNS}, e.body::text AS body
@@ -112,31 +125,34 @@ export class PostgresOutbox {
    * Inserts a change's events in order, each followed by one pending delivery per target, so
    * delivery ids follow event order. Runs on the change's transaction, which holds the channel lock.
    */
-  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[], fence?: Fence): Promise<void> {
+  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[], fence?: Fence): Promise<DueDelivery[]> {
+    const written: DueDelivery[] = [];
     for (const event of events) {
+      const body = JSON.stringify(event.body);
       const { rows } = await c.query<{ seq: number }>(
         'INSERT INTO events (channel_id, name, body, created_at, node_id, epoch) VALUES ($1, $2, $3::json, $4, $5, $6) RETURNING seq',
-        [channelId, event.name, JSON.stringify(event.body), event.createdAt, fence?.nodeId ?? null, fence?.epoch ?? null],
+        [channelId, event.name, body, event.createdAt, fence?.nodeId ?? null, fence?.epoch ?? null],
       );
       const targets = event.targets ?? [];
       if (targets.length === 0) continue;
-      await c.query(
+      const seq = (rows[0] as { seq: number }).seq;
+      const keys = targets.map((target) => deliveryQueueKey(channelId, target));
+      const inserted = await c.query<{ id: number; queue_key: string }>(
         `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
            next_attempt_at, created_at, updated_at)
          SELECT $1, $2, $3, t.target::jsonb, t.queue_key, t.ordered, 'pending', 0, $4, $4, $4
          FROM unnest($5::text[], $6::text[], $7::boolean[]) WITH ORDINALITY AS t(target, queue_key, ordered, n)
-         ORDER BY t.n`,
-        [
-          (rows[0] as { seq: number }).seq,
-          channelId,
-          event.name,
-          event.createdAt,
-          targets.map((target) => JSON.stringify(target)),
-          targets.map((target) => deliveryQueueKey(channelId, target)),
-          targets.map((target) => target.ordered),
-        ],
+         ORDER BY t.n
+         RETURNING id, queue_key`,
+        [seq, channelId, event.name, event.createdAt, targets.map((target) => JSON.stringify(target)), keys, targets.map((target) => target.ordered)],
+      );
+      // One target per queue in an event, so the key names the row (RETURNING's order is not promised).
+      const ids = new Map(inserted.rows.map((r) => [r.queue_key, r.id]));
+      targets.forEach((target, i) =>
+        written.push(pendingDelivery({ id: ids.get(keys[i]!)!, eventSeq: seq, channelId, eventName: event.name, target, queueKey: keys[i]!, createdAt: event.createdAt, body })),
       );
     }
+    return written;
   }
 
   async lastSeq(): Promise<number> {
@@ -167,7 +183,13 @@ export class PostgresOutbox {
     return rows.map(dueFromRow);
   }
 
-  async claim(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
+  async claim(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): Promise<DueDelivery[]> {
+    if (holder) {
+      // Several nodes: the due queues no other node holds, claimed, then read afresh, so that
+      // no row another node finished before it let the queue go is answered as pending.
+      const { rows } = await this.pool.query<{ key: string }>(DUE_UNCLAIMED_SQL, [now, limitOffset({ count: limit, offset: 0 })[0], held, holder.node]);
+      return this.claimQueues(rows.map((r) => r.key), perQueue, now, holder);
+    }
     const due = await this.due(now, limit, held);
     const heads = due.filter((d) => d.target.ordered);
     if (perQueue <= 1 || heads.length === 0) return due;
@@ -175,6 +197,46 @@ export class PostgresOutbox {
     const behind = new Map<string, DueDelivery[]>();
     for (const row of rows.map(dueFromRow)) behind.set(row.queueKey, [...(behind.get(row.queueKey) ?? []), row]);
     return due.flatMap((head) => (head.target.ordered ? [head, ...(behind.get(head.queueKey) ?? [])] : [head]));
+  }
+
+  async claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): Promise<DueDelivery[]> {
+    if (keys.length === 0) return [];
+    let claimed = keys;
+    if (holder) {
+      const { rows } = await this.pool.query<{ queue_key: string }>(
+        `INSERT INTO delivery_claims (queue_key, node_id, expires_at) SELECT k, $2, $3 FROM unnest($1::text[]) AS k
+         ON CONFLICT (queue_key) DO UPDATE SET node_id = EXCLUDED.node_id, expires_at = EXCLUDED.expires_at
+         WHERE delivery_claims.node_id = EXCLUDED.node_id OR delivery_claims.expires_at <= $4
+         RETURNING queue_key`,
+        [keys, holder.node, holder.until, now],
+      );
+      claimed = rows.map((r) => r.queue_key);
+      if (claimed.length === 0) return [];
+    }
+    // A later statement, so a later snapshot: it sees every outcome committed before the claim.
+    const { rows } = await this.pool.query<DueRow>(FOLLOWERS_SQL, [claimed, claimed.map(() => 0), perQueue]);
+    return rows.map(dueFromRow);
+  }
+
+  async renewClaims(node: string, keys: string[], until: number): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.pool.query<{ queue_key: string }>(
+      'UPDATE delivery_claims SET expires_at = $3 WHERE node_id = $2 AND queue_key = ANY($1::text[]) RETURNING queue_key',
+      [keys, node, until],
+    );
+    return rows.map((r) => r.queue_key);
+  }
+
+  async releaseClaims(node: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.pool.query('DELETE FROM delivery_claims WHERE node_id = $2 AND queue_key = ANY($1::text[])', [keys, node]);
+  }
+
+  /** Deliveries by id with their bodies (a replay's copies, to hand to the dispatcher). */
+  async withBodies(ids: number[]): Promise<DueDelivery[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<DueRow>(`${WITH_BODY} WHERE d.id = ANY($1::bigint[]) ORDER BY d.id`, [ids]);
+    return rows.map(dueFromRow);
   }
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {

@@ -5,7 +5,7 @@ import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColum
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, Delivery } from '../types.js';
 import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, NewChannel, Page, Store, StoredEvent } from '../types.js';
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
-import type { CancelFilter, ChatRecord, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
+import type { CancelFilter, ChatRecord, ClaimHolder, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
 import { assertLeases, isBulkable, lockChannels, writeBulk } from './bulk-changes.js';
 import { assertLease, PostgresCluster } from './cluster.js';
@@ -17,6 +17,7 @@ import { PostgresProxies } from './proxies.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
 import { PostgresRetention } from './retention.js';
+import { WriteOrder } from './write-order.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
 export type { PostgresStoreOptions } from './pool.js';
@@ -35,6 +36,8 @@ export class PostgresStore implements Store {
   private readonly proxies: PostgresProxies;
   readonly media: PostgresMedia;
   readonly cluster: PostgresCluster;
+  private readonly watchers = new Set<(rows: DueDelivery[]) => void>();
+  private readonly order = new WriteOrder();
   /** The cluster's own small pool, opened on first use (a store without nodes never opens it). */
   private clusterPool: pg.Pool | null = null;
   /** Set once this store serves a node: every owner-only write must then carry a fence. */
@@ -169,28 +172,30 @@ export class PostgresStore implements Store {
 
   /** Many channels' status changes in one transaction of a few statements (bulk-changes.ts). */
   private async commitMany(changes: ChannelChange[]): Promise<void> {
-    await this.transaction(async (c) => {
+    await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
       await lockChannels(c, changes.map((ch) => ch.channelId));
       const fenced = changes.filter((ch): ch is ChannelChange & { fence: Fence } => ch.fence !== undefined);
       if (this.fenced && fenced.length < changes.length) throw new Error("an owner-only write without a lease on a node's store");
       await assertLeases(c, fenced);
       // One change per channel per statement run: a channel's second change goes in the next run.
+      const written: DueDelivery[] = [];
       let run: ChannelChange[] = [];
       for (const change of changes) {
         if (run.some((ch) => ch.channelId === change.channelId)) {
-          await writeBulk(c, run);
+          written.push(...(await writeBulk(c, run)));
           run = [];
         }
         run.push(change);
       }
-      await writeBulk(c, run);
-    });
+      written.push(...(await writeBulk(c, run)));
+      return written;
+    })));
   }
 
   /** One change in its own transaction. */
   private async commitOne(change: ChannelChange): Promise<void> {
     const { channelId, snapshot } = change;
-    await this.transaction(async (c) => {
+    await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
       await this.checkFence(c, channelId, change.fence);
       if (change.changeId) await c.query('UPDATE channels SET last_change_id = $2 WHERE id = $1', [channelId, change.changeId]);
@@ -213,8 +218,19 @@ export class PostgresStore implements Store {
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
       await this.messages.write(c, channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
-      await this.outbox.insertEvents(c, channelId, change.events ?? [], change.fence);
-    });
+      return this.outbox.insertEvents(c, channelId, change.events ?? [], change.fence);
+    })));
+  }
+
+  watchDeliveries(listener: (rows: DueDelivery[]) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  /** Committed deliveries to whoever watches (WriteOrder keeps each queue's in id order). */
+  private handOff(rows: DueDelivery[]): void {
+    if (rows.length === 0) return;
+    for (const watch of this.watchers) watch(rows);
   }
 
   async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
@@ -281,8 +297,20 @@ export class PostgresStore implements Store {
     return this.outbox.nextDue();
   }
 
-  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
-    return this.outbox.claim(now, limit, perQueue, held);
+  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): Promise<DueDelivery[]> {
+    return this.outbox.claim(now, limit, perQueue, held, holder);
+  }
+
+  async claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): Promise<DueDelivery[]> {
+    return this.outbox.claimQueues(keys, perQueue, now, holder);
+  }
+
+  async renewDeliveryClaims(node: string, keys: string[], until: number): Promise<string[]> {
+    return this.outbox.renewClaims(node, keys, until);
+  }
+
+  async releaseDeliveryClaims(node: string, keys: string[]): Promise<void> {
+    return this.outbox.releaseClaims(node, keys);
   }
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
@@ -306,7 +334,11 @@ export class PostgresStore implements Store {
   }
 
   async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
-    return this.outbox.replay(ids, now, targets);
+    return this.order.exclusive(async () => {
+      const copies = await this.outbox.replay(ids, now, targets);
+      this.handOff(await this.outbox.withBodies(copies.map((c) => c.id)));
+      return copies;
+    });
   }
 
   async prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts> {

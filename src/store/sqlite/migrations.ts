@@ -313,4 +313,18 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 12,
+    name: 'delivery queue claims',
+    sql: `
+      -- Which node sends each delivery queue, until when (PostgreSQL's several nodes; SQLite is
+      -- one process per data directory, and claims only when asked to).
+      CREATE TABLE delivery_claims (
+        queue_key TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX delivery_claims_node ON delivery_claims (node_id, queue_key);
+    `,
+  },
 ];

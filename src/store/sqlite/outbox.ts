@@ -8,6 +8,7 @@ import {
   deliveryQueueKey,
   deliveryListSql,
   limitOffset,
+  pendingDelivery,
   UNORDERED_PER_QUEUE,
   type AttemptRow,
   type DeliveryRow,
@@ -15,6 +16,7 @@ import {
 import type {
   AttemptResult,
   CancelFilter,
+  ClaimHolder,
   Delivery,
   DeliveryAttemptRecord,
   DeliveryFilter,
@@ -117,16 +119,20 @@ export class SqliteOutbox {
   /**
    * Inserts a change's events in order, each followed by one pending delivery per target, so
    * delivery ids follow event order. The caller runs it inside the change's transaction.
+   * Answers the deliveries written, as `claim` would read them back.
    */
-  insertEvents(channelId: string, events: OutboundEvent[]): void {
+  insertEvents(channelId: string, events: OutboundEvent[]): DueDelivery[] {
     const insert = this.stmt(
       'INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
       true,
     );
+    const written: DueDelivery[] = [];
     for (const event of events) {
-      const seq = insert.get(channelId, event.name, JSON.stringify(event.body), event.createdAt) as number;
-      this.insertDeliveries(channelId, seq, event);
+      const body = JSON.stringify(event.body);
+      const seq = insert.get(channelId, event.name, body, event.createdAt) as number;
+      this.insertDeliveries(channelId, seq, body, event, written);
     }
+    return written;
   }
 
   lastSeq(): number {
@@ -154,16 +160,18 @@ export class SqliteOutbox {
     }));
   }
 
-  private insertDeliveries(channelId: string, seq: number, event: OutboundEvent): void {
+  private insertDeliveries(channelId: string, seq: number, body: string, event: OutboundEvent, written: DueDelivery[]): void {
     const insert = this.stmt(
       `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
          next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) RETURNING id`,
+      true,
     );
     for (const target of event.targets ?? []) {
       const at = event.createdAt;
       const key = deliveryQueueKey(channelId, target);
-      insert.run(seq, channelId, event.name, JSON.stringify(target), key, target.ordered ? 1 : 0, at, at, at);
+      const id = insert.get(seq, channelId, event.name, JSON.stringify(target), key, target.ordered ? 1 : 0, at, at, at) as number;
+      written.push(pendingDelivery({ id, eventSeq: seq, channelId, eventName: event.name, target, queueKey: key, createdAt: at, body }));
     }
   }
 
@@ -172,13 +180,43 @@ export class SqliteOutbox {
     return rows.map(dueFromRow);
   }
 
-  claim(now: number, limit: number, perQueue: number, held: string[]): DueDelivery[] {
-    const due = this.due(now, limit, held);
+  claim(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): DueDelivery[] {
+    let due = this.due(now, limit, held);
+    if (holder) {
+      const claimed = new Set(this.claimFor(holder, [...new Set(due.map((d) => d.queueKey))], now));
+      due = due.filter((d) => claimed.has(d.queueKey));
+    }
     if (perQueue <= 1) return due;
     const followers = this.stmt(FOLLOWERS_SQL);
     return due.flatMap((head) =>
       head.target.ordered ? [head, ...(followers.all(head.queueKey, head.id, perQueue - 1) as DueRow[]).map(dueFromRow)] : [head],
     );
+  }
+
+  claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): DueDelivery[] {
+    const claimed = holder ? this.claimFor(holder, keys, now) : keys;
+    const rows = this.stmt(FOLLOWERS_SQL);
+    return claimed.flatMap((key) => (rows.all(key, 0, perQueue) as DueRow[]).map(dueFromRow));
+  }
+
+  /** Claims each queue no other node holds a live claim on; answers those now held by `holder`. */
+  private claimFor(holder: ClaimHolder, keys: string[], now: number): string[] {
+    const upsert = this.stmt(
+      `INSERT INTO delivery_claims (queue_key, node_id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (queue_key) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
+       WHERE delivery_claims.node_id = excluded.node_id OR delivery_claims.expires_at <= ?`,
+    );
+    return keys.filter((key) => upsert.run(key, holder.node, holder.until, now).changes > 0);
+  }
+
+  renewClaims(node: string, keys: string[], until: number): string[] {
+    const renew = this.stmt('UPDATE delivery_claims SET expires_at = ? WHERE queue_key = ? AND node_id = ?');
+    return keys.filter((key) => renew.run(until, key, node).changes > 0);
+  }
+
+  releaseClaims(node: string, keys: string[]): void {
+    const release = this.stmt('DELETE FROM delivery_claims WHERE queue_key = ? AND node_id = ?');
+    for (const key of keys) release.run(key, node);
   }
 
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {

@@ -7,7 +7,7 @@ import { CHANNEL_COLUMNS, channelFromRow, initialRecord, limitOffset, patchColum
 import type { AttemptResult, ChannelChange, ChannelPatch, ChannelRecord, ChatRecord, Delivery } from '../types.js';
 import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, IdempotencyRecord, MessageFilter, NewChannel, Page } from '../types.js';
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
-import type { CancelFilter, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
+import type { CancelFilter, ClaimHolder, DeliveryTarget, ProxyRecord, Store, StoredEvent, StoredMessage } from '../types.js';
 import { SqliteHistory } from './history.js';
 import { SqliteProxies } from './proxies.js';
 import { SqliteMedia } from './media.js';
@@ -34,6 +34,7 @@ const parseJson = (value: unknown): unknown => JSON.parse(value as string);
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly groupsWrites = true;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly outbox: SqliteOutbox;
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly history: SqliteHistory;
   private readonly messages: SqliteMessages;
   private readonly proxies: SqliteProxies;
+  private readonly watchers = new Set<(rows: DueDelivery[]) => void>();
   /** Changes and delivery outcomes of one turn share a transaction (one WAL sync). */
   readonly group: GroupCommit;
   readonly media: SqliteMedia;
@@ -162,7 +164,7 @@ export class SqliteStore implements Store {
   }
 
   async commitChange(change: ChannelChange): Promise<void> {
-    await this.group.run(() => {
+    const written = await this.group.run(() => {
       const { channelId, snapshot } = change;
       if (!this.channelExists(channelId)) throw new UnknownChannelError(channelId);
       if (snapshot) {
@@ -184,8 +186,20 @@ export class SqliteStore implements Store {
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
       this.messages.write(channelId, change);
       // The outbox: each event with its deliveries, in order, inside this same transaction.
-      this.outbox.insertEvents(channelId, change.events ?? []);
+      return this.outbox.insertEvents(channelId, change.events ?? []);
     });
+    this.handOff(written);
+  }
+
+  watchDeliveries(listener: (rows: DueDelivery[]) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  /** Committed deliveries to whoever watches (group commits settle in commit order). */
+  private handOff(rows: DueDelivery[]): void {
+    if (rows.length === 0) return;
+    for (const watch of this.watchers) watch(rows);
   }
 
   async listHistory(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
@@ -240,8 +254,20 @@ export class SqliteStore implements Store {
     return this.outbox.nextDue();
   }
 
-  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[]): Promise<DueDelivery[]> {
-    return this.outbox.claim(now, limit, perQueue, held);
+  async claimDeliveries(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): Promise<DueDelivery[]> {
+    return this.outbox.claim(now, limit, perQueue, held, holder);
+  }
+
+  async claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): Promise<DueDelivery[]> {
+    return this.outbox.claimQueues(keys, perQueue, now, holder);
+  }
+
+  async renewDeliveryClaims(node: string, keys: string[], until: number): Promise<string[]> {
+    return this.outbox.renewClaims(node, keys, until);
+  }
+
+  async releaseDeliveryClaims(node: string, keys: string[]): Promise<void> {
+    this.outbox.releaseClaims(node, keys);
   }
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
@@ -265,7 +291,9 @@ export class SqliteStore implements Store {
   }
 
   async replayDeliveries(ids: number[], now: number, targets?: DeliveryTarget[]): Promise<Delivery[]> {
-    return this.outbox.replay(ids, now, targets);
+    const copies = this.outbox.replay(ids, now, targets);
+    this.handOff(copies.flatMap((c) => this.outbox.get(c.id) ?? []));
+    return copies;
   }
 
   async prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts> {
