@@ -14,6 +14,11 @@ const SORTS = [
 ];
 /** Live changes reload the page at most this often: 10,000 channels may change at once. */
 const RELOAD_MS = 1000;
+/**
+ * While a channel is flagged, look again this often: a webhook that recovers, or a flap window
+ * that passes, clears its flag without an event of its own.
+ */
+const FLAGGED_RECHECK_MS = 5000;
 
 /**
  * The fleet: counts by status (click one to filter), flapping channels and failing webhooks,
@@ -42,8 +47,10 @@ export function channelListView(root, ctx) {
 
   const rows = new Map();
   let seq = 0;
+  let recheck = null;
   async function load() {
     const mine = ++seq;
+    clearTimeout(recheck);
     const [key, order] = sort.value.split(':');
     const q = new URLSearchParams({ count: String(PAGE), offset: String(filter.offset), sort: key, order: order ?? 'asc' });
     if (filter.status) q.set('status', filter.status);
@@ -58,6 +65,7 @@ export function channelListView(root, ctx) {
       if (page.channels.length === 0) list.append(h('p', { class: 'empty' }, page.counts?.all ? 'No channel matches.' : 'No channels yet. Create one below.'));
       renderCounts(page.counts);
       renderPager(page);
+      if (page.counts?.webhook_failing || page.counts?.flapping) recheck = setTimeout(load, FLAGGED_RECHECK_MS);
       count.textContent = `${page.counts?.all ?? page.total} channel${(page.counts?.all ?? page.total) === 1 ? '' : 's'}`;
     } catch (err) {
       list.replaceChildren(errorBox(err));
@@ -111,6 +119,7 @@ export function channelListView(root, ctx) {
   return () => {
     off?.();
     clearTimeout(reload);
+    clearTimeout(recheck);
     clearTimeout(typing);
   };
 }
