@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ERROR_MESSAGES, STORE_RETRY_AFTER_SECONDS, errors, WHAPI_ROUTES } from '@wagate/protocol';
-import { isStoreFault } from '../store/errors.js';
+import { isStoreFault, LeaseLostError } from '../store/errors.js';
 import { describeValidation } from './validation.js';
 
 /** The routes an app has, as method and path pattern (for 405 and the not-implemented twins). */
@@ -75,6 +75,10 @@ function toApiError(err: FastifyError | ApiError, req: FastifyRequest): ApiError
   }
   if (err instanceof SyntaxError || err.statusCode === 400) return new ApiError(400, ERROR_MESSAGES.badRequest, `malformed request: ${err.message}`);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, err.message, err.code);
+  // Several nodes: the channel changed owners while this node was acting on it; the new owner answers.
+  if (err instanceof LeaseLostError) {
+    return new ApiError(503, 'channel is moving', 'another gateway node took the channel over while this request ran; nothing was changed; retry after the Retry-After delay');
+  }
   // After the client's own faults: a body the client aborted carries ECONNRESET too, and is no store fault.
   if (isStoreFault(err)) {
     req.log.warn({ err }, 'store unavailable');
