@@ -204,7 +204,9 @@ export class ClusterNode {
     const live = (await cluster.listNodes(config.ttlMs)).filter((n) => n.live);
     const plan = planMoves(live, nodeId, config.rebalanceMoves);
     if (!plan) return;
-    const ids = [...channels.ownedLeases().keys()].slice(-plan.count);
+    // A channel showing a QR is not moved while others can be: the QR someone may be scanning would die with it.
+    const pairing = (id: string): boolean => channels.find(id)?.state.status === 'QR';
+    const ids = [...channels.ownedLeases().keys()].sort((a, b) => Number(pairing(a)) - Number(pairing(b))).slice(0, plan.count);
     await Promise.all(ids.map((id) => channels.release(id, 'handoff')));
     const moved = await cluster.handOff(nodeId, ids, plan.to, config.ttlMs);
     this.deps.log.info({ node: nodeId, to: plan.to, channels: moved.assigned.length }, 'rebalance: channels handed over');
