@@ -62,6 +62,8 @@ export class ChannelService {
   private runtimes = new Map<string, ChannelRuntime>();
   private byTokenHash = new Map<string, string>();
   private adopting = new Map<string, Promise<ChannelRuntime | null>>();
+  /** Channels halted here whose held writes are still being offered to the store. */
+  private halted = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ChannelServiceDeps) {}
 
@@ -104,8 +106,9 @@ export class ChannelService {
     const nodeId = this.requireNode();
     const previous = this.runtimes.get(channelId);
     if (previous?.fence?.epoch === epoch) return previous;
-    // A halted runtime may still be offering held writes under an older lease: let them finish.
-    await previous?.settled();
+    // A halted runtime may still be offering held writes (the store takes them only under their
+    // lease): let them land or be refused first, so two runtimes never write at once.
+    await this.halted.get(channelId);
     const record = await this.deps.store.getChannel(channelId);
     if (!record) {
       if (previous) this.forget(previous);
@@ -132,8 +135,12 @@ export class ChannelService {
     if (!runtime || !runtime.fence || runtime.fence.epoch === 0) return;
     // The idle stand-in takes the channel's place first, so nothing new reaches the old runtime.
     this.attach(runtime.record, runtime.state, { nodeId, epoch: 0 });
-    if (mode === 'lost') runtime.halt();
-    else await runtime.shutdown();
+    if (mode === 'handoff') return runtime.shutdown();
+    runtime.halt();
+    const settled = boundedWait(runtime.settled(), HALTED_WRITES_WAIT_MS).finally(() => {
+      if (this.halted.get(channelId) === settled) this.halted.delete(channelId);
+    });
+    this.halted.set(channelId, settled);
   }
 
   /** True when several nodes share the store (this one may not know every channel yet). */
@@ -428,6 +435,16 @@ export class ChannelService {
       if (!this.runtimes.has(id) && !(await this.deps.store.getChannel(id))) return id;
     }
   }
+}
+
+/** How long a new runtime waits at most for a halted one's held writes (a store that never answers). */
+const HALTED_WRITES_WAIT_MS = 10_000;
+
+/** `work`, or nothing after `ms`. */
+function boundedWait(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Whether a stored channel was running (resumed on boot or adoption): not stopped, not NOT_INIT or ERROR. */
