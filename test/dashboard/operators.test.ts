@@ -168,6 +168,33 @@ describe('dashboard: operator actions', () => {
     await until(async () => (await shop.gate<{ total: number }>('GET', '/webhooks/deliveries?status=delivered')).body.total >= 2, 'the copies delivered');
   });
 
+  it("a pending delivery's detail shows the next attempt's date and the answers so far, and stays open as the log refreshes", async () => {
+    receiver.respond({ status: 500, body: 'busy, try later' });
+    const slow = { url: `${receiver.url}/slow`, events: [{ type: 'messages', method: 'post' }], webhook_max_age_seconds: 3600 };
+    await shop.gate('PATCH', '/settings', { webhooks: [slow], callback_backoff_delay_ms: 15_000 });
+    await shop.gate('POST', '/sandbox/inbound', { from: '4915112345672', body: 'three' });
+    type Listed = { deliveries: Array<{ id: number; url: string; attempts: number }> };
+    let id = 0;
+    await until(async () => {
+      const tried = (await shop.gate<Listed>('GET', '/webhooks/deliveries?status=pending')).body.deliveries.find((d) => d.url === slow.url && d.attempts === 1);
+      id = tried?.id ?? 0;
+      return id > 0;
+    }, 'one failed attempt');
+
+    await page.goto(`${gw.url}/#/channels/${shop.id}/deliveries`);
+    await page.reload();
+    await page.locator(`tr[data-delivery="${id}"] button:has-text("Details")`).click();
+    const detail = page.locator(`tr[data-delivery="${id}"] + tr.detail-row .delivery-detail`);
+    await detail.locator('table.attempts tr[data-attempt="1"] pre.answer', { hasText: 'busy, try later' }).waitFor();
+    expect(await detail.locator('dt:has-text("Next attempt") + dd').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in \d+ s\)$/);
+    // The log looks again every 2 s while a delivery is pending: the detail survives it.
+    await page.waitForResponse((r) => r.url().includes('/deliveries?count='));
+    await page.waitForResponse((r) => new URL(r.url()).pathname.endsWith(`/deliveries/${id}`));
+    await detail.locator('table.attempts tr[data-attempt="1"]').waitFor();
+    expect(await page.locator(`tr[data-delivery="${id}"] + tr.detail-row`).count()).toBe(1);
+    receiver.respond({ status: 200 });
+  });
+
   it('logs the account out from the channel page', async () => {
     await page.goto(`${gw.url}/#/channels/${shop.id}`);
     page.once('dialog', (d) => void d.accept());

@@ -26,6 +26,8 @@ export function deliveriesTab(id, ctx) {
   const pager = h('div', { class: 'pager' });
   let offset = 0;
   let fresh = null;
+  // Details open by delivery id, and their boxes: they stay open (and refresh) across reloads.
+  const opened = new Map();
   let poll = null;
   let pending = null;
 
@@ -36,7 +38,9 @@ export function deliveriesTab(id, ctx) {
     if (since.value) q.set('since', String(Date.now() - Number(since.value)));
     try {
       const page = await api('GET', channelPath(id, `/deliveries?${q}`));
-      table.replaceChildren(page.deliveries.length ? render(page.deliveries) : h('p', { class: 'empty muted' }, 'No deliveries match.'));
+      const reopen = [];
+      table.replaceChildren(page.deliveries.length ? render(page.deliveries, reopen) : h('p', { class: 'empty muted' }, 'No deliveries match.'));
+      for (const [d, tr, button] of reopen) void showDetail(d, tr, button);
       renderPager(page);
       // Deliveries have no events of their own: while one is on its way, look again soon.
       if (page.deliveries.some((d) => d.status === 'pending')) poll = setTimeout(load, POLL_MS);
@@ -74,16 +78,22 @@ export function deliveriesTab(id, ctx) {
     button.disabled = false;
   }
 
-  /** The delivery in full, in a row under it: payload, headers (masked), answers, times. */
-  async function toggleDetail(d, tr, button) {
-    const open = tr.nextElementSibling?.classList.contains('detail-row');
-    if (open) {
-      tr.nextElementSibling.remove();
+  function toggleDetail(d, tr, button) {
+    if (opened.has(d.id)) {
+      opened.delete(d.id);
+      if (tr.nextElementSibling?.classList.contains('detail-row')) tr.nextElementSibling.remove();
       button.textContent = 'Details';
       return;
     }
+    void showDetail(d, tr, button);
+  }
+
+  /** The delivery in full, in a row under it: payload, headers (masked), answers, times. */
+  async function showDetail(d, tr, button) {
     button.textContent = 'Hide';
-    const box = h('div', { class: 'delivery-detail' }, h('p', { class: 'muted' }, 'Loading…'));
+    // A reload keeps what was shown until the fresh answer replaces it.
+    const box = opened.get(d.id) ?? h('div', { class: 'delivery-detail' }, h('p', { class: 'muted' }, 'Loading…'));
+    opened.set(d.id, box);
     tr.after(h('tr', { class: 'detail-row' }, h('td', { colspan: 8 }, box)));
     try {
       const x = await api('GET', channelPath(id, `/deliveries/${d.id}`));
@@ -161,7 +171,8 @@ export function deliveriesTab(id, ctx) {
     }
   }
 
-  function render(rows) {
+  /** The table of `rows`; rows whose details are open go into `reopen`. */
+  function render(rows, reopen) {
     const head = ['#', 'Event', 'Webhook', 'Status', 'Attempts', 'Last answer', 'Created', ''];
     return h(
       'table',
@@ -186,6 +197,7 @@ export function deliveriesTab(id, ctx) {
             cell('Created', h('time', { datetime: new Date(d.created_at).toISOString(), title: ago(d.created_at) }, dateTime(d.created_at))),
             cell('', h('div', { class: 'row-actions' }, details, button)),
           );
+          if (opened.has(d.id)) reopen.push([d, tr, details]);
           return tr;
         }),
       ),
