@@ -52,7 +52,8 @@ export class CommitJournal {
   private closing = false;
   /** Set once a change was refused for a stale lease: every later change is refused at once. */
   private lost: LeaseLostError | null = null;
-  private readonly wakers = new Set<() => void>();
+  /** Pauses to cut short on close; made on the first pause (a store fault), as most journals never pause. */
+  private wakers: Set<() => void> | null = null;
   private readonly idlers: Array<() => void> = [];
 
   constructor(private readonly deps: JournalDeps) {}
@@ -122,7 +123,7 @@ export class CommitJournal {
   /** Stops retrying: what is still held is given up (the process is stopping). */
   close(): void {
     this.closing = true;
-    for (const wake of this.wakers) wake();
+    for (const wake of this.wakers ?? []) wake();
   }
 
   private async flush(): Promise<void> {
@@ -197,11 +198,11 @@ export class CommitJournal {
     return new Promise((resolve) => {
       const done = (): void => {
         this.deps.clock.clearTimeout(timer);
-        this.wakers.delete(done);
+        this.wakers?.delete(done);
         resolve();
       };
       const timer = this.deps.clock.setTimeout(done, ms);
-      this.wakers.add(done);
+      (this.wakers ??= new Set()).add(done);
     });
   }
 }

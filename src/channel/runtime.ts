@@ -56,8 +56,8 @@ export class ChannelRuntime {
   private connection: EngineConnection | null = null;
   private closed = false;
   private readonly journal: CommitJournal;
-  /** Emits 'status' (StatusText) after every committed status change. */
-  readonly changes = new EventEmitter();
+  /** Made on first use: most channels never have a waiter, and an emitter costs a few hundred bytes. */
+  private emitter: EventEmitter | null = null;
 
   constructor(
     readonly record: ChannelRecord,
@@ -65,7 +65,6 @@ export class ChannelRuntime {
     readonly engine: Engine,
     private readonly deps: RuntimeDeps,
   ) {
-    this.changes.setMaxListeners(0);
     this.journal = new CommitJournal({
       store: deps.store,
       clock: deps.clock,
@@ -80,6 +79,15 @@ export class ChannelRuntime {
   /** The lease this runtime writes under, if several nodes share the store. */
   get fence(): Fence | undefined {
     return this.deps.fence;
+  }
+
+  /** Emits 'status' (StatusText) after every committed status change. */
+  get changes(): EventEmitter {
+    if (!this.emitter) {
+      this.emitter = new EventEmitter();
+      this.emitter.setMaxListeners(0);
+    }
+    return this.emitter;
   }
 
   /** True while this channel holds changes the store refused (they are being retried). */
@@ -223,7 +231,7 @@ export class ChannelRuntime {
     this.state = state;
     this.deps.onStep?.(this.id, effects);
     for (const effect of effects) this.carryOut(effect);
-    if (prev.status !== state.status) this.changes.emit('status', state.status);
+    if (prev.status !== state.status) this.emitter?.emit('status', state.status);
   }
 
   /** Writes the step's snapshot, history and events in one transaction. */

@@ -6,6 +6,7 @@ import { LeaseLostError } from '../store/errors.js';
 import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
 import type { Clock } from './clock.js';
 import type { LifecycleConfig } from './config.js';
+import { ChannelEngineContext, type EngineHost } from './engine-context.js';
 import { initialState, type LifecycleState } from './lifecycle.js';
 import { ChannelRuntime, type RuntimeDeps } from './runtime.js';
 import { hashToken, newChannelId, newToken } from './tokens.js';
@@ -65,7 +66,36 @@ export class ChannelService {
   /** Channels halted here whose held writes are still being offered to the store. */
   private halted = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: ChannelServiceDeps) {}
+  /** Shared by every channel: per-channel closures cost memory at 10,000 channels. */
+  private readonly engineHost: EngineHost;
+  private readonly runtimeDeps: RuntimeDeps;
+
+  constructor(private readonly deps: ChannelServiceDeps) {
+    const store = deps.store;
+    this.engineHost = {
+      clock: deps.clock,
+      proxyOf: (record) => this.proxyOf(record),
+      checkProxy: deps.checkProxy,
+      onProxyError: deps.onProxyError,
+      getCredentials: (channelId, keys) => store.getCredentials(channelId, keys),
+      setCredentials: (channelId, entries, fence) => this.fenced(channelId, store.setCredentials(channelId, entries, fence)),
+      wipeCredentials: (channelId, fence) => this.fenced(channelId, store.wipeCredentials(channelId, fence)),
+    };
+    this.runtimeDeps = {
+      store,
+      clock: deps.clock,
+      env: { config: deps.lifecycle, random: deps.random },
+      version: deps.version,
+      onCommitted: deps.onCommitted,
+      // A refused stale write is the node losing the channel (noted by onLeaseLost), not a failure.
+      onError: (channelId, err) => {
+        if (!(err instanceof LeaseLostError)) deps.onError?.(channelId, err);
+      },
+      onData: deps.onData,
+      onStep: deps.onStep,
+      onStoreFault: deps.onStoreFault,
+    };
+  }
 
   /** Loads every channel without touching any: nothing is written until resume(). */
   async load(): Promise<void> {
@@ -360,39 +390,10 @@ export class ChannelService {
     const fence = lease ?? (this.deps.nodeId === undefined ? undefined : { nodeId: this.deps.nodeId, epoch: 0 });
     const factory = this.deps.engines[record.engine];
     if (!factory) throw new Error(`engine "${record.engine}" of channel ${record.id} is not available`);
-    const store = this.deps.store;
-    const engine = factory({
-      channelId: record.id,
-      clock: this.deps.clock,
-      options: record.engineOptions,
-      proxy: () => this.proxyOf(record).url,
-      dialProxy: async () => {
-        const { url, pooled } = this.proxyOf(record);
-        return url && this.deps.checkProxy ? this.deps.checkProxy(url, pooled) : url;
-      },
-      onProxyError: (detail) => this.deps.onProxyError?.(record.id, detail),
-      credentials: {
-        get: (keys) => store.getCredentials(record.id, keys),
-        set: (entries) => this.fenced(record.id, store.setCredentials(record.id, entries, fence)),
-        wipe: () => this.fenced(record.id, store.wipeCredentials(record.id, fence)),
-      },
-    });
-    const runtime = new ChannelRuntime(record, state, engine, {
-      store,
-      clock: this.deps.clock,
-      env: { config: this.deps.lifecycle, random: this.deps.random },
-      version: this.deps.version,
-      onCommitted: this.deps.onCommitted,
-      // A refused stale write is the node losing the channel (noted by onLeaseLost), not a failure.
-      onError: (channelId, err) => {
-        if (!(err instanceof LeaseLostError)) this.deps.onError?.(channelId, err);
-      },
-      onData: this.deps.onData,
-      onStep: this.deps.onStep,
-      onStoreFault: this.deps.onStoreFault,
-      fence,
-      onLeaseLost: () => this.leaseLost(record.id, fence),
-    });
+    const engine = factory(new ChannelEngineContext(this.engineHost, record, fence));
+    // Only a node's channels carry a lease, and their own way to report losing it.
+    const deps = fence ? { ...this.runtimeDeps, fence, onLeaseLost: () => this.leaseLost(record.id, fence) } : this.runtimeDeps;
+    const runtime = new ChannelRuntime(record, state, engine, deps);
     this.runtimes.set(record.id, runtime);
     this.byTokenHash.set(record.tokenHash, record.id);
     this.proxyOf(record);

@@ -173,12 +173,15 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   registerErrorHandling(app);
   ctx.node?.register(app);
   // A POST without a body validates as an empty object: `{}` and nothing are the same request.
-  app.addHook('preValidation', async (req) => {
+  // Both hooks are callback-style: on every request, an async hook costs a promise and a tick.
+  app.addHook('preValidation', (req, _reply, done) => {
     if (req.body === undefined) req.body = {};
+    done();
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     ctx.metrics.request(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);
+    done();
   });
 
   await app.register(swagger, {

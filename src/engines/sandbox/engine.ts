@@ -16,7 +16,7 @@ import {
   type OutgoingText,
   type SentText,
 } from '../engine.js';
-import { ConnectionLostError, LivenessWatch } from '../liveness.js';
+import { ConnectionLostError, LivenessWatch, type LivenessHooks } from '../liveness.js';
 import { newMessageId, SandboxMessaging } from './messaging.js';
 import { sandboxTimings, type SandboxTimings } from './options.js';
 
@@ -185,7 +185,7 @@ export class SandboxEngine implements Engine {
 }
 
 /** One simulated connection attempt: INIT, LAUNCH, then QR rounds or an open session. */
-class SandboxConnection implements EngineConnection {
+class SandboxConnection implements EngineConnection, LivenessHooks {
   phase: Phase = 'init';
   private timer: TimerHandle | null = null;
   private qrCount = 0;
@@ -194,7 +194,6 @@ class SandboxConnection implements EngineConnection {
   /** The simulated network carries nothing, in either direction, until this connection ends. */
   silent = false;
   private liveness: LivenessWatch | null = null;
-  private keepAlive: TimerHandle | null = null;
 
   constructor(
     private readonly engine: SandboxEngine,
@@ -253,21 +252,25 @@ class SandboxConnection implements EngineConnection {
     return { ...accepted, status: 'pending' };
   }
 
-  /** The simulated keep-alive: a ping every interval, answered unless the network went silent. */
+  /**
+   * The simulated keep-alive. The watch probes after a keep-alive interval (plus the ack window)
+   * without an answer, and the simulated server answers each probe at once unless the network went
+   * silent: the probe is the regular ping, so a channel at rest holds one timer, the watch's own.
+   */
   private watchLiveness(): void {
-    const { clock, timings } = this.engine;
-    const answer = (): void => {
+    this.liveness = new LivenessWatch(this.engine.clock, this.engine.timings.liveness, this);
+  }
+
+  /** LivenessHooks: a ping, answered on the next tick unless the network is silent. */
+  probe(): void {
+    this.engine.clock.setTimeout(() => {
       if (!this.silent) this.liveness?.received();
-    };
-    this.liveness = new LivenessWatch(clock, timings.liveness, {
-      probe: () => void clock.setTimeout(answer, 0),
-      lost: (detail) => this.drop('transient', detail),
-    });
-    const tick = (): void => {
-      answer();
-      this.keepAlive = clock.setTimeout(tick, timings.liveness.keepAliveMs);
-    };
-    this.keepAlive = clock.setTimeout(tick, timings.liveness.keepAliveMs);
+    }, 0);
+  }
+
+  /** LivenessHooks: the probe went unanswered. */
+  lost(detail: string): void {
+    this.drop('transient', detail);
   }
 
   private launch(): void {
@@ -300,7 +303,9 @@ class SandboxConnection implements EngineConnection {
   }
 
   open(user: User): void {
+    // Cleared and dropped: a cleared Timeout kept here would be held for as long as the channel is AUTH.
     if (this.timer) this.engine.clock.clearTimeout(this.timer);
+    this.timer = null;
     this.phase = 'open';
     this.user = user;
     this.watchLiveness();
@@ -315,8 +320,6 @@ class SandboxConnection implements EngineConnection {
 
   async close(): Promise<void> {
     if (this.timer) this.engine.clock.clearTimeout(this.timer);
-    if (this.keepAlive) this.engine.clock.clearTimeout(this.keepAlive);
-    this.keepAlive = null;
     this.phase = 'closed';
     this.liveness?.stop('the connection ended before the network answered');
   }

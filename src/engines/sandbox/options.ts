@@ -29,8 +29,20 @@ export interface SandboxTimings {
   liveness: LivenessTimings;
 }
 
+/** Channels created with the same options share one timings object (read-only). */
+const shared = new Map<string, SandboxTimings>();
+
 /** The timings of a sandbox channel: the spec's defaults, overridden by its options. */
 export function sandboxTimings(options: Record<string, unknown>): SandboxTimings {
+  const key = JSON.stringify(options);
+  let timings = shared.get(key);
+  if (timings) return timings;
+  timings = Object.freeze(timingsOf(options));
+  if (shared.size < 1000) shared.set(key, timings);
+  return timings;
+}
+
+function timingsOf(options: Record<string, unknown>): SandboxTimings {
   const o = options as SandboxOptions;
   return {
     initMs: o.init_ms ?? 200,
