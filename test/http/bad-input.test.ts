@@ -258,7 +258,7 @@ describe('bad input on every route', () => {
 
   describe('oversized bodies', () => {
     const big = JSON.stringify({ name: 'x', pad: 'p'.repeat(BODY_LIMIT * 2) });
-    it.each(withBody)('$method $path answers 413 above WAGATE_BODY_LIMIT_BYTES', async (route) => {
+    it.each(withBody.filter((r) => !r.mediaBody))('$method $path answers 413 above WAGATE_BODY_LIMIT_BYTES', async (route) => {
       expectError(await call(route, { headers: json, body: big }), 413);
     });
 

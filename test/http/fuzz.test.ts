@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { errorShapeProblem, raw, type RawAnswer } from './raw.js';
-import { ALL_ROUTES, type Route } from './routes.js';
+import { ALL_ROUTES, concrete, type Route } from './routes.js';
 
 // Malformed requests across every route: whatever arrives, the gateway answers below 500 and
 // every error is Whapi's shape with `code` equal to the HTTP status.
@@ -212,7 +212,8 @@ describe('malformed requests on every route', () => {
     };
     // Never a real channel id: the fuzz must not stop, restart or delete the channel under test.
     const id = r.id === channel.id ? 'NOSUCH-CHANL' : r.id;
-    const path = r.route.path.replace('{id}', id).replace('{phone}', r.phone).replace('{delivery}', r.delivery).replace('{proxy}', r.id) + r.suffix;
+    const routePath = r.route.path.replace('{id}', id).replace('{phone}', r.phone).replace('{delivery}', r.delivery).replace('{proxy}', r.id);
+    const path = concrete(routePath) + r.suffix;
     const query = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
     if (r.rawQuery) query.push(r.rawQuery);
     const token = tokens[r.credential];

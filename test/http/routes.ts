@@ -13,6 +13,8 @@ export interface Route {
   closedBody?: boolean;
   /** A body with a wrong type, and the field the answer's details must name. */
   wrongType?: { body?: unknown; query?: string; field: string };
+  /** Takes a media file: its body limit is WAGATE_MEDIA_MAX_BYTES, not WAGATE_BODY_LIMIT_BYTES. */
+  mediaBody?: boolean;
   /** The gate route this partner route mirrors by channel id (same body, same refusals). */
   twinOf?: string;
 }
@@ -61,6 +63,31 @@ export const GATE_ROUTES: readonly Route[] = [
     closedBody: true,
     wrongType: { body: { since: 'yesterday', until: 1 }, field: 'body.since' },
   },
+  ...['text', 'location', 'contact', 'contact_list'].map((k): Route => ({ method: 'POST', path: `/messages/${k}`, guard: 'channel' })),
+  ...['image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'link_preview'].map((k): Route => ({ method: 'POST', path: `/messages/${k}`, guard: 'channel', mediaBody: true })),
+  { method: 'POST', path: '/messages/media/{kind}', guard: 'channel', mediaBody: true },
+  { method: 'POST', path: '/media', guard: 'channel', mediaBody: true },
+  { method: 'GET', path: '/messages/list', guard: 'channel' },
+  { method: 'GET', path: '/messages/list/{chat}', guard: 'channel' },
+  { method: 'GET', path: '/messages/{message}', guard: 'channel' },
+  { method: 'POST', path: '/messages/{message}', guard: 'channel' },
+  { method: 'PUT', path: '/messages/{message}', guard: 'channel' },
+  { method: 'DELETE', path: '/messages/{message}', guard: 'channel' },
+  { method: 'PUT', path: '/messages/{message}/reaction', guard: 'channel' },
+  { method: 'DELETE', path: '/messages/{message}/reaction', guard: 'channel' },
+  { method: 'PUT', path: '/messages/{message}/star', guard: 'channel' },
+  { method: 'POST', path: '/messages/{message}/pin', guard: 'channel' },
+  { method: 'DELETE', path: '/messages/{message}/pin', guard: 'channel' },
+  { method: 'GET', path: '/chats', guard: 'channel' },
+  { method: 'GET', path: '/chats/{chat}', guard: 'channel' },
+  { method: 'GET', path: '/media', guard: 'channel' },
+  { method: 'GET', path: '/media/{media}', guard: 'channel' },
+  { method: 'DELETE', path: '/media/{media}', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/inbound', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/receipt', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/receipts', guard: 'channel' },
+  { method: 'POST', path: '/sandbox/refuse', guard: 'channel' },
+  { method: 'GET', path: '/sandbox/sent', guard: 'channel' },
 ];
 
 export const PARTNER_ROUTES: readonly Route[] = [
@@ -139,5 +166,9 @@ export function concrete(path: string, fill: { id?: string; phone?: string; deli
     .replace('{id}', fill.id ?? 'NOSUCH-CHANL')
     .replace('{phone}', fill.phone ?? '61371989950')
     .replace('{delivery}', fill.delivery ?? '424242')
-    .replace('{proxy}', fill.proxy ?? 'px_0000000000');
+    .replace('{proxy}', fill.proxy ?? 'px_0000000000')
+    .replace('{message}', '3EB0C0FFEE00000000000000')
+    .replace('{chat}', '61371989950@s.whatsapp.net')
+    .replace('{media}', 'jpeg-0000000000000000')
+    .replace('{kind}', 'image');
 }
