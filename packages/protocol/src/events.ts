@@ -42,7 +42,7 @@ export const ALERT_KINDS = [
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
-/** What remediation does about a channel (SPEC §11). */
+/** What remediation does about a channel. */
 export const REMEDIATION_ACTIONS = ['restart', 'move_proxy', 'quarantine_proxy', 'none'] as const;
 export type RemediationAction = (typeof REMEDIATION_ACTIONS)[number];
 

@@ -13,7 +13,7 @@ export const ChannelStatusSchema = Type.Object({
   text: Type.Union(STATUS_TEXTS.map((t) => Type.Literal(t))),
 });
 
-/** Whapi's `Health` object (SPEC §2). */
+/** Whapi's `Health` object. */
 export const Health = Type.Object(
   {
     channel_id: Type.String(),
@@ -29,7 +29,7 @@ export type Health = Static<typeof Health>;
 
 export const QR_STATUSES = ['OK', 'TIMEOUT', 'WAITING', 'ERROR'] as const;
 
-/** Whapi's `QR` object (SPEC §3). */
+/** Whapi's `QR` object. */
 export const QR = Type.Object(
   {
     status: Type.Union(QR_STATUSES.map((s) => Type.Literal(s))),

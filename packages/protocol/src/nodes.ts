@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-/** One gateway process of several on one PostgreSQL database (extension, SPEC §10). */
+/** One gateway process of several on one PostgreSQL database (extension). */
 export const NodeView = Type.Object({
   id: Type.String({ description: 'WAGATE_NODE_ID' }),
   url: Type.String({ description: 'where the other nodes reach it (WAGATE_NODE_URL)' }),

@@ -4,7 +4,7 @@ import { STATUS_TEXTS, type StatusText } from './status.js';
 
 export const ENGINE_KINDS = ['sandbox', 'baileys'] as const;
 
-/** A channel as the partner API shows it (SPEC §7). `token` only on create and rotate. */
+/** A channel as the partner API shows it. `token` only on create and rotate. */
 export const PartnerChannel = Type.Object({
   id: Type.String(),
   name: Type.String(),

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-// The partner's proxy pool (SPEC §11, extension): wire shapes of /partner/proxies.
+// The partner's proxy pool (extension): wire shapes of /partner/proxies.
 
 export const PROXY_STATES = ['active', 'quarantined'] as const;
 export const PROXY_HEALTH = ['unknown', 'healthy', 'degraded', 'bad'] as const;

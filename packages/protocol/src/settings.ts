@@ -159,7 +159,7 @@ export const Webhook = Type.Object(
 );
 export type Webhook = Static<typeof Webhook>;
 
-/** What remediation does with a misbehaving channel (SPEC §11, extension). */
+/** What remediation does with a misbehaving channel (extension). */
 export const REMEDIATION_MODES = ['off', 'alert', 'act'] as const;
 export type RemediationMode = (typeof REMEDIATION_MODES)[number];
 
@@ -169,7 +169,7 @@ export const RemediationSetting = Type.Object(
     mode: Type.Optional(Type.Union(literals(REMEDIATION_MODES), { description: 'off | alert | act (gateway default: WAGATE_REMEDIATION)' })),
     max_actions_per_hour: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'the cap; one more action is handed over as needs_attention' })),
   },
-  { additionalProperties: false, description: 'extension (SPEC §11)' },
+  { additionalProperties: false, description: 'extension' },
 );
 export type RemediationSetting = Static<typeof RemediationSetting>;
 
@@ -179,7 +179,7 @@ const settingsFields = {
   callback_persist: Type.Boolean(),
   // The full check (scheme, host, port) is in code; the pattern only keeps the schema honest.
   proxy: Type.String({ maxLength: 2048, pattern: '^(socks5h?://.+|auto)?$', description: 'socks5 URL, empty, or "auto": a proxy from the pool (extension)' }),
-  send_hold_ms: Type.Integer({ ...SETTINGS_BOUNDS.send_hold_ms, description: 'extension (SPEC §6)' }),
+  send_hold_ms: Type.Integer({ ...SETTINGS_BOUNDS.send_hold_ms, description: 'extension' }),
 };
 
 /**

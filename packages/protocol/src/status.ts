@@ -1,5 +1,5 @@
 /**
- * The channel status table (SPEC §1). This is the only place a status code is spelled.
+ * The channel status table. This is the only place a status code is spelled.
  * Codes 1-5 are Whapi's documented numbers; 0, 6 and 7 are wagate's choice for texts that
  * Whapi names without a number.
  */
@@ -30,7 +30,7 @@ export function channelStatus(text: StatusText): ChannelStatus {
   return { code: STATUS[text], text };
 }
 
-/** Why a connection ended, as the lifecycle classifies it (SPEC §1). */
+/** Why a connection ended, as the lifecycle classifies it. */
 export const DISCONNECT_CLASSES = [
   'transient',
   'logged_out',
