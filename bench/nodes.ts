@@ -9,7 +9,8 @@
  *   (carried to the channel's node), each a `messages.post` to one loopback receiver; from the
  *   first post to the last delivery;
  * - failover (2 and 3 nodes): the last node SIGKILLed; from the kill to every channel it ran AUTH
- *   on the survivors under a new lease (the lease TTL is the test's 6 s).
+ *   on the survivors under a new lease (the lease TTL is the tests' 6 s; BENCH_NODES_TTL_MS
+ *   changes it, with renewal and self-fence in the same proportions).
  * Rates are also given as ratios to the single node of the same run. Prints JSON.
  */
 import { cpus } from 'node:os';
@@ -22,6 +23,14 @@ import { ADMIN, TEST_TIMINGS, TTL_MS, authUnderLease, clusterDatabase, leases, t
 const CHANNELS = Number(process.env.BENCH_NODES_CHANNELS ?? 300);
 const CONCURRENCY = 32;
 const SECRET = 'bench-nodes-secret-0123456789abcdef';
+/** The lease TTL (BENCH_NODES_TTL_MS, default the tests' 6 s); renewal and self-fence in the tests' proportions (1/4, 3/4). */
+const TTL = Number(process.env.BENCH_NODES_TTL_MS ?? TTL_MS);
+const TIMINGS = {
+  ...TEST_TIMINGS,
+  WAGATE_LEASE_TTL_MS: String(TTL),
+  WAGATE_LEASE_RENEW_MS: String(Math.round(TTL / 4)),
+  WAGATE_LEASE_FENCE_MS: String(Math.round((TTL * 3) / 4)),
+};
 const SANDBOX = { init_ms: 50, launch_ms: 100, receipt_delivered_ms: null, receipt_read_ms: null };
 
 interface Channel {
@@ -61,7 +70,7 @@ function startNodes(db: ClusterDb, count: number): Promise<GatewayProcess[]> {
         WAGATE_NODE_SECRET: SECRET,
         WAGATE_ADMIN_TOKEN: ADMIN,
         WAGATE_DEFAULT_ENGINE: 'sandbox',
-        ...TEST_TIMINGS,
+        ...TIMINGS,
       }),
     ),
   );
@@ -103,8 +112,22 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
         };
         const ch = await retried('create', () => call<Channel>(urls[i % count]!, ADMIN, 'PUT', '/partner/channels', body), stats);
         channels.push(ch);
-        await until(async () => (await call<{ status: { text: string } }>(urls[i % count]!, ch.token, 'GET', '/health?wakeup=false')).body.status.text === 'QR', 'QR', 120_000, 50);
-        await retried('scan', () => call(urls[(i + 1) % count]!, ch.token, 'POST', '/sandbox/scan', { user: { id: `4915${String(i).padStart(8, '0')}`, name: `bench ${i}` } }), stats);
+        // A channel rebalanced meanwhile shows a new QR on its new node: wait for it, and scan again.
+        const user = { id: `4915${String(i).padStart(8, '0')}`, name: `bench ${i}` };
+        for (let tries = 0; ; tries++) {
+          await until(async () => (await call<{ status: { text: string } }>(urls[i % count]!, ch.token, 'GET', '/health?wakeup=false')).body.status.text === 'QR', 'QR', 120_000, 50).catch(
+            async (err: unknown) => {
+              const history = await db.sql('SELECT to_status, reason, node_id, epoch FROM status_history WHERE channel_id = $1 ORDER BY id', [ch.id]);
+              throw new Error(`${String(err)}: ${ch.id} ${JSON.stringify((await leases(db)).get(ch.id))} ${JSON.stringify(history)}`);
+            },
+          );
+          const scan = await call(urls[(i + 1) % count]!, ch.token, 'POST', '/sandbox/scan', { user });
+          if (scan.status === 200) break;
+          if (scan.status !== 409 && scan.status !== 503) throw new Error(`scan: ${scan.status} ${JSON.stringify(scan.body)}`);
+          if (tries === 300) throw new Error(`scan of ${ch.id}: ${scan.status} ${JSON.stringify(scan.body)}`);
+          stats.retries++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
       },
     );
     await until(async () => (await authUnderLease(db)).size === CHANNELS, 'every channel AUTH', 600_000, 100);
@@ -129,10 +152,13 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
         return moved.every((id) => auth.has(id));
       }, 'the killed node’s channels AUTH elsewhere', 600_000, 100);
       const seconds = (Date.now() - killedAt) / 1000;
-      failover = { channels_moved: moved.length, kill_to_all_auth_s: seconds, lease_ttl_s: TTL_MS / 1000, beyond_ttl_s: Number((seconds - TTL_MS / 1000).toFixed(2)) };
+      failover = { channels_moved: moved.length, kill_to_all_auth_s: seconds, lease_ttl_s: TTL / 1000, beyond_ttl_s: Number((seconds - TTL / 1000).toFixed(2)) };
     }
+    // Nodes that stopped their engines because a renewal was overdue (a loaded machine's event loop).
+    const fenced = running.reduce((n, gw) => n + gw.output().split('\n').filter((l) => l.includes('lease renewal overdue')).length, 0);
     return {
       nodes: count,
+      self_fences: fenced,
       channels: CHANNELS,
       create_to_all_auth_s: authSeconds,
       channels_to_auth_per_s: Math.round(CHANNELS / authSeconds),
@@ -141,6 +167,9 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
       retried_requests: stats.retries,
       failover,
     };
+  } catch (err) {
+    const fenced = running.map((gw) => gw.output().split('\n').filter((l) => l.includes('lease renewal overdue') || l.includes('leases lost')).length);
+    throw new Error(`${count} nodes: ${(err as Error).message} (lease warnings per node: ${fenced.join(', ')})`);
   } finally {
     await Promise.all(running.map((n) => n.kill('SIGKILL')));
     await receiver.close();
@@ -152,13 +181,17 @@ async function main(): Promise<void> {
   const server = await postgresForTests();
   if (!server) throw new Error('bench:nodes needs PostgreSQL (WAGATE_TEST_DATABASE_URL)');
   const runs: Array<Record<string, unknown>> = [];
-  for (const count of [1, 2, 3]) runs.push(await measure(server.url, count));
+  // BENCH_NODES_COUNTS=2 (for one): each run is printed as it ends, so a later failure keeps it.
+  for (const count of (process.env.BENCH_NODES_COUNTS ?? '1,2,3').split(',').map(Number)) {
+    runs.push(await measure(server.url, count));
+    process.stderr.write(`${JSON.stringify(runs.at(-1))}\n`);
+  }
   const base = runs[0]!;
   for (const r of runs) {
     r.auth_rate_vs_1_node = Number(((r.channels_to_auth_per_s as number) / (base.channels_to_auth_per_s as number)).toFixed(2));
     r.delivery_rate_vs_1_node = Number(((r.deliveries_per_s as number) / (base.deliveries_per_s as number)).toFixed(2));
   }
-  process.stdout.write(`${JSON.stringify({ bench: 'nodes', channels: CHANNELS, cores: cpus().length, lease_ttl_ms: TTL_MS, runs }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ bench: 'nodes', channels: CHANNELS, cores: cpus().length, lease_ttl_ms: TTL, runs }, null, 2)}\n`);
 }
 
 await main();

@@ -217,7 +217,7 @@ export class ChannelService {
   track(record: ChannelRecord): ChannelRuntime {
     const current = this.runtimes.get(record.id);
     if (!current) return this.attach(record, restoredState(record));
-    if (this.runsHere(record.id)) return current;
+    if (this.runsHere(record.id) || sameRecord(current.record, record)) return current;
     if (current.record.tokenHash !== record.tokenHash) {
       this.byTokenHash.delete(current.record.tokenHash);
       this.byTokenHash.set(record.tokenHash, record.id);
@@ -451,6 +451,23 @@ function boundedWait(work: Promise<void>, ms: number): Promise<void> {
 /** Whether a stored channel was running (resumed on boot or adoption): not stopped, not NOT_INIT or ERROR. */
 function wasRunning(record: ChannelRecord): boolean {
   return !record.stopped && record.status !== 'NOT_INIT' && record.status !== 'ERROR';
+}
+
+/** Whether two reads of a channel row say the same (a node re-reads every channel often). */
+function sameRecord(a: ChannelRecord, b: ChannelRecord): boolean {
+  return (
+    a.status === b.status &&
+    a.statusSince === b.statusSince &&
+    a.statusReason === b.statusReason &&
+    a.statusDetail === b.statusDetail &&
+    a.tokenHash === b.tokenHash &&
+    a.stopped === b.stopped &&
+    a.name === b.name &&
+    a.startAt === b.startAt &&
+    a.user?.id === b.user?.id &&
+    a.user?.name === b.user?.name &&
+    JSON.stringify(a.settings) === JSON.stringify(b.settings)
+  );
 }
 
 /** The lifecycle state of a channel loaded from the store. */

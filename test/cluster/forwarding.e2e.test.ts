@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresForTests } from '../../src/store/postgres/testing.js';
 import { client, until } from '../support/http.js';
 import type { GatewayProcess } from '../support/process.js';
 import { QUIET, RECIPIENT } from '../messages/channel.js';
+import { DESKTOP, SCREENSHOTS, launchChromium } from '../dashboard/browser.js';
 import { ADMIN, clusterDatabase, leases, startNode, type ClusterDb } from './cluster.js';
 
 // Any node answers any request (SPEC §10): three gateway processes on one PostgreSQL database;
@@ -164,10 +165,41 @@ describe.skipIf(!server)('several nodes: any node answers any request', { timeou
     const [someId, lease] = [...held][0]!;
     expect((await partner<{ node: string }>('GET', `/partner/channels/${someId}`)).body.node).toBe(lease.node);
 
+    // Each node's metrics carry its name, and count the channels it runs and the requests it carried.
+    const metrics = await fetch(`${url('node-a')}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } }).then((r) => r.text());
+    const series = (name: string, ...labels: string[]): number[] =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) && ['node="node-a"', ...labels].every((x) => l.includes(x)))
+        .map((l) => Number(l.split(' ').at(-1)));
+    const running = list.body.nodes.find((n) => n.id === 'node-a')!.channels;
+    expect(series('wagate_node_channels').reduce((a, b) => a + b, 0)).toBe(running);
+    expect(series('wagate_node_forwards_total', 'outcome="answered"')[0]).toBeGreaterThan(0);
+    expect(series('wagate_http_requests_total').length).toBeGreaterThan(0);
+
     const { stdout } = await run(process.execPath, [BIN, 'nodes'], { env: { ...process.env, WAGATE_URL: url('node-b'), WAGATE_ADMIN_TOKEN: ADMIN } });
     expect(stdout.split('\n')[0]).toMatch(/^ID\s+LIVE\s+STATE\s+CHANNELS\s+AUTH\s+HEARTBEAT\s+URL/);
     expect(stdout).toMatch(/node-a\s+yes\s+up/);
     expect(stdout).toMatch(/node-b \*\s+yes\s+up/);
+  });
+
+  it("shows each channel's node in the dashboard's channel list", async () => {
+    const held = await leases(db);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: DESKTOP });
+      page.setDefaultTimeout(15_000);
+      await page.goto(url('node-c'));
+      await page.fill('input[name=token]', ADMIN);
+      await page.click('button[type=submit]');
+      await page.locator('.channel-row').first().waitFor();
+      const rows = await page.locator('.channel-row').evaluateAll((els) => els.map((el) => [el.getAttribute('data-channel'), el.querySelector('.chip.node')?.textContent]));
+      expect(rows.length).toBeGreaterThan(0);
+      for (const [id, chip] of rows) expect(chip).toBe(`node ${held.get(id!)?.node}`);
+      await page.screenshot({ path: join(SCREENSHOTS, 'nodes-channel-list.png') });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('carries sends in flight while their owner is killed once after failover, or answers 401 after the hold, never twice', async () => {
