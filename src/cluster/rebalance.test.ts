@@ -19,4 +19,7 @@ describe('planMoves', () => {
     expect(planMoves([{ id: 'a', channels: 5 }], 'a', 5)).toBeNull();
     expect(planMoves([{ id: 'b', channels: 0 }], 'a', 5)).toBeNull();
   });
+  it('plans nothing when moves are switched off (0)', () => {
+    expect(planMoves([{ id: 'a', channels: 30 }, { id: 'b', channels: 0 }], 'a', 0)).toBeNull();
+  });
 });

@@ -16,6 +16,7 @@ export function planMoves(live: NodeLoad[], me: string, maxMoves: number): { to:
   for (const n of live) if (n.id !== me && (!target || n.channels < target.channels || (n.channels === target.channels && n.id < target.id))) target = n;
   if (!target) return null;
   const gap = mine.channels - target.channels;
-  if (gap < 2) return null;
-  return { to: target.id, count: Math.min(maxMoves, Math.floor(gap / 2)) };
+  const count = Math.min(maxMoves, Math.floor(gap / 2));
+  // WAGATE_REBALANCE_MOVES=0 switches rebalancing off.
+  return count > 0 ? { to: target.id, count } : null;
 }
