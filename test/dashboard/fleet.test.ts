@@ -145,7 +145,8 @@ describe(`dashboard: the fleet view with ${FLEET.toLocaleString('en')} channels`
     await page.locator('.count-chip[data-filter="webhooks failing"] .n', { hasText: '1' }).waitFor({ timeout: 30_000 });
     await page.click('.count-chip[data-filter="webhooks failing"]');
     await page.locator('.pager .range', { hasText: '1–1 of 1' }).waitFor();
-    expect(await page.locator('.count-chip[data-filter="webhooks failing"]').getAttribute('aria-pressed')).toBe('true');
+    // The chips are drawn again by every load (the flagged re-check too): wait for the pressed one.
+    await page.locator('.count-chip[data-filter="webhooks failing"][aria-pressed="true"]').waitFor({ timeout: 10_000 });
     await page.locator(`.channel-row[data-channel="${hooked}"] .chip.warn`, { hasText: 'webhook failing' }).waitFor();
     expect(await rowsInPage()).toBe(1);
 
