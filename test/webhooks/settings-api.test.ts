@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SETTINGS_DEFAULTS } from '@wagate/protocol';
 import { Webhook } from 'standardwebhooks';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Call } from '../support/http.js';
@@ -9,14 +10,6 @@ import { closeAfterEach, deliveries, events, gateway, receiver } from './harness
 
 closeAfterEach();
 
-const DEFAULTS = {
-  callback_backoff_delay_ms: 3000,
-  max_callback_backoff_delay_ms: 900000,
-  callback_persist: true,
-  proxy: '',
-  send_hold_ms: 10000,
-  webhooks: [],
-};
 const whapiSettings = whapiValidator('Settings');
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -58,7 +51,7 @@ async function expectRefused(body: unknown, field: string): Promise<void> {
 describe('GET /settings', () => {
   it("answers the defaults, in a shape Whapi's Settings schema accepts", async () => {
     const body = (await gate('GET', '/settings')).body;
-    expect(body).toEqual({ ...DEFAULTS, accepted_without_effect: WITHOUT_EFFECT });
+    expect(body).toEqual({ ...SETTINGS_DEFAULTS, accepted_without_effect: WITHOUT_EFFECT });
     expect(whapiSettings(body), JSON.stringify(whapiSettings.errors)).toBe(true);
   });
 });
@@ -68,9 +61,9 @@ describe('PATCH /settings', () => {
     const url = 'http://127.0.0.1:9/hook';
     const res = await gate('PATCH', '/settings', { callback_backoff_delay_ms: 5000, webhooks: [{ url, events: [{ type: 'channels', method: 'post' }] }] });
     expect(res.status).toBe(200);
-    expect(res.body.before_update).toEqual(DEFAULTS);
+    expect(res.body.before_update).toEqual(SETTINGS_DEFAULTS);
     expect(res.body.after_update).toEqual({
-      ...DEFAULTS,
+      ...SETTINGS_DEFAULTS,
       callback_backoff_delay_ms: 5000,
       webhooks: [{ url, events: [{ type: 'channel', method: 'post' }], mode: 'body', headers: {}, webhook_max_age_seconds: 172800, ordered: true }],
     });
@@ -116,7 +109,7 @@ describe('PATCH /settings', () => {
     await expectRefused({ callback_backoff_delay_ms: 9000, webhooks: [{ url: 'not a url' }] }, 'url');
     expect(await malformed('{"callback_backoff_delay_ms": 9000')).toBe(400);
     expect(await malformed('[{"callback_backoff_delay_ms": 9000}]')).toBe(400);
-    expect(await settings()).toEqual(DEFAULTS);
+    expect(await settings()).toEqual(SETTINGS_DEFAULTS);
   });
 
   it('accepts 10 webhooks per channel and refuses the 11th with a 400, changing nothing', async () => {
@@ -165,7 +158,7 @@ describe('DELETE /settings', () => {
     const res = await gate('DELETE', '/settings');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true });
-    expect(await settings()).toEqual(DEFAULTS);
+    expect(await settings()).toEqual(SETTINGS_DEFAULTS);
   });
 
   it('answers 409 "Settings already reset" when nothing differs from the defaults', async () => {
@@ -174,7 +167,7 @@ describe('DELETE /settings', () => {
     const again = await gate('DELETE', '/settings');
     expect(again.status).toBe(409);
     expect(again.body.error.message).toBe('Settings already reset');
-    expect(await settings()).toEqual(DEFAULTS);
+    expect(await settings()).toEqual(SETTINGS_DEFAULTS);
   });
 });
 
