@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createDatabase } from '../support/databases.js';
 import { client, until } from '../support/http.js';
 import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../support/process.js';
 import type { Receiver } from '../support/receiver.js';
@@ -28,24 +29,15 @@ export interface ClusterDb {
 }
 
 export async function clusterDatabase(serverUrl: string): Promise<ClusterDb> {
-  const name = `wagate_cluster_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+  const db = await createDatabase(serverUrl, 'wagate_cluster');
+  const pool = new pg.Pool({ connectionString: db.url, max: 3 });
   pool.on('error', () => undefined);
   return {
-    url: url.toString(),
+    url: db.url,
     sql: async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => (await pool.query<T>(text, values)).rows,
     drop: async () => {
       await pool.end();
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await db.drop();
     },
   };
 }

@@ -20,9 +20,9 @@ export async function databaseKinds(): Promise<Array<[string, DatabaseFactory | 
   ];
 }
 
-/** Creates a new database on the test server; `drop` removes it. */
-async function freshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
-  const name = `wagate_e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+/** A database of its own on the test server: its URL, and `drop` removes it (closing whatever still uses it). */
+export async function createDatabase(serverUrl: string, prefix = 'wagate_e2e'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -30,8 +30,7 @@ async function freshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
-    kind: 'postgres',
-    env: { WAGATE_DATABASE_URL: url.toString(), WAGATE_DATA_DIR: tempDataDir() },
+    url: url.toString(),
     drop: async () => {
       const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
@@ -39,4 +38,10 @@ async function freshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
       await c.end();
     },
   };
+}
+
+/** Creates a new database on the test server for a gateway; `drop` removes it. */
+async function freshPostgresDatabase(serverUrl: string): Promise<TestDatabase> {
+  const db = await createDatabase(serverUrl);
+  return { kind: 'postgres', env: { WAGATE_DATABASE_URL: db.url, WAGATE_DATA_DIR: tempDataDir() }, drop: db.drop };
 }
