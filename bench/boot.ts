@@ -10,16 +10,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { startGateway, type BootPhase } from '../src/gateway.js';
-import { openStore } from '../src/store/index.js';
-import { createTestSchema, TEST_DATABASE_URL } from '../src/store/postgres/testing.js';
 import { targetOf } from '../src/webhooks/outbox.js';
 import { applyPatch, defaultSettings, validateSettingsPatch } from '../src/webhooks/settings.js';
-import { tempDataDir } from '../test/support/process.js';
-import { fillBacklog, fillChannels, type FillTarget } from './fill.js';
+import { fillBacklog, fillChannels } from './fill.js';
+import { benchStore, measureEachStore } from './stores.js';
 
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
-const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 /** How long the drain is watched after every channel is back in AUTH (s). */
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 30);
 const ADMIN = 'bench-admin-token-0123456789';
@@ -40,14 +37,10 @@ async function receiver(): Promise<{ url: string; received: () => number; close:
 
 async function measure(kind: string): Promise<Record<string, unknown>> {
   const hook = await receiver();
-  const dataDir = tempDataDir('wagate-bench-boot-');
-  const schema = kind === 'postgres' ? await createTestSchema(TEST_DATABASE_URL) : null;
-  const env: Record<string, string> = { WAGATE_PORT: '0', WAGATE_DATA_DIR: dataDir, WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error' };
-  if (schema) env.WAGATE_DATABASE_URL = TEST_DATABASE_URL;
-  const to: FillTarget = schema ? { kind: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema } : { kind: 'sqlite', path: `${dataDir}/wagate.db` };
+  const db = await benchStore(kind, 'wagate-bench-boot-');
+  const env = { WAGATE_PORT: '0', WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error', ...db.env };
   try {
-    const store = await openStore({ databaseUrl: env.WAGATE_DATABASE_URL, dataDir, pgSchema: schema?.schema });
-    await store.close();
+    await (await db.open()).close();
     const checked = validateSettingsPatch({ webhooks: [{ url: hook.url, events: [{ type: 'channel', method: 'post' }] }] });
     if (!checked.ok) throw new Error(checked.problems.join('; '));
     const settings = applyPatch(defaultSettings(), checked.patch).after_update;
@@ -55,8 +48,8 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
     const now = Date.now();
     const ids = Array.from({ length: CHANNELS }, (_, i) => `BOOT-${String(i).padStart(5, '0')}`);
     const filling = performance.now();
-    await fillChannels(to, ids.map((id, i) => ({ id, token: `bench-boot-token-${i}-0123456789`, createdAt: now - CHANNELS + i, status: 'AUTH', settings })), { init_ms: 0, launch_ms: 0 });
-    await fillBacklog(to, ids, BACKLOG, target, now);
+    await fillChannels(db.to, ids.map((id, i) => ({ id, token: `bench-boot-token-${i}-0123456789`, createdAt: now - CHANNELS + i, status: 'AUTH', settings })), { init_ms: 0, launch_ms: 0 });
+    await fillBacklog(db.to, ids, BACKLOG, target, now);
     const fillS = (performance.now() - filling) / 1000;
 
     // The restart, timed from here.
@@ -65,7 +58,7 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
     loop.enable();
     const t0 = performance.now();
     const at = (): number => Math.round(performance.now() - t0);
-    const gateway = await startGateway(loadConfig(env), { pgSchema: schema?.schema, onPhase: (p) => (phases[p] = at()) });
+    const gateway = await startGateway(loadConfig(env), { pgSchema: db.pgSchema, onPhase: (p) => (phases[p] = at()) });
     let peakHeapMb = 0;
     const sampler = setInterval(() => (peakHeapMb = Math.max(peakHeapMb, process.memoryUsage().heapUsed / 1_048_576)), 100);
     try {
@@ -117,17 +110,8 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
     }
   } finally {
     await hook.close();
-    await schema?.drop();
+    await db.drop();
   }
 }
 
-async function main(): Promise<void> {
-  const results = [];
-  for (const kind of STORES) results.push(await measure(kind));
-  console.log(JSON.stringify(results, null, 2));
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+measureEachStore(measure);

@@ -6,15 +6,12 @@
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
-import { openStore } from '../src/store/index.js';
-import { createTestSchema, TEST_DATABASE_URL } from '../src/store/postgres/testing.js';
-import { tempDataDir } from '../test/support/process.js';
-import { fillChannels, fillDeliveries, type FillTarget } from './fill.js';
+import { fillChannels, fillDeliveries } from './fill.js';
 import { percentile } from './stats.js';
+import { benchStore, measureEachStore } from './stores.js';
 
 const ROWS = Number(process.env.BENCH_LOG_ROWS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_LOG_REPEATS ?? 15);
-const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const ADMIN = 'bench-admin-token-0123456789';
 const TOKEN = 'bench-log-channel-token-0123456789';
 const CHANNEL = 'LOGBENCH-00001';
@@ -44,20 +41,16 @@ function filters(): Record<string, string> {
 }
 
 async function measure(kind: string): Promise<Record<string, unknown>> {
-  const dataDir = tempDataDir('wagate-bench-log-');
-  const schema = kind === 'postgres' ? await createTestSchema(TEST_DATABASE_URL) : null;
-  const env: Record<string, string> = { WAGATE_PORT: '0', WAGATE_DATA_DIR: dataDir, WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error' };
-  if (schema) env.WAGATE_DATABASE_URL = TEST_DATABASE_URL;
-  const to: FillTarget = schema ? { kind: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema } : { kind: 'sqlite', path: `${dataDir}/wagate.db` };
+  const db = await benchStore(kind, 'wagate-bench-log-');
+  const env = { WAGATE_PORT: '0', WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error', ...db.env };
   try {
-    const store = await openStore({ databaseUrl: env.WAGATE_DATABASE_URL, dataDir, pgSchema: schema?.schema });
-    await store.close();
+    await (await db.open()).close();
     const filling = performance.now();
-    await fillChannels(to, [{ id: CHANNEL, token: TOKEN, createdAt: T0, status: 'NOT_INIT', settings: {} }], {});
+    await fillChannels(db.to, [{ id: CHANNEL, token: TOKEN, createdAt: T0, status: 'NOT_INIT', settings: {} }], {});
     // The pending rows are due in a month: the dispatcher leaves them be while the log is timed.
-    await fillDeliveries(to, { channelId: CHANNEL, rows: ROWS, from: T0, stepMs: STEP_MS, pendingEvery: 97, hook: 'http://127.0.0.1:9/hook', pendingDueAt: Date.now() + 30 * DAY });
+    await fillDeliveries(db.to, { channelId: CHANNEL, rows: ROWS, from: T0, stepMs: STEP_MS, pendingEvery: 97, hook: 'http://127.0.0.1:9/hook', pendingDueAt: Date.now() + 30 * DAY });
     const fillS = (performance.now() - filling) / 1000;
-    const gateway = await startGateway(loadConfig(env), { pgSchema: schema?.schema });
+    const gateway = await startGateway(loadConfig(env), { pgSchema: db.pgSchema });
     try {
       const timings: Record<string, { p50_ms: number; max_ms: number; total: number; total_capped?: boolean; count: number }> = {};
       for (const [name, query] of Object.entries(filters())) {
@@ -79,17 +72,8 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
       await gateway.close();
     }
   } finally {
-    await schema?.drop();
+    await db.drop();
   }
 }
 
-async function main(): Promise<void> {
-  const results = [];
-  for (const kind of STORES) results.push(await measure(kind));
-  console.log(JSON.stringify(results, null, 2));
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+measureEachStore(measure);

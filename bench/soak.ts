@@ -8,15 +8,12 @@
  */
 import { statSync } from 'node:fs';
 import { VirtualClock } from '../src/channel/clock.js';
-import { openStore } from '../src/store/index.js';
-import { createTestSchema, TEST_DATABASE_URL } from '../src/store/postgres/testing.js';
 import { Retention, RETENTION_DEFAULTS } from '../src/store/retention.js';
 import type { Store } from '../src/store/types.js';
-import { tempDataDir } from '../test/support/process.js';
 import { fillChannels, fillTarget, withPg, type FillTarget } from './fill.js';
+import { benchStore, measureEachStore } from './stores.js';
 
 const EVENTS = Number(process.env.BENCH_SOAK_EVENTS ?? 1_000_000);
-const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 const CHANNELS = 100;
 const PER_CHANGE = 50; // events per committed change
 const DAY = 86_400_000;
@@ -45,15 +42,13 @@ async function sizeMb(to: FillTarget): Promise<number> {
 }
 
 async function soak(kind: string): Promise<Record<string, unknown>> {
-  const dataDir = tempDataDir('wagate-bench-soak-');
-  const schema = kind === 'postgres' ? await createTestSchema(TEST_DATABASE_URL) : null;
-  const to: FillTarget = schema ? { kind: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema } : { kind: 'sqlite', path: `${dataDir}/wagate.db` };
-  const store: Store = await openStore({ databaseUrl: schema ? TEST_DATABASE_URL : undefined, dataDir, pgSchema: schema?.schema, sqliteSynchronous: 'normal' });
+  const db = await benchStore(kind, 'wagate-bench-soak-');
+  const store: Store = await db.open({ sqliteSynchronous: 'normal' });
   const clock = new VirtualClock(Date.UTC(2026, 0, 1));
   const ids = Array.from({ length: CHANNELS }, (_, i) => `SOAK-${String(i).padStart(5, '0')}`);
   const target = fillTarget('https://receiver.test/hook');
   try {
-    await fillChannels(to, ids.map((id, i) => ({ id, token: `soak-token-${i}-0123456789abcdef`, createdAt: clock.now(), status: 'AUTH', settings: {} })), {});
+    await fillChannels(db.to, ids.map((id, i) => ({ id, token: `soak-token-${i}-0123456789abcdef`, createdAt: clock.now(), status: 'AUTH', settings: {} })), {});
     const retention = new Retention({ store, clock, windows: WINDOWS });
     const stepMs = (SPAN_DAYS * DAY) / EVENTS;
     const sizes: Array<{ day: number; mb: number; pending: number }> = [];
@@ -91,7 +86,7 @@ async function soak(kind: string): Promise<Record<string, unknown>> {
       }
       if (clock.now() >= nextSize) {
         const { pending } = await store.outboxDepth();
-        sizes.push({ day: Math.round((nextSize - Date.UTC(2026, 0, 1)) / DAY), mb: +(await sizeMb(to)).toFixed(1), pending });
+        sizes.push({ day: Math.round((nextSize - Date.UTC(2026, 0, 1)) / DAY), mb: +(await sizeMb(db.to)).toFixed(1), pending });
         nextSize += DAY;
       }
     }
@@ -108,17 +103,8 @@ async function soak(kind: string): Promise<Record<string, unknown>> {
     };
   } finally {
     await store.close();
-    await schema?.drop();
+    await db.drop();
   }
 }
 
-async function main(): Promise<void> {
-  const results = [];
-  for (const kind of STORES) results.push(await soak(kind));
-  console.log(JSON.stringify(results, null, 2));
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+measureEachStore(soak);
