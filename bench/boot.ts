@@ -5,7 +5,6 @@
  * every channel back in AUTH) in ms from the start, and how fast the backlog then drains to a
  * loopback receiver, with the heap's peak meanwhile (the backlog must flow, not be loaded).
  */
-import { createServer } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
@@ -13,6 +12,7 @@ import { startGateway, type BootPhase } from '../src/gateway.js';
 import { targetOf } from '../src/webhooks/outbox.js';
 import { applyPatch, defaultSettings, validateSettingsPatch } from '../src/webhooks/settings.js';
 import { fillBacklog, fillChannels } from './fill.js';
+import { startBenchReceiver } from './receiver.js';
 import { benchStore, measureEachStore } from './stores.js';
 
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10_000);
@@ -21,22 +21,8 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 30);
 const ADMIN = 'bench-admin-token-0123456789';
 
-async function receiver(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
-  let received = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      received++;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}/hook`, received: () => received, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 async function measure(kind: string): Promise<Record<string, unknown>> {
-  const hook = await receiver();
+  const hook = await startBenchReceiver();
   const db = await benchStore(kind, 'wagate-bench-boot-');
   const env = { WAGATE_PORT: '0', WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error', ...db.env };
   try {
@@ -82,9 +68,9 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
       loop.disable();
       // The drain: the backlog and the 3 status changes of every channel's restart.
       const owed = BACKLOG + 3 * CHANNELS;
-      const fromReceived = hook.received();
+      const fromReceived = hook.count();
       const drainStart = performance.now();
-      while (hook.received() < owed && performance.now() - drainStart < DRAIN_S * 1000) await new Promise((r) => setTimeout(r, 100));
+      while (hook.count() < owed && performance.now() - drainStart < DRAIN_S * 1000) await new Promise((r) => setTimeout(r, 100));
       const drainS = (performance.now() - drainStart) / 1000;
       const depth = await gateway.store.outboxDepth();
       return {
@@ -96,8 +82,8 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
         received_before_all_auth: fromReceived,
         drain: {
           watched_s: +drainS.toFixed(1),
-          delivered: hook.received() - fromReceived,
-          per_s: Math.round((hook.received() - fromReceived) / drainS),
+          delivered: hook.count() - fromReceived,
+          per_s: Math.round((hook.count() - fromReceived) / drainS),
           pending_left: depth.pending,
         },
         peak_heap_mb: +peakHeapMb.toFixed(1),

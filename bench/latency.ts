@@ -6,13 +6,14 @@
  * Each event is timed from its status change (the lifecycle's step stamps `created_at` before
  * the commit starts) to its first receipt at a loopback receiver. Prints JSON.
  */
-import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import { sandboxOf } from '../src/http/gate/sandbox.js';
 import { tempDataDir } from '../test/support/process.js';
+import { startBenchReceiver } from './receiver.js';
 import { percentile } from './stats.js';
+import { storeEnvFromProcess } from './stores.js';
 
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
 const RATES = (process.env.BENCH_RATES ?? '100,500,1000').split(',').map(Number);
@@ -23,19 +24,10 @@ const EVENTS_PER_BLIP = 3;
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const received = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const at = wallNow();
-    const id = String(req.headers['webhook-id'] ?? '');
-    req.resume();
-    req.on('end', () => {
-      if (id && !received.has(id)) received.set(id, at);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const hook = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-  const env = Object.fromEntries(['WAGATE_DATABASE_URL', 'WAGATE_SQLITE_SYNCHRONOUS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+  const receiver = await startBenchReceiver({ byId: true, now: wallNow });
+  const received = receiver.firstAt;
+  const hook = receiver.url;
+  const env = storeEnvFromProcess();
   const gateway = await startGateway(
     loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-latency-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...env }),
   );
@@ -107,7 +99,7 @@ async function main(): Promise<void> {
   }
   console.log(JSON.stringify({ store: gateway.store.kind, channels: CHANNELS, seconds_per_rate: SECONDS, goal: 'p99 < 20 ms at 1,000 events/s', rates: results }, null, 2));
   await gateway.close();
-  server.close();
+  await receiver.close();
 }
 
 main().catch((err: unknown) => {

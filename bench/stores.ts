@@ -40,6 +40,11 @@ export async function benchStore(kind: string, dataDirPrefix: string): Promise<B
   };
 }
 
+/** The store settings a bench on one store passes on from its own environment (WAGATE_DATABASE_URL, WAGATE_SQLITE_SYNCHRONOUS). */
+export function storeEnvFromProcess(): Record<string, string> {
+  return Object.fromEntries(['WAGATE_DATABASE_URL', 'WAGATE_SQLITE_SYNCHRONOUS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+}
+
 /** Runs `measure` on each of STORES in turn, prints the results as JSON, and exits 1 on a failure. */
 export function measureEachStore(measure: (kind: string) => Promise<Record<string, unknown>>): void {
   (async () => {

@@ -10,12 +10,13 @@
  * `BENCH_PRODUCER=restart` restarts every sandbox channel instead (INIT, LAUNCH and QR status
  * changes through the lifecycle), which is bounded by the lifecycle's own pace.
  */
-import { createServer } from 'node:http';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import { tempDataDir } from '../test/support/process.js';
+import { startBenchReceiver } from './receiver.js';
 import { percentile } from './stats.js';
+import { storeEnvFromProcess } from './stores.js';
 
 const PRODUCER = process.env.BENCH_PRODUCER ?? 'publish';
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? (PRODUCER === 'publish' ? 200 : 50));
@@ -24,19 +25,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const CONCURRENCY = 64; // the dispatcher's default number of attempts in flight
 
 async function main(): Promise<void> {
-  const received = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const id = String(req.headers['webhook-id'] ?? '');
-    req.resume();
-    req.on('end', () => {
-      if (id && !received.has(id)) received.set(id, Date.now());
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const hook = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  const receiver = await startBenchReceiver({ byId: true });
+  const received = receiver.firstAt;
+  const hook = receiver.url;
 
-  const env = Object.fromEntries(['WAGATE_DATABASE_URL', 'WAGATE_SQLITE_SYNCHRONOUS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
+  const env = storeEnvFromProcess();
   const gateway = await startGateway(
     loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-'), WAGATE_ADMIN_TOKEN: 'bench-admin-token-0123456789', WAGATE_LOG_LEVEL: 'error', ...env }),
   );
@@ -184,7 +177,7 @@ async function main(): Promise<void> {
   );
   await agent.close();
   await gateway.close();
-  server.close();
+  await receiver.close();
 }
 
 main().catch((err: unknown) => {
