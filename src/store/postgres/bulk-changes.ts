@@ -1,9 +1,7 @@
 import type pg from 'pg';
-import type { Fence } from '../cluster.js';
-import { LeaseLostError, UnknownChannelError } from '../errors.js';
+import { UnknownChannelError } from '../errors.js';
 import { deliveryQueueKey, pendingDelivery } from '../rows.js';
 import type { ChannelChange, DueDelivery } from '../types.js';
-import { NOW_MS } from './cluster.js';
 
 /**
  * Changes of many channels in a handful of statements (group commit): one lock of every channel,
@@ -29,25 +27,6 @@ export async function lockChannels(c: pg.PoolClient, ids: string[]): Promise<voi
   if (locked.length === distinct.length) return;
   const found = new Set(locked.map((r) => r.id));
   throw new UnknownChannelError(distinct.find((id) => !found.has(id)) ?? distinct[0]!);
-}
-
-/**
- * The fences of a batch in one statement (as assertLease does for one write): every lease
- * share-locked, or LeaseLostError for the first channel whose lease moved on.
- */
-export async function assertLeases(c: pg.PoolClient, changes: Array<{ channelId: string; fence: Fence }>): Promise<void> {
-  if (changes.length === 0) return;
-  const { rows } = await c.query<{ channel_id: string; node_id: string; epoch: number }>(
-    `SELECT l.channel_id, l.node_id, l.epoch FROM channel_leases l
-     JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(channel_id, node_id, epoch)
-       ON l.channel_id = f.channel_id AND l.node_id = f.node_id AND l.epoch = f.epoch
-     WHERE l.expires_at > ${NOW_MS}
-     ORDER BY l.channel_id FOR KEY SHARE OF l`,
-    [changes.map((ch) => ch.channelId), changes.map((ch) => ch.fence.nodeId), changes.map((ch) => ch.fence.epoch)],
-  );
-  const held = new Set(rows.map((r) => `${r.channel_id} ${r.node_id} ${Number(r.epoch)}`));
-  const lost = changes.find((ch) => !held.has(`${ch.channelId} ${ch.fence.nodeId} ${ch.fence.epoch}`));
-  if (lost) throw new LeaseLostError(lost.channelId, lost.fence.epoch);
 }
 
 /**

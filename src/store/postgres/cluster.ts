@@ -9,16 +9,24 @@ import { withTransaction } from './pool.js';
 export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /**
- * The fence of an owner-only write, on the write's own transaction: the lease row is share-locked
- * (FOR KEY SHARE), so an ownership change (which locks it FOR UPDATE) waits for this write to
- * commit, and a write that comes after one sees the new epoch and is refused.
+ * The fences of owner-only writes, on the writes' own transaction, in one statement: every lease
+ * row is share-locked (FOR KEY SHARE), so an ownership change (which locks it FOR UPDATE) waits
+ * for the writes to commit, and a write that comes after one sees the new epoch and is refused
+ * (LeaseLostError for the first channel whose lease moved on).
  */
-export async function assertLease(c: pg.PoolClient, channelId: string, fence: Fence): Promise<void> {
-  const { rowCount } = await c.query(
-    `SELECT 1 FROM channel_leases WHERE channel_id = $1 AND node_id = $2 AND epoch = $3 AND expires_at > ${NOW_MS} FOR KEY SHARE`,
-    [channelId, fence.nodeId, fence.epoch],
+export async function assertLeases(c: pg.PoolClient, writes: Array<{ channelId: string; fence: Fence }>): Promise<void> {
+  if (writes.length === 0) return;
+  const { rows } = await c.query<{ channel_id: string; node_id: string; epoch: number }>(
+    `SELECT l.channel_id, l.node_id, l.epoch FROM channel_leases l
+     JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS f(channel_id, node_id, epoch)
+       ON l.channel_id = f.channel_id AND l.node_id = f.node_id AND l.epoch = f.epoch
+     WHERE l.expires_at > ${NOW_MS}
+     ORDER BY l.channel_id FOR KEY SHARE OF l`,
+    [writes.map((w) => w.channelId), writes.map((w) => w.fence.nodeId), writes.map((w) => w.fence.epoch)],
   );
-  if ((rowCount ?? 0) === 0) throw new LeaseLostError(channelId, fence.epoch);
+  const held = new Set(rows.map((r) => `${r.channel_id} ${r.node_id} ${Number(r.epoch)}`));
+  const lost = writes.find((w) => !held.has(`${w.channelId} ${w.fence.nodeId} ${w.fence.epoch}`));
+  if (lost) throw new LeaseLostError(lost.channelId, lost.fence.epoch);
 }
 
 interface LeaseRow {

@@ -7,8 +7,8 @@ import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, NewChannel, Pa
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, ClaimHolder, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
-import { assertLeases, isBulkable, lockChannels, writeBulk } from './bulk-changes.js';
-import { assertLease, PostgresCluster } from './cluster.js';
+import { isBulkable, lockChannels, writeBulk } from './bulk-changes.js';
+import { assertLeases, PostgresCluster } from './cluster.js';
 import { PostgresGroupCommit } from './group-commit.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMedia } from './media.js';
@@ -174,9 +174,7 @@ export class PostgresStore implements Store {
   private async commitMany(changes: ChannelChange[]): Promise<void> {
     await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
       await lockChannels(c, changes.map((ch) => ch.channelId));
-      const fenced = changes.filter((ch): ch is ChannelChange & { fence: Fence } => ch.fence !== undefined);
-      if (this.fenced && fenced.length < changes.length) throw new Error("an owner-only write without a lease on a node's store");
-      await assertLeases(c, fenced);
+      await this.checkFences(c, changes);
       // One change per channel per statement run: a channel's second change goes in the next run.
       const written: DueDelivery[] = [];
       let run: ChannelChange[] = [];
@@ -197,7 +195,7 @@ export class PostgresStore implements Store {
     const { channelId, snapshot } = change;
     await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
-      await this.checkFence(c, channelId, change.fence);
+      await this.checkFences(c, [change]);
       if (change.changeId) await c.query('UPDATE channels SET last_change_id = $2 WHERE id = $1', [channelId, change.changeId]);
       if (snapshot) {
         await c.query(
@@ -265,7 +263,7 @@ export class PostgresStore implements Store {
     const deletes = sorted.filter(([, value]) => value === null).map(([key]) => key);
     await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
-      await this.checkFence(c, channelId, fence);
+      await this.checkFences(c, [{ channelId, fence }]);
       if (upserts.length > 0) {
         await c.query(
           `INSERT INTO credentials (channel_id, key, value)
@@ -284,7 +282,7 @@ export class PostgresStore implements Store {
     await this.transaction(async (c) => {
       // Same lock order as setCredentials (channel row first), so the two never deadlock.
       const exists = await this.channelExists(c, channelId, 'FOR NO KEY UPDATE');
-      if (exists) await this.checkFence(c, channelId, fence);
+      if (exists) await this.checkFences(c, [{ channelId, fence }]);
       if (exists) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
     });
   }
@@ -426,10 +424,11 @@ export class PostgresStore implements Store {
     if (!(await this.channelExists(c, channelId, 'FOR NO KEY UPDATE'))) throw new UnknownChannelError(channelId);
   }
 
-  /** Refuses the write unless its lease holds (LeaseLostError); without nodes, there is no lease. */
-  private async checkFence(c: pg.PoolClient, channelId: string, fence: Fence | undefined): Promise<void> {
-    if (fence) await assertLease(c, channelId, fence);
-    else if (this.fenced) throw new Error(`channel ${channelId}: an owner-only write without a lease on a node's store`);
+  /** Refuses the writes unless each one's lease holds (LeaseLostError); without nodes, there is no lease. */
+  private async checkFences(c: pg.PoolClient, writes: Array<{ channelId: string; fence?: Fence }>): Promise<void> {
+    const unfenced = writes.find((w) => !w.fence);
+    if (unfenced && this.fenced) throw new Error(`channel ${unfenced.channelId}: an owner-only write without a lease on a node's store`);
+    await assertLeases(c, writes.filter((w): w is { channelId: string; fence: Fence } => w.fence !== undefined));
   }
 
   private async channelExists(db: Db, id: string, lock = ''): Promise<boolean> {
