@@ -7,8 +7,9 @@ import type { ChannelChange, DueDelivery } from '../types.js';
  * Changes of many channels in a handful of statements (group commit): one lock of every channel,
  * one UPDATE of their snapshots, one INSERT each for history, events and deliveries, whatever
  * the number of changes. Round trips, not rows, are what a PostgreSQL commit costs here.
- * Only "status" changes qualify (`isBulkable`); messages, chats, idempotency and credential
- * wipes go through the one-change path, in order, in the same transaction.
+ * Only "status" changes qualify (`isBulkable`); one with messages, chats, idempotency or a
+ * credential wipe goes alone (commitOne), which writes those rows and then the rest with
+ * `writeBulk` as a batch of one.
  */
 export function isBulkable(change: ChannelChange): boolean {
   return !change.wipeCredentials && !change.messages?.length && !change.chats?.length && !change.idempotency;
@@ -91,20 +92,21 @@ async function writeHistory(c: pg.PoolClient, changes: ChannelChange[]): Promise
 }
 
 /**
- * Events, then their deliveries. Seqs and ids are drawn from the sequences first, in order, so
- * each channel's events and each queue's deliveries keep the order of the changes.
+ * Events, then their deliveries, one INSERT each. Each INSERT draws its serials in the order of
+ * its ORDER BY, so sorting what it returns (RETURNING's own order is not promised) gives them back
+ * in the changes' order: each channel's events and each queue's deliveries keep that order.
  */
 async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<DueDelivery[]> {
   const events = changes.flatMap((ch) => (ch.events ?? []).map((e) => ({ channelId: ch.channelId, e, fence: ch.fence, body: JSON.stringify(e.body) })));
   if (events.length === 0) return [];
-  const seqs = await draw(c, 'events', 'seq', events.length);
-  await c.query(
-    `INSERT INTO events (seq, channel_id, name, body, created_at, node_id, epoch)
-     SELECT seq, channel_id, name, body::json, created_at, node_id, epoch
-     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[])
-       AS t(seq, channel_id, name, body, created_at, node_id, epoch)`,
+  const { rows: written } = await c.query<{ seq: number }>(
+    `INSERT INTO events (channel_id, name, body, created_at, node_id, epoch)
+     SELECT channel_id, name, body::json, created_at, node_id, epoch
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) WITH ORDINALITY
+       AS t(channel_id, name, body, created_at, node_id, epoch, n)
+     ORDER BY t.n
+     RETURNING seq`,
     [
-      seqs,
       events.map((x) => x.channelId),
       events.map((x) => x.e.name),
       events.map((x) => x.body),
@@ -113,36 +115,31 @@ async function writeEvents(c: pg.PoolClient, changes: ChannelChange[]): Promise<
       events.map((x) => x.fence?.epoch ?? null),
     ],
   );
-  const deliveries = events.flatMap((x, i) => (x.e.targets ?? []).map((t) => ({ seq: seqs[i]!, channelId: x.channelId, e: x.e, t, body: x.body })));
+  const seqs = ascending(written.map((r) => r.seq));
+  const deliveries = events.flatMap((x, i) => (x.e.targets ?? []).map((t) => ({ seq: seqs[i]!, channelId: x.channelId, e: x.e, t, body: x.body, queueKey: deliveryQueueKey(x.channelId, t) })));
   if (deliveries.length === 0) return [];
-  const ids = await draw(c, 'deliveries', 'id', deliveries.length);
-  await c.query(
-    `INSERT INTO deliveries (id, event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
+  const { rows: inserted } = await c.query<{ id: number }>(
+    `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
        next_attempt_at, created_at, updated_at)
-     SELECT id, event_seq, channel_id, event_name, target::jsonb, queue_key, ordered, 'pending', 0, at, at, at
-     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::bigint[])
-       AS t(id, event_seq, channel_id, event_name, target, queue_key, ordered, at)`,
+     SELECT event_seq, channel_id, event_name, target::jsonb, queue_key, ordered, 'pending', 0, at, at, at
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::bigint[]) WITH ORDINALITY
+       AS t(event_seq, channel_id, event_name, target, queue_key, ordered, at, n)
+     ORDER BY t.n
+     RETURNING id`,
     [
-      ids,
       deliveries.map((d) => d.seq),
       deliveries.map((d) => d.channelId),
       deliveries.map((d) => d.e.name),
       deliveries.map((d) => JSON.stringify(d.t)),
-      deliveries.map((d) => deliveryQueueKey(d.channelId, d.t)),
+      deliveries.map((d) => d.queueKey),
       deliveries.map((d) => d.t.ordered),
       deliveries.map((d) => d.e.createdAt),
     ],
   );
+  const ids = ascending(inserted.map((r) => r.id));
   return deliveries.map((d, i) =>
-    pendingDelivery({ id: ids[i]!, eventSeq: d.seq, channelId: d.channelId, eventName: d.e.name, target: d.t, queueKey: deliveryQueueKey(d.channelId, d.t), createdAt: d.e.createdAt, body: d.body }),
+    pendingDelivery({ id: ids[i]!, eventSeq: d.seq, channelId: d.channelId, eventName: d.e.name, target: d.t, queueKey: d.queueKey, createdAt: d.e.createdAt, body: d.body }),
   );
 }
 
-/** `n` fresh values of a table's serial column, ascending. */
-async function draw(c: pg.PoolClient, table: string, column: string, n: number): Promise<number[]> {
-  const { rows } = await c.query<{ v: number }>(
-    `SELECT nextval(pg_get_serial_sequence('${table}', '${column}')) AS v FROM generate_series(1, $1::int) ORDER BY v`,
-    [n],
-  );
-  return rows.map((r) => Number(r.v));
-}
+const ascending = (values: number[]): number[] => values.map(Number).sort((a, b) => a - b);

@@ -1,23 +1,11 @@
 import type pg from 'pg';
 import type { HistoryEntry } from '@wagate/protocol';
 import { HISTORY_COLUMNS, historyFromRow, limitOffset, type HistoryRow } from '../rows.js';
-import type { Fence } from '../cluster.js';
 import type { Page } from '../types.js';
 
 /** A channel's status history in PostgreSQL. */
 export class PostgresHistory {
   constructor(private readonly pool: pg.Pool) {}
-
-  /** Appends history rows, in order, on the change's transaction. */
-  async insert(c: pg.PoolClient, channelId: string, entries: HistoryEntry[], fence?: Fence): Promise<void> {
-    for (const entry of entries) {
-      await c.query(
-        `INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail, node_id, epoch)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [channelId, entry.at, entry.from, entry.to, entry.reason, entry.detail ?? null, fence?.nodeId ?? null, fence?.epoch ?? null],
-      );
-    }
-  }
 
   async list(channelId: string, page: Page): Promise<{ history: HistoryEntry[]; total: number }> {
     const [limit, offset] = limitOffset(page);

@@ -5,10 +5,8 @@ import {
   cappedTotal,
   deliveryColumns,
   deliveryFromRow,
-  deliveryQueueKey,
   deliveryListSql,
   limitOffset,
-  pendingDelivery,
   UNORDERED_PER_QUEUE,
   type AttemptRow,
   type DeliveryRow,
@@ -23,11 +21,9 @@ import type {
   DeliveryPage,
   DeliveryTarget,
   DueDelivery,
-  OutboundEvent,
   Page,
   StoredEvent,
 } from '../types.js';
-import type { Fence } from '../cluster.js';
 import { withTransaction } from './pool.js';
 
 interface EventRow {
@@ -114,46 +110,13 @@ const NEXT_DUE_SQL = `
   ) AS candidates`;
 
 /**
- * The outbox in PostgreSQL: events, and their deliveries to webhooks. Ids come from a sequence,
- * so a queue's ids are committed in order only because every write to a channel's queues holds
- * that channel's row lock (commitChange, replay): a lower id never appears after a higher one.
+ * The outbox in PostgreSQL: events, and their deliveries to webhooks (written by bulk-changes.ts).
+ * Ids come from a sequence, so a queue's ids are committed in order only because every write to a
+ * channel's queues holds that channel's row lock (commitChange, replay): a lower id never appears
+ * after a higher one.
  */
 export class PostgresOutbox {
   constructor(private readonly pool: pg.Pool) {}
-
-  /**
-   * Inserts a change's events in order, each followed by one pending delivery per target, so
-   * delivery ids follow event order. Runs on the change's transaction, which holds the channel lock.
-   */
-  async insertEvents(c: pg.PoolClient, channelId: string, events: OutboundEvent[], fence?: Fence): Promise<DueDelivery[]> {
-    const written: DueDelivery[] = [];
-    for (const event of events) {
-      const body = JSON.stringify(event.body);
-      const { rows } = await c.query<{ seq: number }>(
-        'INSERT INTO events (channel_id, name, body, created_at, node_id, epoch) VALUES ($1, $2, $3::json, $4, $5, $6) RETURNING seq',
-        [channelId, event.name, body, event.createdAt, fence?.nodeId ?? null, fence?.epoch ?? null],
-      );
-      const targets = event.targets ?? [];
-      if (targets.length === 0) continue;
-      const seq = (rows[0] as { seq: number }).seq;
-      const keys = targets.map((target) => deliveryQueueKey(channelId, target));
-      const inserted = await c.query<{ id: number; queue_key: string }>(
-        `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
-           next_attempt_at, created_at, updated_at)
-         SELECT $1, $2, $3, t.target::jsonb, t.queue_key, t.ordered, 'pending', 0, $4, $4, $4
-         FROM unnest($5::text[], $6::text[], $7::boolean[]) WITH ORDINALITY AS t(target, queue_key, ordered, n)
-         ORDER BY t.n
-         RETURNING id, queue_key`,
-        [seq, channelId, event.name, event.createdAt, targets.map((target) => JSON.stringify(target)), keys, targets.map((target) => target.ordered)],
-      );
-      // One target per queue in an event, so the key names the row (RETURNING's order is not promised).
-      const ids = new Map(inserted.rows.map((r) => [r.queue_key, r.id]));
-      targets.forEach((target, i) =>
-        written.push(pendingDelivery({ id: ids.get(keys[i]!)!, eventSeq: seq, channelId, eventName: event.name, target, queueKey: keys[i]!, createdAt: event.createdAt, body })),
-      );
-    }
-    return written;
-  }
 
   async lastSeq(): Promise<number> {
     const { rows } = await this.pool.query<{ seq: string }>('SELECT COALESCE(MAX(seq), 0)::text AS seq FROM events');

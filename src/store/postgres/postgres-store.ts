@@ -190,33 +190,16 @@ export class PostgresStore implements Store {
     })));
   }
 
-  /** One change in its own transaction. */
+  /** One change in its own transaction: its messages, chats and wipe, then the rest as a batch of one. */
   private async commitOne(change: ChannelChange): Promise<void> {
-    const { channelId, snapshot } = change;
+    const { channelId } = change;
     await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
       await this.lockChannel(c, channelId);
       await this.checkFences(c, [change]);
-      if (change.changeId) await c.query('UPDATE channels SET last_change_id = $2 WHERE id = $1', [channelId, change.changeId]);
-      if (snapshot) {
-        await c.query(
-          `UPDATE channels SET status = $2, status_reason = $3, status_detail = $4, status_since = $5, start_at = $6,
-             linked_user = $7::jsonb WHERE id = $1`,
-          [
-            channelId,
-            snapshot.status,
-            snapshot.statusReason,
-            snapshot.statusDetail,
-            snapshot.statusSince,
-            snapshot.startAt,
-            snapshot.user === null ? null : JSON.stringify(snapshot.user),
-          ],
-        );
-      }
-      await this.history.insert(c, channelId, change.history ?? [], change.fence);
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
       await this.messages.write(c, channelId, change);
-      // The outbox: each event with its deliveries, in order, inside this same transaction.
-      return this.outbox.insertEvents(c, channelId, change.events ?? [], change.fence);
+      // Snapshot, history and the outbox (each event with its deliveries, in order), in this same transaction.
+      return writeBulk(c, [change]);
     })));
   }
 
