@@ -92,6 +92,7 @@ export function loadConfig(env: Env = process.env): Config {
     drops: int(env, 'WAGATE_FLAP_DROPS', DEFAULT_LIFECYCLE.flap.drops, 2, 1000),
     windowMs: int(env, 'WAGATE_FLAP_WINDOW_MS', DEFAULT_LIFECYCLE.flap.windowMs, 1000, 24 * 3_600_000),
   };
+  const webhookTimeoutMs = int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000);
   return {
     host: env.WAGATE_HOST ?? '127.0.0.1',
     port: int(env, 'WAGATE_PORT', 8080, 0, 65535),
@@ -105,7 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookPrivate: oneOf(env, 'WAGATE_WEBHOOK_PRIVATE', ['allow', 'deny'] as const, 'allow'),
     baileysWsUrl: url(env, 'WAGATE_BAILEYS_WS_URL', /^wss?:\/\/\S+$/),
     baileysMediaCa: pemFile(env, 'WAGATE_BAILEYS_MEDIA_CA'),
-    webhookTimeoutMs: int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000),
+    webhookTimeoutMs,
     retention: {
       deliveriesDays: int(env, 'WAGATE_RETENTION_DELIVERIES_DAYS', RETENTION_DEFAULTS.deliveriesDays, 1, 3650),
       eventsDays: int(env, 'WAGATE_RETENTION_EVENTS_DAYS', RETENTION_DEFAULTS.eventsDays, 1, 3650),
@@ -114,7 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.WAGATE_LOG_LEVEL ?? 'info',
     bodyLimitBytes: int(env, 'WAGATE_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     faultKillAfterSend: env.WAGATE_FAULT_KILL_AFTER_SEND ? int(env, 'WAGATE_FAULT_KILL_AFTER_SEND', 0, 1, 1_000_000) : null,
-    http: httpLimits(env, int(env, 'WAGATE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 300_000)),
+    http: httpLimits(env, webhookTimeoutMs),
     mediaMaxBytes: int(env, 'WAGATE_MEDIA_MAX_BYTES', 16 * 1_048_576, 1024, 1024 * 1_048_576),
     mediaRetentionDays: int(env, 'WAGATE_MEDIA_RETENTION_DAYS', 30, 1, 3650),
     mediaFetchTimeoutMs: int(env, 'WAGATE_MEDIA_FETCH_TIMEOUT_MS', 30_000, 100, 600_000),
