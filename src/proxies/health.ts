@@ -1,5 +1,6 @@
 import type { Effect } from '../channel/lifecycle.js';
 import type { ProxyHealth } from '@wagate/protocol';
+import { isDrop } from '../remediation/observe.js';
 
 const HOUR_MS = 60 * 60_000;
 /** Times to AUTH kept per proxy for the median. */
@@ -51,7 +52,7 @@ export class ProxyHealthBook {
           const since = this.connecting.get(channelId);
           if (since !== undefined) b.authMs = [...b.authMs.slice(-(AUTH_SAMPLES - 1)), now - since];
           this.connecting.delete(channelId);
-        } else if (up && to === 'INIT' && (reason === 'connection_lost' || reason === 'restart_required')) {
+        } else if (isDrop(e.entry)) {
           b.drops.push(now);
         } else if (!up && (from === 'INIT' || from === 'LAUNCH') && (to === 'INIT' || to === 'ERROR') && reason !== 'remediation' && !reason.startsWith('operator')) {
           b.failed.push(now);
