@@ -120,12 +120,6 @@ export class ProxyPool implements ProxySeam {
     if (id) this.health.observe(id, channelId, effects, this.deps.clock.now());
   }
 
-  /** The pool proxy a channel is on, if any (for the channel's page). */
-  proxyOf(channelId: string): ProxyView | null {
-    const p = this.proxies.get(this.assigned.get(channelId) ?? '');
-    return p ? this.view(p) : null;
-  }
-
   context(channelId: string, setting: string): ProxyContext {
     const auto = setting === 'auto';
     const p = auto ? this.proxies.get(this.assigned.get(channelId) ?? '') : undefined;
@@ -152,10 +146,12 @@ export class ProxyPool implements ProxySeam {
   /** The healthiest active proxy other than `except` (same region when one is given); ties go to the emptiest. */
   private pick(channelId: string, except: string | null, region: string | null): ProxyRecord | undefined {
     const now = this.deps.clock.now();
-    const load = (id: string): number => [...this.assigned.entries()].filter(([c, p]) => p === id && c !== channelId).length;
+    // Channels on each proxy, counted in one pass (not one pass per candidate).
+    const load = new Map<string, number>();
+    for (const [c, p] of this.assigned) if (c !== channelId) load.set(p, (load.get(p) ?? 0) + 1);
     return [...this.proxies.values()]
       .filter((p) => p.state === 'active' && p.id !== except && (region === null || p.region === region))
-      .map((p) => ({ p, rank: healthRank(this.health.report(p.id, now)), load: load(p.id) }))
+      .map((p) => ({ p, rank: healthRank(this.health.report(p.id, now)), load: load.get(p.id) ?? 0 }))
       .filter((c) => c.rank < 3)
       .sort((a, b) => a.rank - b.rank || a.load - b.load || a.p.createdAt - b.p.createdAt)[0]?.p;
   }
