@@ -91,12 +91,7 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        const counts = new Map<string, number>();
-        for (const p of deps.proxies?.() ?? []) counts.set(`${p.state}|${p.health.status}`, (counts.get(`${p.state}|${p.health.status}`) ?? 0) + 1);
-        for (const [key, n] of counts) {
-          const [state, health] = key.split('|') as [string, string];
-          this.set({ state, health }, n);
-        }
+        for (const p of deps.proxies?.() ?? []) this.inc({ state: p.state, health: p.health.status });
       },
     });
     this.remediations = new Counter({
