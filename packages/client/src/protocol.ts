@@ -8,7 +8,7 @@
  * (`Pick`, `Omit`, `Partial`, `Composite`): one source, two strictness levels.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Alert, ERROR_MESSAGES, EVENT_TYPE_ALIASES, Health, Message, QR, STATUS, StatusUpdate, User, type EventName, type StatusText } from '@wagate/protocol';
+import { Alert, ERROR_MESSAGES, EVENT_TYPE_ALIASES, Health, Message, MESSAGE_TYPES, QR, STATUS, StatusUpdate, User, type EventName, type MessageType, type StatusText } from '@wagate/protocol';
 
 export { ERROR_MESSAGES, EVENT_TYPE_ALIASES, Message, STATUS };
 export { EVENT_CATALOGUE, MESSAGE_STATUS, QR_STATUSES, normaliseChatId } from '@wagate/protocol';
@@ -27,14 +27,16 @@ const MESSAGE_REQUIRED = ['id', 'chat_id', 'from_me', 'timestamp'] as const;
  * sends more types still, so `type` is any string here and the rest of `Message` is optional.
  * `isTextMessage` narrows to wagate's full text shape.
  */
-const MESSAGE_CONTENT = ['image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview'] as const;
+type ContentType = Exclude<MessageType, 'text' | 'unknown'>;
+/** The types whose content object has the type's name (`image`, `location`, ...); text is strict still. */
+const MESSAGE_CONTENT = MESSAGE_TYPES.filter((t): t is ContentType => t !== 'text' && t !== 'unknown');
 /** Whapi's content objects carry fields wagate does not send, and may lack some it always sends. */
 const LooseContent = Type.Record(Type.String(), Type.Unknown());
 export const WireMessage = Type.Composite([
   Type.Pick(Message, MESSAGE_REQUIRED),
   Type.Object({ type: Type.String() }),
   Type.Partial(Type.Omit(Message, [...MESSAGE_REQUIRED, 'type', ...MESSAGE_CONTENT])),
-  Type.Partial(Type.Object(Object.fromEntries(MESSAGE_CONTENT.map((k) => [k, LooseContent])) as Record<(typeof MESSAGE_CONTENT)[number], typeof LooseContent>)),
+  Type.Partial(Type.Object(Object.fromEntries(MESSAGE_CONTENT.map((k) => [k, LooseContent])) as Record<ContentType, typeof LooseContent>)),
 ]);
 export type WireMessage = Static<typeof WireMessage>;
 

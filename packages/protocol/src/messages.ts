@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MessageLinkPreview, MessageLocation, MessageMedia, MessageReaction, VCard } from './media.js';
+import { MEDIA_KINDS, MessageLinkPreview, MessageLocation, MessageMedia, MessageReaction, VCard } from './media.js';
 
 /** Whapi's message ack statuses, in the order a message moves through them, with their codes. */
 export const MESSAGE_STATUS = {
@@ -44,7 +44,7 @@ export const SendText = Type.Object(
 export type SendText = Static<typeof SendText>;
 
 /** The message types wagate sends and receives (a subset of Whapi's `MessageType`). */
-export const MESSAGE_TYPES = ['text', 'image', 'video', 'gif', 'short', 'audio', 'voice', 'document', 'sticker', 'location', 'contact', 'contact_list', 'link_preview', 'unknown'] as const;
+export const MESSAGE_TYPES = ['text', ...MEDIA_KINDS, 'location', 'contact', 'contact_list', 'link_preview', 'unknown'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** A message as wagate answers and sends it (a subset of Whapi's `Message`). */
