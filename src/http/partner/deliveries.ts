@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { DELIVERY_ATTEMPTS_SHOWN, DeliveryDetail, DeliveryList, DeliveryView, errors } from '@wagate/protocol';
 import { DeliveryQuery, deliveryPage, deliveryView, replayOne } from '../gate/deliveries.js';
 import { webhookId } from '../../webhooks/dispatcher.js';
+import { ChannelIdParams, partnerErrors, tags } from './params.js';
 
 /** Header names whose values are secrets: shown as `••••` and their last 4 characters. */
 const SECRET_HEADER = /token|key|secret|auth|signature|cookie|password/i;
@@ -10,7 +11,9 @@ const SECRET_HEADER = /token|key|secret|auth|signature|cookie|password/i;
 function mask(value: string): string {
   return value.length <= 8 ? '••••' : `••••${value.slice(-4)}`;
 }
-import { ChannelIdParams, partnerErrors, tags } from './params.js';
+
+/** `:id/deliveries/:deliveryId`: a channel and one of its deliveries. */
+const DeliveryIdParams = Type.Object({ ...ChannelIdParams.properties, deliveryId: Type.Integer({ minimum: 1 }) });
 
 /** A channel's delivery log and replay for the admin token (as `/webhooks/deliveries*`). */
 export async function partnerDeliveryRoutes(app: FastifyInstance): Promise<void> {
@@ -36,7 +39,7 @@ export async function partnerDeliveryRoutes(app: FastifyInstance): Promise<void>
       schema: {
         tags,
         summary: 'One delivery in full: the payload and the headers sent (secrets masked), its answers and next attempt (extension)',
-        params: Type.Object({ ...ChannelIdParams.properties, deliveryId: Type.Integer({ minimum: 1 }) }),
+        params: DeliveryIdParams,
         response: { 200: DeliveryDetail, ...partnerErrors },
       },
     },
@@ -66,7 +69,7 @@ export async function partnerDeliveryRoutes(app: FastifyInstance): Promise<void>
       schema: {
         tags,
         summary: 'Send a delivery again (as POST /webhooks/deliveries/{id}/replay)',
-        params: Type.Object({ ...ChannelIdParams.properties, deliveryId: Type.Integer({ minimum: 1 }) }),
+        params: DeliveryIdParams,
         response: { 200: DeliveryView, ...partnerErrors },
       },
     },
