@@ -6,28 +6,23 @@
  * emulated phone, decrypted byte for byte. Then inbound: images from a contact's phone,
  * downloaded, checked and stored by the gateway, timed from delivery to `GET /messages/{id}`.
  */
-import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
-import { tempDataDir } from '../test/support/process.js';
 import { trustRoot } from '../test/emulator/certificates.js';
 import { MEDIA_HOST_PEM } from '../test/emulator/media-host.js';
 import { mediaMessage } from '../test/emulator/phone-media.js';
 import { WhatsAppEmulator } from '../test/emulator/server.js';
-import { percentile } from './stats.js';
+import { fakeImage } from '../test/media/fixtures.js';
+import { until as untilIn } from '../test/support/http.js';
+import { tempDataDir } from '../test/support/process.js';
+import { percentile, timeRequests } from './stats.js';
 
 const FILE_BYTES = 1_048_576;
 const COUNT = Number(process.env.BENCH_BAILEYS_MEDIA_COUNT ?? 20);
 const RECIPIENT = '61400111222';
 const ADMIN = 'bench-admin-token-0123456789';
 
-async function until(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (probe: () => Promise<boolean> | boolean, what: string): Promise<void> => untilIn(probe, what, 20_000, 10);
 
 async function main(): Promise<void> {
   // libsignal logs every session it opens.
@@ -48,25 +43,12 @@ async function main(): Promise<void> {
   emulator.scan(((await (await json('GET', '/users/login')).json()) as { rowdata: string }).rowdata);
   await until(async () => (await status()) === 'AUTH', 'AUTH');
 
-  const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(FILE_BYTES - 8)]);
+  const image = fakeImage(FILE_BYTES);
   const upload = await fetch(`${base}/media`, { method: 'POST', headers: { ...auth, 'content-type': 'image/png' }, body: image });
   const mediaId = ((await upload.json()) as { media: Array<{ id: string }> }).media[0]!.id;
 
-  /** `COUNT` sends one after another; answers sends/s and latency percentiles (ms). */
-  const measure = async (name: string, one: (i: number) => Promise<Response>) => {
-    const latencies: number[] = [];
-    const started = performance.now();
-    for (let i = 0; i < COUNT; i++) {
-      const t = performance.now();
-      const res = await one(i);
-      if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t);
-    }
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    return { name, perSecond: COUNT / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  };
+  /** `COUNT` sends one after another. */
+  const measure = (name: string, one: (i: number) => Promise<Response>) => timeRequests(name, COUNT, 1, one);
 
   const text = await measure('text send (baseline)', (i) => json('POST', '/messages/text', { to: RECIPIENT, body: `bench ${i}` }));
   const sends = await measure('send 1 MB image by uploaded id', () => json('POST', '/messages/image', { to: RECIPIENT, media: mediaId }));

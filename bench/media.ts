@@ -4,11 +4,11 @@
  * beside a baseline measured in the same run: text sends on the same channel. Then the memory a
  * media send holds while in flight: sends parked in the send hold during a sandbox blip.
  */
-import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
+import { fakeImage } from '../test/media/fixtures.js';
 import { tempDataDir } from '../test/support/process.js';
-import { percentile } from './stats.js';
+import { timeRequests } from './stats.js';
 
 const FILE_BYTES = 1_048_576;
 const COUNT = Number(process.env.BENCH_MEDIA_COUNT ?? 60);
@@ -33,29 +33,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 
-  const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(FILE_BYTES - 8)]);
+  const image = fakeImage(FILE_BYTES);
   const dataUrl = `data:image/png;base64,${image.toString('base64')}`;
 
-  /** Runs `count` requests, `CONCURRENCY` at a time; answers requests/s and latency percentiles. */
-  const measure = async (name: string, one: (i: number) => Promise<Response>) => {
-    const latencies: number[] = [];
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = next++; i < COUNT; i = next++) {
-          const t = performance.now();
-          const res = await one(i);
-          if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status} ${await res.text()}`);
-          await res.arrayBuffer();
-          latencies.push(performance.now() - t);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    return { name, perSecond: COUNT / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  };
+  const measure = (name: string, one: (i: number) => Promise<Response>) => timeRequests(name, COUNT, CONCURRENCY, one);
 
   const text = await measure('text send (baseline)', (i) => json('POST', '/messages/text', { to: '61400111222', body: `bench ${i}` }));
   const upload = await measure('upload 1 MB (POST /media)', () => call('POST', '/media', image, { 'content-type': 'image/png' }));
