@@ -25,6 +25,17 @@ function memory(): { rss: number; heap: number } {
   return { rss: m.rss / 1_048_576, heap: m.heapUsed / 1_048_576 };
 }
 
+/** The lowest RSS and heap over `seconds` one-second samples: garbage collected, free pages handed back. */
+async function settledMemory(seconds: number): Promise<{ rss: number; heap: number }> {
+  let low = memory();
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const m = memory();
+    low = { rss: Math.min(low.rss, m.rss), heap: Math.min(low.heap, m.heap) };
+  }
+  return low;
+}
+
 /** The emulator's process, and a call that sends it one command and waits for its answer. */
 async function emulatorProcess(): Promise<{ url: string; root: Buffer; call: (cmd: object) => Promise<Record<string, unknown>>; stop: () => void }> {
   const child = spawn(process.execPath, [...process.execArgv, new URL('./sessions-emulator.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -69,12 +80,7 @@ async function main(): Promise<void> {
       await reach(ch.gate, 'AUTH', 120_000);
     };
     await pairOne();
-    let before = memory();
-    for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const m = memory();
-      before = { rss: Math.min(before.rss, m.rss), heap: Math.min(before.heap, m.heap) };
-    }
+    const before = await settledMemory(5);
     const started = performance.now();
     let next = 1;
     await Promise.all(
@@ -87,13 +93,7 @@ async function main(): Promise<void> {
     );
     const pairedS = (performance.now() - started) / 1000;
     await until(() => [...gw.gateway.channels.all()].every((c) => c.state.status === 'AUTH'), 'every session in AUTH', 60_000);
-    // Settle: the pairings' garbage collected and its free pages handed back.
-    let after = memory();
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const m = memory();
-      after = { rss: Math.min(after.rss, m.rss), heap: Math.min(after.heap, m.heap) };
-    }
+    const after = await settledMemory(10);
     const cpu0 = process.cpuUsage();
     const emuCpu0 = Number((await emu.call({ cpu: true })).cpu_ms);
     const idleStart = performance.now();
