@@ -40,15 +40,15 @@ export interface MediaStore {
 /** The media columns, in `MediaRow` order. */
 export const MEDIA_COLUMNS = 'id, channel_id, mime_type, file_size, sha256, file_name, created_at';
 
-/** A `media` row as both dialects select it (PostgreSQL's bigint arrives as text). */
+/** A `media` row as both dialects select it (the PostgreSQL pool parses bigint as a number). */
 export interface MediaRow {
   id: string;
   channel_id: string;
   mime_type: string;
-  file_size: number | string;
+  file_size: number;
   sha256: string;
   file_name: string | null;
-  created_at: number | string;
+  created_at: number;
 }
 
 export function mediaFromRow(row: MediaRow): MediaRecord {
@@ -56,10 +56,10 @@ export function mediaFromRow(row: MediaRow): MediaRecord {
     id: row.id,
     channelId: row.channel_id,
     mimeType: row.mime_type,
-    fileSize: Number(row.file_size),
+    fileSize: row.file_size,
     sha256: row.sha256,
     fileName: row.file_name,
-    createdAt: Number(row.created_at),
+    createdAt: row.created_at,
   };
 }
 

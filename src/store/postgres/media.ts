@@ -29,9 +29,9 @@ export class PostgresMedia implements MediaStore {
     const n = q.values.length;
     const [list, count] = await Promise.all([
       this.pool.query<MediaRow>(`SELECT ${MEDIA_COLUMNS} FROM media ${q.where} ${q.order} LIMIT $${n + 1} OFFSET $${n + 2}`, [...q.values, page.count, page.offset]),
-      this.pool.query<{ total: string }>(`SELECT count(*) AS total FROM media ${q.where}`, q.values),
+      this.pool.query<{ total: number }>(`SELECT count(*) AS total FROM media ${q.where}`, q.values),
     ]);
-    return { media: list.rows.map(mediaFromRow), total: Number(count.rows[0]?.total ?? 0) };
+    return { media: list.rows.map(mediaFromRow), total: count.rows[0]?.total ?? 0 };
   }
 
   async deleteMedia(channelId: string, id: string): Promise<boolean> {
