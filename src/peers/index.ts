@@ -51,6 +51,7 @@ export class Peers {
       nodeId: deps.nodeId,
       target: deps.target,
       allChannels: () => deps.store.allChannels(),
+      channel: (id) => deps.store.getChannel(id),
       signals: deps.signals,
       refreshMs: 250,
       fullSyncMs: 5000,

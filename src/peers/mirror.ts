@@ -23,6 +23,8 @@ export interface MirrorDeps {
   nodeId: string;
   target: MirrorTarget;
   allChannels(): Promise<ChannelRecord[]>;
+  /** One channel as the database has it (null: gone). */
+  channel(channelId: string): Promise<ChannelRecord | null>;
   /** This node's 'committed' and 'revoked' signals (SPEC §10: event streams work on every node). */
   signals: EventEmitter;
   /** A changed channel is read again within this (ms); every channel at least every `fullSyncMs`. */
@@ -33,20 +35,25 @@ export interface MirrorDeps {
 
 /** Ids per notification: PostgreSQL caps a payload at 8000 bytes. */
 const IDS_PER_NOTICE = 400;
+/** More channels announced than this in one refresh: one read of every channel costs less. */
+const READ_ONE_BY_ONE_MAX = 50;
 const RECONNECT_MS = 1000;
 
 /**
  * Every node's view of the channels other nodes run, kept in step through PostgreSQL's
  * LISTEN/NOTIFY: the owner announces each commit (`c`) and each revoked token (`r`); the others
- * wake their event streams (which read the events from the store) and re-read the channels.
- * A periodic read of every channel catches what a lost notification missed.
+ * wake their event streams (which read the events from the store) and re-read the channels
+ * announced. A periodic read of every channel catches what a lost notification missed.
  */
 export class ChannelMirror {
   private client: pg.Client | null = null;
   private channel = '';
   private outbox = { c: new Set<string>(), r: new Set<string>() };
   private flushing: Promise<void> | null = null;
-  private dirty = false;
+  /** Channels announced since the last refresh: read again (alone, unless there are many). */
+  private announced = new Set<string>();
+  /** Notifications may have been lost (a reconnect, a failed read): read every channel. */
+  private readAll = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastFull = 0;
   private syncing = false;
@@ -98,7 +105,7 @@ export class ChannelMirror {
       await this.connect();
       // Whatever was announced meanwhile is lost: every stream reads on from where it was.
       for (const id of this.deps.target.known()) this.deps.signals.emit('committed', id);
-      this.dirty = true;
+      this.readAll = true;
     } catch (err) {
       this.deps.onError(err, 'node notifications: reconnect failed');
       if (!this.stopped) setTimeout(() => void this.reconnect(), RECONNECT_MS).unref();
@@ -130,38 +137,78 @@ export class ChannelMirror {
       return;
     }
     if (notice.n === this.deps.nodeId) return;
-    for (const id of notice.r ?? []) this.deps.signals.emit('revoked', id);
-    for (const id of notice.c ?? []) this.deps.signals.emit('committed', id);
-    this.dirty = true;
+    for (const id of notice.r ?? []) {
+      this.deps.signals.emit('revoked', id);
+      this.announced.add(id);
+    }
+    for (const id of notice.c ?? []) {
+      this.deps.signals.emit('committed', id);
+      this.announced.add(id);
+    }
   }
 
-  /** Re-reads every channel when something changed (or every `fullSyncMs`): one query. */
+  /** Re-reads the channels announced since the last time, and every channel every `fullSyncMs`. */
   private async sync(): Promise<void> {
     const now = Date.now();
-    if (this.syncing || (!this.dirty && now - this.lastFull < this.deps.fullSyncMs)) return;
+    if (this.syncing) return;
+    const all = this.readAll || now - this.lastFull >= this.deps.fullSyncMs || this.announced.size > READ_ONE_BY_ONE_MAX;
+    if (!all && this.announced.size === 0) return;
     this.syncing = true;
-    this.dirty = false;
-    this.lastFull = now;
+    const ids = [...this.announced];
+    this.announced.clear();
     try {
-      const records = await this.deps.allChannels();
-      const { target } = this.deps;
-      const seen = new Set<string>();
-      for (const r of records) {
-        seen.add(r.id);
-        if (!target.runsHere(r.id)) target.track(r);
+      if (all) {
+        this.readAll = false;
+        this.lastFull = now;
+        await this.readEvery();
+      } else {
+        await this.readAnnounced(ids);
       }
-      const missing = new Set<string>();
-      for (const id of [...target.known()]) {
-        if (seen.has(id) || target.runsHere(id)) continue;
-        if (this.missing.has(id)) target.untrack(id);
-        else missing.add(id);
-      }
-      this.missing = missing;
     } catch (err) {
-      this.dirty = true;
+      if (all) this.readAll = true;
+      else for (const id of ids) this.announced.add(id);
       this.deps.onError(err, 'reading the channels of other nodes failed');
     } finally {
       this.syncing = false;
+    }
+  }
+
+  /** One query for every channel: the known ones it does not find are forgotten once confirmed. */
+  private async readEvery(): Promise<void> {
+    const records = await this.deps.allChannels();
+    const { target } = this.deps;
+    const seen = new Set<string>();
+    for (const r of records) {
+      seen.add(r.id);
+      if (!target.runsHere(r.id)) target.track(r);
+    }
+    const missing = new Set<string>();
+    for (const id of [...target.known()]) {
+      if (seen.has(id) || target.runsHere(id)) continue;
+      if (this.missing.has(id)) target.untrack(id);
+      else missing.add(id);
+    }
+    this.missing = missing;
+  }
+
+  /** The announced channels this node does not run, each read alone; one not found is looked for again next time. */
+  private async readAnnounced(ids: string[]): Promise<void> {
+    const { target } = this.deps;
+    const others = ids.filter((id) => !target.runsHere(id));
+    const records = await Promise.all(others.map((id) => this.deps.channel(id)));
+    for (const [i, id] of others.entries()) {
+      const record = records[i];
+      if (target.runsHere(id)) continue;
+      if (record) {
+        this.missing.delete(id);
+        target.track(record);
+      } else if (this.missing.has(id)) {
+        this.missing.delete(id);
+        target.untrack(id);
+      } else {
+        this.missing.add(id);
+        this.announced.add(id);
+      }
     }
   }
 }
