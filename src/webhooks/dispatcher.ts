@@ -1,16 +1,13 @@
 import type { Clock, TimerHandle } from '../channel/clock.js';
-import { splitEventName, type Alert } from '@wagate/protocol';
+import type { Alert } from '@wagate/protocol';
 import { UNORDERED_PER_QUEUE } from '../store/rows.js';
-import type { AttemptResult, DeliveryTarget, DueDelivery, Store } from '../store/types.js';
-import { isExpired, planRetry } from './policy.js';
+import type { DeliveryTarget, DueDelivery, Store } from '../store/types.js';
+import { DeliveryAttempts, type Next } from './attempt.js';
 import { QueueClaims, type ClaimOptions } from './claims.js';
 import { OutcomeWriter } from './outcomes.js';
 import type { DeliveryResult, Sender } from './sender.js';
 
-/** After this many failed attempts of one delivery, the channel hears that its webhook fails. */
-export const FAILING_ALERT_AFTER = 5;
-/** One `webhook_failing` alert per queue in this window, however many deliveries fail. */
-const FAILING_ALERT_QUIET_MS = 10 * 60_000;
+export { FAILING_ALERT_AFTER, webhookId } from './attempt.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -39,18 +36,10 @@ export interface DispatcherDeps {
   onError?(err: unknown): void;
 }
 
-/** The webhook-id of a delivery: the event's, so a receiver can dedupe retries and replays. */
-export function webhookId(delivery: { eventSeq: number }): string {
-  return `msg_${delivery.eventSeq}`;
-}
-
 /** Rows claimed ahead per ordered queue: they go one after another with no read in between. */
 export const PREFETCH_PER_QUEUE = 32;
 /** A queue with nothing to send is kept this long, so the next event it gets needs no read. */
 export const IDLE_QUEUE_MS = 5_000;
-
-/** What a queue does after an attempt: go on with its next claimed row, or let the store decide again. */
-type Next = 'next' | 'release';
 
 /** A queue this dispatcher holds: rows it claimed and attempts it has in flight. */
 interface HeldQueue {
@@ -70,6 +59,19 @@ interface HeldQueue {
   maxId: number;
   /** Since when the queue has had nothing to send (NaN while it has). */
   idleSince: number;
+}
+
+/** What happened while a read of the store was out, so its answer is taken as of now. */
+interface DuringRead {
+  /**
+   * Queues released meanwhile: the read may still list their rows as they were before the
+   * outcomes just committed, so its rows of these queues are dropped.
+   */
+  released: Set<string>;
+  /** Deliveries whose attempt ended meanwhile. */
+  ended: Set<number>;
+  /** Rows handed over meanwhile, for queues not held: looked at once the read answers. */
+  handed: DueDelivery[];
 }
 
 /**
@@ -100,23 +102,8 @@ export class Dispatcher {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
   private sweepTimer: TimerHandle | null = null;
-  private lastFailingAlert = new Map<string, number>();
-  /** Channels with a webhook_failing alert and no delivery since (the fleet view's flag). */
-  private readonly failingChannels = new Set<string>();
-
-  /** Whether a webhook of the channel is failing: alerted, and nothing delivered since. */
-  isFailing(channelId: string): boolean {
-    return this.failingChannels.has(channelId);
-  }
-  /**
-   * Queues released while a read was out: that read may still list their rows as they were
-   * before the outcomes just committed, so its rows of these queues are dropped.
-   */
-  private releasedDuringRead: Set<string> | null = null;
-  /** Deliveries whose attempt ended while a read was out. */
-  private endedDuringRead: Set<number> | null = null;
-  /** Rows handed over while a read was out, for queues not held: looked at once it answers. */
-  private handedDuringRead: DueDelivery[] | null = null;
+  /** What happened while a read was out (null: none is). */
+  private duringRead: DuringRead | null = null;
   private truncated = false;
   private readonly concurrency: number;
   private readonly idleMs: number;
@@ -124,6 +111,8 @@ export class Dispatcher {
   private readonly claims: QueueClaims | null;
   /** Batches the outcomes of attempts into shared commits. */
   readonly outcomes: OutcomeWriter;
+  /** What one attempt sends and records. */
+  private readonly attempts: DeliveryAttempts;
   /** Claims made (for the benchmarks' statements per delivery). */
   claimsMade = 0;
 
@@ -132,6 +121,7 @@ export class Dispatcher {
     this.perChannel = deps.perChannel ?? Math.max(UNORDERED_PER_QUEUE, Math.floor(this.concurrency / 4));
     this.idleMs = deps.idleMs ?? 5_000;
     this.outcomes = new OutcomeWriter(deps.store);
+    this.attempts = new DeliveryAttempts({ ...deps, outcomes: this.outcomes, retryAt: (at) => this.wakeAt(at) });
     this.claims = deps.claims
       ? new QueueClaims({
           ...deps.claims,
@@ -148,6 +138,11 @@ export class Dispatcher {
           onError: deps.onError,
         })
       : null;
+  }
+
+  /** Whether a webhook of the channel is failing: alerted, and nothing delivered since. */
+  isFailing(channelId: string): boolean {
+    return this.attempts.isFailing(channelId);
   }
 
   /** Starts sending; pending deliveries left by an earlier run go first. */
@@ -231,7 +226,7 @@ export class Dispatcher {
         this.ready.add(queue);
         added = true;
       } else if (!queue) {
-        if (this.handedDuringRead) this.handedDuringRead.push(row);
+        if (this.duringRead) this.duringRead.handed.push(row);
         else this.wanted.add(row.queueKey);
       }
       // A queue held in part is read again once its prefix is sent.
@@ -265,12 +260,8 @@ export class Dispatcher {
   /** Reads the queues in `wanted`, or scans for due ones, and holds what the store answers. */
   private async read(kind: 'wanted' | 'scan'): Promise<void> {
     const { store, clock } = this.deps;
-    const released = new Set<string>();
-    const ended = new Set<number>();
-    const handed: DueDelivery[] = [];
-    this.releasedDuringRead = released;
-    this.endedDuringRead = ended;
-    this.handedDuringRead = handed;
+    const during: DuringRead = { released: new Set(), ended: new Set(), handed: [] };
+    this.duringRead = during;
     const excluded = this.claims?.excluded ?? [];
     const holder = this.claims?.holder();
     let rows: DueDelivery[];
@@ -290,18 +281,16 @@ export class Dispatcher {
     } finally {
       // Only here, once this pump runs again: a queue can be released (an attempt can end)
       // between the read's answer and this continuation, and must count as during the read.
-      this.releasedDuringRead = null;
-      this.endedDuringRead = null;
-      this.handedDuringRead = null;
+      this.duringRead = null;
     }
-    const taken = this.take(rows, released, ended, kind === 'wanted');
+    const taken = this.take(rows, during, kind === 'wanted');
     if (holder && taken.length > 0) this.claims?.claimed(taken, holder.until);
     // What was committed while the read was out: onto the queues it gave, or read next.
-    if (handed.length > 0) this.handOver(handed);
+    if (during.handed.length > 0) this.handOver(during.handed);
   }
 
   /** Holds the rows read of every queue this dispatcher did not hold already; answers those keys. */
-  private take(due: DueDelivery[], released: Set<string>, ended: Set<number>, whole: boolean): string[] {
+  private take(due: DueDelivery[], { released, ended }: DuringRead, whole: boolean): string[] {
     const fresh = new Map<string, HeldQueue>();
     for (const row of due) {
       const key = row.queueKey;
@@ -334,22 +323,21 @@ export class Dispatcher {
         this.ready.delete(queue);
         continue;
       }
-      if (this.claims && queue.rows.length > 0 && !this.claims.fresh(queue.key)) {
+      if (this.claims && !this.claims.fresh(queue.key)) {
         // Its claim was not renewed in time: another node may take it, so this one stops.
         this.release(queue, true);
         continue;
       }
       while (queue.rows.length > 0 && queue.inFlight < (queue.ordered ? 1 : UNORDERED_PER_QUEUE)) {
         if (this.inFlight.size >= this.concurrency || (this.busyChannels.get(queue.channelId) ?? 0) >= this.perChannel) break;
+        // An ordered queue sends its head; an unordered one any row that is due.
         const index = queue.ordered ? 0 : queue.rows.findIndex((r) => r.nextAttemptAt <= now);
-        const row = queue.rows[Math.max(0, index)]!;
-        if (row.nextAttemptAt > now || index < 0) {
+        if (index < 0 || queue.rows[index]!.nextAttemptAt > now) {
           // Not due yet (it waits for a retry): held, and looked at again when it is.
-          this.wakeAt(queue.ordered ? row.nextAttemptAt : Math.min(...queue.rows.map((r) => r.nextAttemptAt)));
+          this.wakeAt(queue.ordered ? queue.rows[0]!.nextAttemptAt : Math.min(...queue.rows.map((r) => r.nextAttemptAt)));
           break;
         }
-        queue.rows.splice(Math.max(0, index), 1);
-        this.launch(queue, row);
+        this.launch(queue, queue.rows.splice(index, 1)[0]!);
       }
     }
   }
@@ -370,7 +358,7 @@ export class Dispatcher {
       return;
     }
     this.held.delete(queue.key);
-    this.releasedDuringRead?.add(queue.key);
+    this.duringRead?.released.add(queue.key);
     this.claims?.release(queue.key);
     this.wake();
   }
@@ -405,7 +393,7 @@ export class Dispatcher {
     }
     const next = await this.deps.store.nextDeliveryDue();
     // A due time in the past means its queue is busy: the attempt in flight wakes the pump when
-    // it ends. Retries this process scheduled have their own wake-ups (see attempt).
+    // it ends. Retries this process scheduled have their own wake-ups (`retryAt`).
     const at = next === null || next <= now ? now + this.idleMs : Math.min(next, now + this.idleMs);
     this.wakeAt(Math.max(at, now + 10));
   }
@@ -426,14 +414,15 @@ export class Dispatcher {
   private launch(queue: HeldQueue, delivery: DueDelivery): void {
     queue.inFlight += 1;
     count(this.busyChannels, delivery.channelId, 1);
-    const run = this.attempt(delivery)
+    const run = this.attempts
+      .run(delivery)
       .catch((err: unknown): Next => {
         this.deps.onError?.(err);
         return 'release';
       })
       .then((next) => {
         this.inFlight.delete(delivery.id);
-        this.endedDuringRead?.add(delivery.id);
+        this.duringRead?.ended.add(delivery.id);
         queue.inFlight -= 1;
         count(this.busyChannels, delivery.channelId, -1);
         this.release(queue, next === 'release' || this.stopped);
@@ -443,91 +432,6 @@ export class Dispatcher {
         if (this.truncated && this.inFlight.size < this.concurrency) this.wake();
       });
     this.inFlight.set(delivery.id, run);
-  }
-
-  /** One attempt of one delivery, and its outcome committed; answers what its queue does next. */
-  private async attempt(due: DueDelivery): Promise<Next> {
-    const { store, clock, sender } = this.deps;
-    const routed = this.deps.route?.(due) ?? due.target;
-    if ('cancelled' in routed) {
-      await store.cancelDeliveries({ channelId: due.channelId, id: due.id }, routed.cancelled, clock.now());
-      return 'next';
-    }
-    const d: DueDelivery = routed === due.target ? due : { ...due, target: routed };
-    if (isExpired(d.createdAt, clock.now(), d.target.maxAgeSeconds)) {
-      await this.giveUp(d, `gave up: older than webhook_max_age_seconds (${d.target.maxAgeSeconds} s)`, null);
-      return 'next';
-    }
-    const { type, method } = splitEventName(d.eventName);
-    const result = await sender.send({
-      url: d.target.url,
-      mode: d.target.mode,
-      eventType: type,
-      method,
-      headers: d.target.headers,
-      body: d.body,
-      webhookId: webhookId(d),
-      timestampSeconds: Math.floor(clock.now() / 1000),
-      secret: d.target.secret ?? undefined,
-    });
-    const now = clock.now();
-    const lastStatus = result.status ?? null;
-    // What the attempt's row keeps of the answer, whatever the outcome.
-    const answered = { durationMs: result.durationMs, answer: result.answer ?? null };
-    if (result.ok) {
-      await this.outcomes.record(d.id, { status: 'delivered', nextAttemptAt: now, at: now, lastStatus, lastError: null, ...answered });
-      this.failingChannels.delete(d.channelId);
-      this.deps.observe?.(d, result, 'delivered');
-      return 'next';
-    }
-    const error = result.error ?? `HTTP ${lastStatus}`;
-    if (result.gone) {
-      const reason = `${error}: the receiver asked to stop; webhook disabled`;
-      await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason, ...answered });
-      await store.failQueue(d.queueKey, reason, now);
-      await this.deps.disableWebhook(d.channelId, d.target.url, d.target.mode);
-      await this.deps.alert(d.channelId, { kind: 'webhook_disabled', detail: `${d.target.url} answered 410 Gone`, at: Math.floor(now / 1000), webhook: d.target.url });
-      this.deps.observe?.(d, result, 'failed');
-      return 'release';
-    }
-    const attempts = d.attempts + 1;
-    const plan = planRetry({
-      attempt: attempts,
-      backoffDelayMs: d.target.backoffDelayMs,
-      maxBackoffDelayMs: d.target.maxBackoffDelayMs,
-      retryAfterMs: result.retryAfterMs,
-      createdAt: d.createdAt,
-      now,
-      maxAgeSeconds: d.target.maxAgeSeconds,
-    });
-    if (plan.kind === 'give_up') {
-      await this.giveUp(d, `${error}; gave up: ${plan.reason}`, lastStatus, answered);
-      this.deps.observe?.(d, result, 'failed');
-      return 'next';
-    }
-    await this.outcomes.record(d.id, { status: 'pending', nextAttemptAt: plan.at, at: now, lastStatus, lastError: error, ...answered });
-    this.wakeAt(plan.at);
-    this.deps.observe?.(d, result, 'retry');
-    if (attempts === FAILING_ALERT_AFTER) {
-      await this.failing(d, `${attempts} attempts failed (last: ${error}); retrying until webhook_max_age_seconds`);
-    }
-    return 'release';
-  }
-
-  /** Raises `webhook_failing` for a queue, at most once per quiet window. */
-  private async failing(d: DueDelivery, detail: string): Promise<void> {
-    const now = this.deps.clock.now();
-    const last = this.lastFailingAlert.get(d.queueKey);
-    if (last !== undefined && now - last < FAILING_ALERT_QUIET_MS) return;
-    this.lastFailingAlert.set(d.queueKey, now);
-    this.failingChannels.add(d.channelId);
-    await this.deps.alert(d.channelId, { kind: 'webhook_failing', detail: `${d.target.url}: ${detail}`, at: Math.floor(now / 1000), webhook: d.target.url });
-  }
-
-  private async giveUp(d: DueDelivery, reason: string, lastStatus: number | null, answered?: Pick<AttemptResult, 'durationMs' | 'answer'>): Promise<void> {
-    const now = this.deps.clock.now();
-    await this.outcomes.record(d.id, { status: 'failed', nextAttemptAt: now, at: now, lastStatus, lastError: reason, ...answered });
-    await this.failing(d, `delivery ${d.id} failed for good (${reason}); replay it from /webhooks/deliveries`);
   }
 }
 
