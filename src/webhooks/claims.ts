@@ -34,7 +34,8 @@ export interface ClaimsDeps extends ClaimOptions {
 export class QueueClaims {
   private readonly releasing = new Set<string>();
   private pending: string[] = [];
-  private flushing = false;
+  /** The releases being written, until every one asked for is. */
+  private flushing: Promise<void> | null = null;
   private timer: TimerHandle | null = null;
   private stopped = false;
   private abandoned = false;
@@ -71,7 +72,7 @@ export class QueueClaims {
     if (this.abandoned) return;
     this.releasing.add(key);
     this.pending.push(key);
-    if (!this.flushing) void this.flush();
+    this.flushing ??= this.flush();
   }
 
   /** Stops renewing; answers once every release asked for is written. */
@@ -80,7 +81,7 @@ export class QueueClaims {
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.timer = null;
     for (const key of this.deps.held()) this.release(key);
-    while (this.flushing || this.pending.length > 0) await new Promise<void>((r) => setImmediate(r));
+    while (this.flushing) await this.flushing;
   }
 
   /** Forgets every claim without writing anything (a node that died keeps them until they expire). */
@@ -93,7 +94,6 @@ export class QueueClaims {
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     await new Promise<void>((r) => setImmediate(r));
     while (this.pending.length > 0) {
       const keys = this.pending;
@@ -106,7 +106,7 @@ export class QueueClaims {
       }
       for (const key of keys) this.releasing.delete(key);
     }
-    this.flushing = false;
+    this.flushing = null;
     this.deps.released();
   }
 
