@@ -107,8 +107,7 @@ export class WebhookService {
     if (cancelled > 0) this.dispatcher.wake();
   }
 
-  /** `POST /settings/webhook_test`: one signed test delivery (the URL and headers checked as `PATCH /settings` checks them), answered with its outcome. */
-  /** `POST /settings/webhook_test`: one signed test delivery of the event's own shape, answered with its outcome. */
+  /** `POST /settings/webhook_test`: one signed test delivery of the event's own shape (URL and headers checked as `PATCH /settings` checks them), answered with its outcome. */
   async test(channel: ChannelRuntime, json: WebhookTestRequest): Promise<WebhookTestAnswer> {
     const checked = validateWebhookTarget(json);
     if (!checked.ok) throw errors.badRequest(checked.problems.join('; '));
