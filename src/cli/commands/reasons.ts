@@ -23,7 +23,7 @@ export class ReasonLookup {
   }
 }
 
-/** A time as people read it in a terminal: `2026-12-01 10:42:07` in UTC (ISO with --json). */
+/** A time as people read it in a terminal: `2026-12-01 10:42:07Z`, UTC (ISO with --json). */
 export function readableTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '';
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
