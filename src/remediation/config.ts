@@ -1,4 +1,5 @@
 import type { RemediationMode } from '@wagate/protocol';
+import { DEFAULT_LIFECYCLE } from '../channel/config.js';
 
 /** The policy's times and counts; a channel's `remediation` setting may change the mode and the cap. */
 export interface RemediationConfig {
@@ -16,7 +17,7 @@ export interface RemediationConfig {
 export const DEFAULT_REMEDIATION: RemediationConfig = {
   mode: 'act',
   maxActionsPerHour: 3,
-  flap: { drops: 3, windowMs: 15 * 60_000 },
+  flap: DEFAULT_LIFECYCLE.flap,
   stuckBackoff: { baseMs: 5_000, maxMs: 5 * 60_000 },
   cooldownMs: 5 * 60_000,
 };
