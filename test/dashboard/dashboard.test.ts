@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until } from '../support/http.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { DESKTOP, PHONE, SCREENSHOTS, launchChromium } from './browser.js';
+import { DESKTOP, PHONE, SCREENSHOTS, launchChromium, openPage } from './browser.js';
 
 // The page's globals, for the functions that run inside Chromium (tsconfig has no DOM lib).
 interface PageElement {
@@ -56,9 +56,7 @@ describe('dashboard', () => {
     browser = await launchChromium();
     gw = await startTestGateway();
     receiver = await startReceiver();
-    page = await browser.newPage({ viewport: DESKTOP });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page = await openPage(browser, pageErrors);
     page.on('request', (req) => requested.push(req.url()));
     gw.gateway.app.server.on('request', (req: IncomingMessage) => {
       if (req.url?.startsWith('/partner/events')) streamSockets.push(req.socket);

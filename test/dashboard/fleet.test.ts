@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until } from '../support/http.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { DESKTOP, launchChromium } from './browser.js';
+import { launchChromium, openPage } from './browser.js';
 
 // The page's globals, for the functions that run inside Chromium (tsconfig has no DOM lib).
 declare const document: { querySelectorAll(selector: string): { length: number } };
@@ -52,8 +52,7 @@ describe(`dashboard: the fleet view with ${FLEET.toLocaleString('en')} channels`
     linked = pair.id;
     hooked = started[20]!.id;
     receiver = await startReceiver();
-    page = await browser.newPage({ viewport: DESKTOP });
-    page.setDefaultTimeout(15_000);
+    page = await openPage(browser);
   }, 120_000);
 
   afterAll(async () => {

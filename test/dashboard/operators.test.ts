@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { DESKTOP, launchChromium } from './browser.js';
+import { launchChromium, openPage, signIn } from './browser.js';
 
 const FAST = { init_ms: 20, launch_ms: 20, receipt_delivered_ms: null, receipt_read_ms: null };
 
@@ -25,17 +25,12 @@ describe('dashboard: operator actions', () => {
     browser = await launchChromium();
     gw = await startTestGateway();
     receiver = await startReceiver();
-    page = await browser.newPage({ viewport: DESKTOP });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page = await openPage(browser, pageErrors);
     shop = await gw.createChannel({ name: 'Shop', sandbox: FAST });
     await until(async () => (await status(shop.gate)) === 'QR', 'QR');
     await shop.gate('POST', '/sandbox/scan', { user: { id: '61371989950', name: 'Shop desk' } });
     await until(async () => (await status(shop.gate)) === 'AUTH', 'AUTH');
-    await page.goto(gw.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('#live[data-state=live]').waitFor();
+    await signIn(page, gw.url, ADMIN_TOKEN);
   }, 60_000);
 
   afterAll(async () => {

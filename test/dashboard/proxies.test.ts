@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startSocks5, type Socks5Proxy } from '../support/socks5.js';
-import { DESKTOP, PHONE, SCREENSHOTS, launchChromium } from './browser.js';
+import { DESKTOP, PHONE, SCREENSHOTS, launchChromium, openPage, signIn } from './browser.js';
 
 // The page's globals, for the functions that run inside Chromium (tsconfig has no DOM lib).
 declare const document: { documentElement: { scrollWidth: number }; querySelector(selector: string): { replaceChildren(): void } | null };
@@ -48,13 +48,8 @@ describe('dashboard: proxies and causes', () => {
     // Two failed attempts end a baileys channel without a route in ERROR within a second or two.
     gw = await startTestGateway({ env: { WAGATE_RECONNECT_MAX_FAILURES: '2' }, random: () => 0 });
     for (const opts of [{}, { auth: { username: 'px', password: 's3cret-pass' } }, {}]) socks.push(await startSocks5(opts));
-    page = await browser.newPage({ viewport: DESKTOP });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(gw.url);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
-    await page.locator('#live[data-state=live]').waitFor();
+    page = await openPage(browser, pageErrors);
+    await signIn(page, gw.url, ADMIN_TOKEN);
   }, 60_000);
 
   afterAll(async () => {
