@@ -29,15 +29,9 @@ export interface EmulatedSetup {
  * TLS certificate (`WAGATE_BAILEYS_MEDIA_CA`).
  */
 export async function startEmulatedGateway(baileys: Record<string, unknown> = {}): Promise<EmulatedSetup> {
-  const emulator = await WhatsAppEmulator.start();
-  trustRoot(emulator.authority.root.public);
-  // The engine imports 'baileys' lazily; this import resolves to the same module instance.
-  const seen = (await import('baileys')).WA_CERT_DETAILS;
-  if (seen !== WA_CERT_DETAILS || !seen.PUBLIC_KEY.equals(Buffer.from(emulator.authority.root.public))) {
-    throw new Error('the emulator root key did not reach the Baileys instance the engine loads');
-  }
+  const emulator = await startTrustedEmulator();
   const receiver = await startReceiver();
-  const gw = await startTestGateway({ env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_BAILEYS_MEDIA_CA: MEDIA_HOST_PEM, WAGATE_LOG_LEVEL: 'silent' } });
+  const gw = await startGatewayOn(emulator);
   const { gate, token } = await createEmulatedChannel(gw, receiver, baileys);
   return {
     emulator,
@@ -51,6 +45,23 @@ export async function startEmulatedGateway(baileys: Record<string, unknown> = {}
       await emulator.close();
     },
   };
+}
+
+/** An emulator whose root key the Baileys instance the engine loads trusts. */
+export async function startTrustedEmulator(): Promise<WhatsAppEmulator> {
+  const emulator = await WhatsAppEmulator.start();
+  trustRoot(emulator.authority.root.public);
+  // The engine imports 'baileys' lazily; this import resolves to the same module instance.
+  const seen = (await import('baileys')).WA_CERT_DETAILS;
+  if (seen !== WA_CERT_DETAILS || !seen.PUBLIC_KEY.equals(Buffer.from(emulator.authority.root.public))) {
+    throw new Error('the emulator root key did not reach the Baileys instance the engine loads');
+  }
+  return emulator;
+}
+
+/** An in-process gateway whose baileys channels connect to `emulator`, trusting its media host; `env` adds to it. */
+export function startGatewayOn(emulator: WhatsAppEmulator, opts: { env?: Record<string, string>; random?: () => number } = {}): Promise<TestGateway> {
+  return startTestGateway({ random: opts.random, env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_BAILEYS_MEDIA_CA: MEDIA_HOST_PEM, WAGATE_LOG_LEVEL: 'silent', ...opts.env } });
 }
 
 /** Another baileys channel on the setup's gateway, its lifecycle webhooks going to `receiver`. */
@@ -74,7 +85,7 @@ export async function reach(gate: Call, text: string, timeoutMs = 15_000): Promi
 }
 
 /** Waits for QR, reads `GET /users/login`, and lets the emulator's phone scan its rowdata. */
-export async function scanQr(setup: EmulatedSetup): Promise<string> {
+export async function scanQr(setup: Pick<EmulatedSetup, 'gate' | 'emulator'>): Promise<string> {
   await reach(setup.gate, 'QR');
   const qr = await setup.gate<{ status: string; rowdata: string }>('GET', '/users/login');
   if (qr.status !== 200 || !qr.body.rowdata) throw new Error(`GET /users/login answered ${qr.status}`);

@@ -1,12 +1,10 @@
-import { WA_CERT_DETAILS } from 'baileys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
 import { until, type Call } from '../support/http.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSocks5, type Socks5Proxy } from '../support/socks5.js';
-import { trustRoot } from './certificates.js';
-import { reach } from './harness.js';
-import { WhatsAppEmulator } from './server.js';
+import { reach, scanQr, startGatewayOn, startTrustedEmulator, statusText } from './harness.js';
+import type { WhatsAppEmulator } from './server.js';
 
 // SPEC §11 with real parts: the real Baileys client reaches the WhatsApp Web emulator through
 // real SOCKS5 proxies on loopback; one of them cuts every tunnel a moment after it opens.
@@ -46,15 +44,9 @@ interface ProxyRow {
 
 /** Two pool proxies (the first listed is picked first), and a baileys channel on "auto" paired through the first. */
 async function pairedOnPool(maxActions: number): Promise<Setup & { proxies: ProxyRow[] }> {
-  const emulator = await WhatsAppEmulator.start();
-  trustRoot(emulator.authority.root.public);
-  const seen = (await import('baileys')).WA_CERT_DETAILS;
-  if (seen !== WA_CERT_DETAILS) throw new Error('the emulator root key did not reach the Baileys instance the engine loads');
+  const emulator = await startTrustedEmulator();
   const receiver = await startReceiver();
-  const gw = await startTestGateway({
-    random: () => 0,
-    env: { WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_LOG_LEVEL: 'silent', WAGATE_FLAP_DROPS: '2', WAGATE_FLAP_WINDOW_MS: '60000' },
-  });
+  const gw = await startGatewayOn(emulator, { random: () => 0, env: { WAGATE_FLAP_DROPS: '2', WAGATE_FLAP_WINDOW_MS: '60000' } });
   const socks = [await startSocks5(), await startSocks5()];
   setup = { emulator, receiver, gw, socks, gate: null as never, id: '' };
   const proxies: ProxyRow[] = [];
@@ -65,9 +57,7 @@ async function pairedOnPool(maxActions: number): Promise<Setup & { proxies: Prox
     settings: { proxy: 'auto', remediation: { mode: 'act', max_actions_per_hour: maxActions }, webhooks: [{ url: `${receiver.url}/hook`, events: EVENTS }] },
   });
   Object.assign(setup, { gate, id });
-  await reach(gate, 'QR');
-  const qr = await gate<{ rowdata: string }>('GET', '/users/login');
-  emulator.scan(qr.body.rowdata);
+  await scanQr({ gate, emulator });
   await reach(gate, 'AUTH');
   expect(socks[0]!.tunnels).toBeGreaterThan(0);
   expect(socks[1]!.tunnels).toBe(0);
@@ -116,7 +106,7 @@ describe('remediation through real SOCKS5 proxies in front of the emulator', { t
     const tunnels = good.tunnels;
     const connections = s.emulator.connections.length;
     await new Promise((r) => setTimeout(r, DROP_AFTER_MS * 3));
-    expect(await statusOf(s.gate)).toBe('AUTH');
+    expect(await statusText(s.gate)).toBe('AUTH');
     expect(good.tunnels).toBe(tunnels);
     expect(s.emulator.connections.length).toBe(connections);
 
@@ -149,8 +139,4 @@ describe('remediation through real SOCKS5 proxies in front of the emulator', { t
 async function remediationDetails(gate: Call): Promise<string[]> {
   const { body } = await gate<{ history: Array<{ reason: string; detail?: string }> }>('GET', '/health/history?count=200');
   return [...body.history].reverse().flatMap((h) => (h.reason === 'remediation' && h.detail ? [h.detail] : []));
-}
-
-async function statusOf(gate: Call): Promise<string> {
-  return (await gate<{ status: { text: string } }>('GET', '/health?wakeup=false')).body.status.text;
 }
