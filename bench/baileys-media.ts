@@ -8,10 +8,9 @@
  */
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
-import { trustRoot } from '../test/emulator/certificates.js';
 import { MEDIA_HOST_PEM } from '../test/emulator/media-host.js';
 import { mediaMessage } from '../test/emulator/phone-media.js';
-import { WhatsAppEmulator } from '../test/emulator/server.js';
+import { startTrustedEmulator } from '../test/emulator/harness.js';
 import { fakeImage } from '../test/media/fixtures.js';
 import { until as untilIn } from '../test/support/http.js';
 import { tempDataDir } from '../test/support/process.js';
@@ -27,8 +26,7 @@ const until = (probe: () => Promise<boolean> | boolean, what: string): Promise<v
 async function main(): Promise<void> {
   // libsignal logs every session it opens.
   console.info = () => undefined;
-  const emulator = await WhatsAppEmulator.start();
-  trustRoot(emulator.authority.root.public);
+  const emulator = await startTrustedEmulator();
   const gateway = await startGateway(
     loadConfig({ WAGATE_PORT: '0', WAGATE_DATA_DIR: tempDataDir('wagate-bench-bmedia-'), WAGATE_ADMIN_TOKEN: ADMIN, WAGATE_LOG_LEVEL: 'error', WAGATE_BAILEYS_WS_URL: emulator.url, WAGATE_BAILEYS_MEDIA_CA: MEDIA_HOST_PEM }),
   );
