@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../contract.js';
 import { LOG_FILTERS, newChannel } from '../contract/fixtures.js';
 import { deliveryListSql } from '../rows.js';
+import { pruneBatches } from '../retention-rows.js';
 import { openStore } from '../index.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
@@ -111,12 +112,7 @@ if (!server) {
           expect(page, JSON.stringify(filter)).not.toMatch(/"Node Type":"(Incremental )?Sort"/);
           expect(await plan(q.count, q.values), JSON.stringify(filter)).toMatch(/"Node Type":"Index (Only )?Scan"/);
         }
-        const sweeps = [
-          "SELECT id FROM deliveries WHERE status IN ('delivered', 'failed', 'cancelled') AND created_at < 1 LIMIT 500",
-          'SELECT seq FROM events e WHERE created_at < 1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY created_at LIMIT 500',
-          'SELECT id FROM status_history WHERE at < 1 ORDER BY at LIMIT 500',
-        ];
-        for (const sql of sweeps) expect(await plan(sql, []), sql).not.toMatch(/"Node Type":"Seq Scan"/);
+        for (const { select } of pruneBatches((n) => `$${n}`)) expect(await plan(select, [1, 500]), select).not.toMatch(/"Node Type":"Seq Scan"/);
       } finally {
         await client.end();
       }

@@ -1,28 +1,19 @@
+import { pruneBatches } from '../retention-rows.js';
 import type { PruneCounts, RetentionCutoffs } from '../types.js';
 import type { Prepare } from './outbox.js';
 
-/** The finished deliveries, in creation order (deliveries_status_created serves each status). */
-const DONE = "status IN ('delivered', 'failed', 'cancelled')";
+const BATCHES = pruneBatches(() => '?');
 
 /**
  * Retention in SQLite: each kind goes in small batches, each its own short transaction, so a
- * status change waits for at most one batch. Events go only once no delivery needs their body.
+ * status change waits for at most one batch.
  */
 export class SqliteRetention {
   constructor(private readonly stmt: Prepare) {}
 
   prune(cutoffs: RetentionCutoffs, batch: number): PruneCounts {
-    const deliveries = this.stmt(
-      `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE ${DONE} AND created_at < ? LIMIT ?)`,
-    ).run(cutoffs.deliveries, batch).changes;
-    const events = this.stmt(
-      `DELETE FROM events WHERE seq IN (
-         SELECT seq FROM events e WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)
-         ORDER BY created_at LIMIT ?)`,
-    ).run(cutoffs.events, batch).changes;
-    const history = this.stmt(
-      'DELETE FROM status_history WHERE id IN (SELECT id FROM status_history WHERE at < ? ORDER BY at LIMIT ?)',
-    ).run(cutoffs.history, batch).changes;
-    return { deliveries, events, history };
+    const counts: PruneCounts = { deliveries: 0, events: 0, history: 0 };
+    for (const b of BATCHES) counts[b.kind] = this.stmt(b.sql).run(cutoffs[b.kind], batch).changes;
+    return counts;
   }
 }
