@@ -185,11 +185,7 @@ export class ChannelRuntime {
   async shutdown(): Promise<void> {
     this.journal.close();
     await this.queue;
-    this.closed = true;
-    for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
-    this.timers.clear();
-    const conn = this.connection;
-    this.connection = null;
+    const conn = this.detach();
     await conn?.close().catch(() => undefined);
     await this.engine.dispose().catch(() => undefined);
   }
@@ -200,13 +196,19 @@ export class ChannelRuntime {
    * takes it only if the lease is still this runtime's, and refuses it otherwise.
    */
   halt(): void {
+    const conn = this.detach();
+    void conn?.close().catch(() => undefined);
+    void this.engine.dispose().catch(() => undefined);
+  }
+
+  /** Closes the runtime to further steps, clears its timers and answers the connection it let go. */
+  private detach(): EngineConnection | null {
     this.closed = true;
     for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
     this.timers.clear();
     const conn = this.connection;
     this.connection = null;
-    void conn?.close().catch(() => undefined);
-    void this.engine.dispose().catch(() => undefined);
+    return conn;
   }
 
   /** Resolves once the journal holds nothing (after halt: landed or refused). */
