@@ -4,7 +4,7 @@ import { errors } from '@wagate/protocol';
 import type { Fence } from '../store/cluster.js';
 import { LeaseLostError } from '../store/errors.js';
 import type { ChannelRecord, EngineKind, OutboundEvent, Page, Store } from '../store/types.js';
-import type { Clock } from './clock.js';
+import { resolvedWithin, type Clock } from './clock.js';
 import type { LifecycleConfig } from './config.js';
 import { ChannelEngineContext, type EngineHost } from './engine-context.js';
 import { initialState, type LifecycleState } from './lifecycle.js';
@@ -167,7 +167,7 @@ export class ChannelService {
     this.attach(runtime.record, runtime.state, { nodeId, epoch: 0 });
     if (mode === 'handoff') return runtime.shutdown();
     runtime.halt();
-    const settled = boundedWait(runtime.settled(), HALTED_WRITES_WAIT_MS).finally(() => {
+    const settled = resolvedWithin(this.deps.clock, runtime.settled(), HALTED_WRITES_WAIT_MS, undefined).finally(() => {
       if (this.halted.get(channelId) === settled) this.halted.delete(channelId);
     });
     this.halted.set(channelId, settled);
@@ -440,13 +440,6 @@ export class ChannelService {
 
 /** How long a new runtime waits at most for a halted one's held writes (a store that never answers). */
 const HALTED_WRITES_WAIT_MS = 10_000;
-
-/** `work`, or nothing after `ms`. */
-function boundedWait(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Whether a stored channel was running (resumed on boot or adoption): not stopped, not NOT_INIT or ERROR. */
 function wasRunning(record: ChannelRecord): boolean {
