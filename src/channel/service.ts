@@ -104,7 +104,7 @@ export class ChannelService {
 
   /** Resumes the loaded channels that were running when the gateway stopped (one process; nodes adopt instead). */
   async resume(): Promise<void> {
-    if (this.deps.nodeId !== undefined) return;
+    if (this.isNode) return;
     const resumes: Promise<void>[] = [];
     let queued = 0;
     for (const runtime of this.runtimes.values()) {
@@ -218,11 +218,7 @@ export class ChannelService {
     const current = this.runtimes.get(record.id);
     if (!current) return this.attach(record, restoredState(record));
     if (this.runsHere(record.id) || sameRecord(current.record, record)) return current;
-    if (current.record.tokenHash !== record.tokenHash) {
-      this.byTokenHash.delete(current.record.tokenHash);
-      this.byTokenHash.set(record.tokenHash, record.id);
-      this.deps.onRevoked?.(record.id);
-    }
+    if (current.record.tokenHash !== record.tokenHash) this.retoken(current, record.tokenHash);
     Object.assign(current.record, record);
     current.state = restoredState(record);
     return current;
@@ -238,7 +234,7 @@ export class ChannelService {
 
   /** Several nodes: the channel of a token this node does not know, if another node created it. */
   async discover(tokenHash: string): Promise<ChannelRuntime | undefined> {
-    if (this.deps.nodeId === undefined) return undefined;
+    if (!this.isNode) return undefined;
     const record = await this.deps.store.findChannelByTokenHash(tokenHash);
     return record ? this.track(record) : undefined;
   }
@@ -256,9 +252,9 @@ export class ChannelService {
       createdAt: this.deps.clock.now(),
       settings: input.settings ?? {},
       engineOptions: input.engineOptions ?? {},
-      ...(this.deps.nodeId !== undefined ? { startOnPlacement: input.start !== false } : {}),
+      ...(this.isNode ? { startOnPlacement: input.start !== false } : {}),
     });
-    if (this.deps.nodeId !== undefined) return { runtime: await this.placeCreated(record), token };
+    if (this.isNode) return { runtime: await this.placeCreated(record), token };
     const runtime = this.attach(record, initialState(record.createdAt));
     if (input.start !== false) await runtime.send({ type: 'start', reason: 'created' });
     return { runtime, token };
@@ -344,10 +340,7 @@ export class ChannelService {
     const token = newToken();
     const tokenHash = hashToken(token);
     await this.deps.store.updateChannel(id, { tokenHash });
-    this.byTokenHash.delete(runtime.record.tokenHash);
-    runtime.record.tokenHash = tokenHash;
-    this.byTokenHash.set(tokenHash, id);
-    this.deps.onRevoked?.(id);
+    this.retoken(runtime, tokenHash);
     return { runtime, token };
   }
 
@@ -376,6 +369,14 @@ export class ChannelService {
   private requireNode(): string {
     if (this.deps.nodeId === undefined) throw new Error('channel leases need a node (several nodes on PostgreSQL)');
     return this.deps.nodeId;
+  }
+
+  /** The channel answers to `tokenHash` from now on; its old token stops working at once. */
+  private retoken(runtime: ChannelRuntime, tokenHash: string): void {
+    this.byTokenHash.delete(runtime.record.tokenHash);
+    runtime.record.tokenHash = tokenHash;
+    this.byTokenHash.set(tokenHash, runtime.id);
+    this.deps.onRevoked?.(runtime.id);
   }
 
   /** Drops a channel deleted elsewhere from this node's map. */
