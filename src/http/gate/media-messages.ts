@@ -1,10 +1,9 @@
-import { Type, type TObject } from '@sinclair/typebox';
+import type { TObject } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelRuntime } from '../../channel/runtime.js';
 import { contactListOutgoing, contactOutgoing, linkPreviewOutgoing, locationOutgoing, mediaOutgoing } from '../../messages/content-outgoing.js';
 import { canSend, isHoldable, refuseSend } from '../../messages/gate.js';
 import type { Outgoing } from '../../messages/outgoing.js';
-import type { SendAnswer } from '../../messages/service.js';
 import {
   ErrorBody,
   MEDIA_KINDS,
@@ -24,9 +23,9 @@ import {
 import { channelSettings } from '../../webhooks/outbox.js';
 import { formBody } from '../form-body.js';
 import { acceptRawBodies, mediaBodyLimit } from './media.js';
+import { IdempotencyHeaders, idempotencyKey, replySent } from './messages.js';
 
 const tags = ['Messages'];
-const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) });
 const responses = { 200: SentMessage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 502: ErrorBody };
 
 /** The MIME type a kind gets when neither the request nor the source names one. */
@@ -50,18 +49,11 @@ function gateFirst(channel: ChannelRuntime): void {
   refuseSend(channel, 'refused', channelSettings(channel.record.settings).send_hold_ms);
 }
 
-async function answer(reply: FastifyReply, run: Promise<SendAnswer>): Promise<FastifyReply> {
-  const result = await run;
-  if (result.replayed) void reply.header('idempotent-replayed', 'true');
-  return reply.status(result.status as 200).send(result.body);
-}
-
 /** Whapi's media and rich sends (SPEC §6): every one through the same gate, hold and Idempotency-Key as text. */
 export async function mediaMessageRoutes(app: FastifyInstance): Promise<void> {
   const { messages, media, mediaMaxBytes } = app.wagate;
   acceptRawBodies(app, mediaMaxBytes);
-  const key = (req: FastifyRequest) => req.headers['idempotency-key'] as string | undefined;
-  const send = (req: FastifyRequest, reply: FastifyReply, outgoing: Outgoing) => answer(reply, messages.send(req.channel, outgoing, key(req)));
+  const send = async (req: FastifyRequest, reply: FastifyReply, outgoing: Outgoing) => replySent(reply, await messages.send(req.channel, outgoing, idempotencyKey(req)));
 
   const sendMedia = async (req: FastifyRequest, reply: FastifyReply, kind: MediaKind, input: SendMedia) => {
     gateFirst(req.channel);

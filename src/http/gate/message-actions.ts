@@ -5,16 +5,16 @@ import { requireReadable } from '../../messages/gate.js';
 import { forwardedFileId, forwardOutgoing } from '../../messages/forward.js';
 import { ErrorBody, ForwardMessage, MESSAGE_ID_PATTERN, PinMessage, ReactToMessage, SentMessage, StarMessage, Success, errors, normaliseChatId, type PIN_SECONDS } from '@wagate/protocol';
 import type { StoredMessage } from '../../store/types.js';
+import { IdempotencyHeaders, idempotencyKey, replySent } from './messages.js';
 
 const tags = ['Messages'];
 const params = Type.Object({ MessageID: Type.String({ pattern: MESSAGE_ID_PATTERN }) });
-const headers = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) });
+const headers = IdempotencyHeaders;
 const responses = { 200: Success, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody };
 
 /** Forwards, read receipts, deletes, reactions, stars and pins of a stored message (Whapi's `/messages/{MessageID}...`). */
 export async function messageActionRoutes(app: FastifyInstance): Promise<void> {
   const { messages, store, media } = app.wagate;
-  const key = (req: FastifyRequest) => req.headers['idempotency-key'] as string | undefined;
 
   const targetOf = async (req: FastifyRequest): Promise<StoredMessage> => {
     const { MessageID } = req.params as { MessageID: string };
@@ -27,7 +27,7 @@ export async function messageActionRoutes(app: FastifyInstance): Promise<void> {
   const act = async (req: FastifyRequest, action: Parameters<typeof actionOutgoing>[2]) => {
     const target = await targetOf(req);
     if (action.kind === 'read' && target.fromMe) throw errors.badRequest(`message ${target.id} was sent by this channel: only received messages are marked read`);
-    await messages.send(req.channel, actionOutgoing(req.body ?? {}, target, action), key(req));
+    await messages.send(req.channel, actionOutgoing(req.body ?? {}, target, action), idempotencyKey(req));
     return { success: true };
   };
 
@@ -39,9 +39,7 @@ export async function messageActionRoutes(app: FastifyInstance): Promise<void> {
       const input = req.body as ForwardMessage;
       const fileId = forwardedFileId(target);
       const file = fileId ? (await media.download(req.channel.id, fileId).catch(() => null))?.bytes : undefined;
-      const result = await messages.send(req.channel, forwardOutgoing(input, target, normaliseChatId(input.to), file), key(req));
-      if (result.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.status(result.status as 200).send(result.body);
+      return replySent(reply, await messages.send(req.channel, forwardOutgoing(input, target, normaliseChatId(input.to), file), idempotencyKey(req)));
     },
   );
   app.put(

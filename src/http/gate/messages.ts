@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireReadable } from '../../messages/gate.js';
 import { CHAT_ID_PATTERN, Chat, ChatsList, ErrorBody, MESSAGE_ID_PATTERN, Message, MessagesList, SendText, SentMessage, errors } from '@wagate/protocol';
 import type { ChatRecord, Store, StoredMessage } from '../../store/types.js';
 import { editOutgoing } from '../../messages/edit.js';
+import type { SendAnswer } from '../../messages/service.js';
 import { formBody } from '../form-body.js';
 
 const tags = ['Messages'];
@@ -22,6 +23,20 @@ export const MessageFilters = {
   sort: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
 };
 const readErrors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
+
+/** The Idempotency-Key header every send takes. */
+export const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) });
+
+/** A send's Idempotency-Key, if the client gave one. */
+export function idempotencyKey(req: FastifyRequest): string | undefined {
+  return req.headers['idempotency-key'] as string | undefined;
+}
+
+/** Answers a send: its status and body, marked `idempotent-replayed` when a key's first answer is repeated. */
+export function replySent(reply: FastifyReply, answer: SendAnswer): FastifyReply {
+  if (answer.replayed) void reply.header('idempotent-replayed', 'true');
+  return reply.status(answer.status as 200).send(answer.body);
+}
 
 function chatView(c: ChatRecord): Chat {
   const chat: Chat = { id: c.id, type: c.type, timestamp: c.timestamp, unread: c.unread };
@@ -60,7 +75,7 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
       schema: {
         tags,
         summary: 'Send a text message',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        headers: IdempotencyHeaders,
         body: SendText,
         consumes: ['application/json', 'multipart/form-data'],
         response: { 200: SentMessage, 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody },
@@ -68,13 +83,12 @@ export async function messageRoutes(app: FastifyInstance): Promise<void> {
       preValidation: formBody(SendText, mediaMaxBytes),
     },
     async (req, reply) => {
-      const key = req.headers['idempotency-key'] as string | undefined;
+      const key = idempotencyKey(req);
       const body = req.body as SendText;
       const answer = body.edit
         ? await messages.send(req.channel, editOutgoing({ ...body, edit: body.edit }, await store.getMessage(req.channel.id, body.edit)), key)
         : await messages.sendText(req.channel, body, key);
-      if (answer.replayed) void reply.header('idempotent-replayed', 'true');
-      return reply.status(answer.status as 200).send(answer.body);
+      return replySent(reply, answer);
     },
   );
 
