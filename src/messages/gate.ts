@@ -17,6 +17,11 @@ function isResuming(s: LifecycleState): boolean {
   return s.status === 'INIT' || s.status === 'LAUNCH';
 }
 
+/** Whether a send may wait for the channel: a reconnect, or (`moving`) its first start on a node that just took it over. */
+export function mayHold(s: LifecycleState, moving = false): boolean {
+  return isHoldable(s) || (moving && isResuming(s));
+}
+
 /**
  * Whether a send may go out: `now`; `held` after waiting out a reconnect within `holdMs`;
  * `refused` when the channel cannot send (QR, ERROR, STOP, logged out) or did not come back.
@@ -24,9 +29,8 @@ function isResuming(s: LifecycleState): boolean {
  */
 export async function sendHoldOutcome(channel: ChannelRuntime, holdMs: number, moving = false): Promise<'now' | 'held' | 'expired' | 'refused'> {
   if (canSend(channel.state)) return 'now';
-  const holdable = (s: LifecycleState): boolean => isHoldable(s) || (moving && isResuming(s));
-  if (!holdable(channel.state) || holdMs <= 0) return 'refused';
-  await channel.waitFor((s) => canSend(s) || !holdable(s), holdMs);
+  if (!mayHold(channel.state, moving) || holdMs <= 0) return 'refused';
+  await channel.waitFor((s) => canSend(s) || !mayHold(s, moving), holdMs);
   return canSend(channel.state) ? 'held' : 'expired';
 }
 

@@ -16,7 +16,7 @@ import {
 } from '@wagate/protocol';
 import type { IdempotencyRecord, Store, StoredMessage } from '../store/types.js';
 import { channelSettings } from '../webhooks/outbox.js';
-import { canSend, refuseSend, sendHoldOutcome } from './gate.js';
+import { canSend, mayHold, refuseSend, sendHoldOutcome } from './gate.js';
 import { textOutgoing, type Outgoing } from './outgoing.js';
 
 /** How long an Idempotency-Key answers with its first answer. */
@@ -60,6 +60,24 @@ export class MessageService {
    */
   expectMove(channelId: string, until: number): void {
     this.moves.set(channelId, Math.max(until, this.moves.get(channelId) ?? 0));
+  }
+
+  /**
+   * Throws the 401 of a send that could not go out even after the hold (as `send` would), so a
+   * route refuses before it fetches or stores a file: the status gate comes first, as for text.
+   */
+  refuseUnsendable(channel: ChannelRuntime): void {
+    const s = channel.state;
+    if (canSend(s) || mayHold(s, this.movingUntil(channel.id, this.deps.clock.now()) > 0)) return;
+    refuseSend(channel, 'refused', channelSettings(channel.record.settings).send_hold_ms);
+  }
+
+  /** Until when the channel's sends wait for its first AUTH after a move; 0 when it is not moving (an ended move is forgotten). */
+  private movingUntil(channelId: string, now: number): number {
+    const until = this.moves.get(channelId) ?? 0;
+    if (until === 0 || until > now) return until;
+    this.moves.delete(channelId);
+    return 0;
   }
 
   /** `POST /messages/text`, at most once per Idempotency-Key within 24 h. */
@@ -124,8 +142,7 @@ export class MessageService {
     work: Promise<unknown>[],
   ): Promise<SendAnswer> {
     const now = this.deps.clock.now();
-    const movingUntil = this.moves.get(channel.id) ?? 0;
-    if (movingUntil !== 0 && movingUntil <= now) this.moves.delete(channel.id);
+    const movingUntil = this.movingUntil(channel.id, now);
     const moving = movingUntil > now;
     const holdMs = moving ? movingUntil - now : channelSettings(channel.record.settings).send_hold_ms;
     const deadline = now + holdMs;

@@ -1,8 +1,6 @@
 import type { TObject } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ChannelRuntime } from '../../channel/runtime.js';
 import { contactListOutgoing, contactOutgoing, linkPreviewOutgoing, locationOutgoing, mediaOutgoing } from '../../messages/content-outgoing.js';
-import { canSend, isHoldable, refuseSend } from '../../messages/gate.js';
 import type { Outgoing } from '../../messages/outgoing.js';
 import {
   ErrorBody,
@@ -20,7 +18,6 @@ import {
   type MediaKind,
   type SendMedia,
 } from '@wagate/protocol';
-import { channelSettings } from '../../webhooks/outbox.js';
 import { formBody } from '../form-body.js';
 import { acceptRawBodies, mediaBodyLimit } from './media.js';
 import { IdempotencyHeaders, idempotencyKey, replySent } from './messages.js';
@@ -40,15 +37,6 @@ const FALLBACK_MIME: Record<MediaKind, string> = {
   sticker: 'image/webp',
 };
 
-/**
- * A channel that cannot send, and is not reconnecting within the hold, answers 401 before its
- * media is fetched or stored: the status gate comes first, as for text.
- */
-function gateFirst(channel: ChannelRuntime): void {
-  if (canSend(channel.state) || isHoldable(channel.state)) return;
-  refuseSend(channel, 'refused', channelSettings(channel.record.settings).send_hold_ms);
-}
-
 /** Whapi's media and rich sends (SPEC §6): every one through the same gate, hold and Idempotency-Key as text. */
 export async function mediaMessageRoutes(app: FastifyInstance): Promise<void> {
   const { messages, media, mediaMaxBytes } = app.wagate;
@@ -56,7 +44,7 @@ export async function mediaMessageRoutes(app: FastifyInstance): Promise<void> {
   const send = async (req: FastifyRequest, reply: FastifyReply, outgoing: Outgoing) => replySent(reply, await messages.send(req.channel, outgoing, idempotencyKey(req)));
 
   const sendMedia = async (req: FastifyRequest, reply: FastifyReply, kind: MediaKind, input: SendMedia) => {
-    gateFirst(req.channel);
+    messages.refuseUnsendable(req.channel);
     const chatId = normaliseChatId(input.to);
     const source = { value: input.media, formFile: req.formFile, mimeType: input.mime_type, fileName: input.filename, fallbackMime: FALLBACK_MIME[kind] };
     const { record, bytes } = await media.resolve(req.channel.id, source);
@@ -114,7 +102,7 @@ export async function mediaMessageRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req, reply) => {
       const input = req.body as typeof SendLinkPreview.static;
-      gateFirst(req.channel);
+      messages.refuseUnsendable(req.channel);
       const thumbnail = input.media
         ? await media.resolve(req.channel.id, { value: input.media, formFile: req.formFile, mimeType: input.mime_type, fallbackMime: 'image/jpeg' })
         : undefined;
