@@ -185,14 +185,8 @@ export class ChannelService {
   }
 
   /** Channels created on other nodes: known here from now on (idle until this node takes a lease). */
-  learn(records: ChannelRecord[]): number {
-    let learnt = 0;
-    for (const record of records) {
-      if (this.runtimes.has(record.id)) continue;
-      this.attach(record, restoredState(record));
-      learnt++;
-    }
-    return learnt;
+  learn(records: ChannelRecord[]): void {
+    for (const record of records) if (!this.runtimes.has(record.id)) this.attach(record, restoredState(record));
   }
 
   /** The newest creation time among the known channels (where learning resumes). */
