@@ -89,9 +89,9 @@ export class MediaService {
       }
     }
     if (MEDIA_ID.test(value)) {
-      const [record, bytes] = await Promise.all([this.deps.store.media.getMedia(channelId, value), this.deps.store.media.readMedia(channelId, value)]);
-      if (!record || !bytes) throw errors.notFound(`media ${value} does not exist (uploaded files are kept ${this.deps.retentionDays} days)`);
-      return { record, bytes };
+      const found = await this.stored(channelId, value);
+      if (!found) throw errors.notFound(`media ${value} does not exist (uploaded files are kept ${this.deps.retentionDays} days)`);
+      return found;
     }
     throw errors.badRequest('media: use an http(s) URL, a data: URL with base64 content, the id of an uploaded file, or a multipart file part');
   }
@@ -118,9 +118,15 @@ export class MediaService {
 
   /** A stored file and its bytes; 404 when absent. */
   async download(channelId: string, id: string): Promise<{ record: MediaRecord; bytes: Buffer }> {
+    const found = await this.stored(channelId, id);
+    if (!found) throw errors.notFound(`media ${id} does not exist`);
+    return found;
+  }
+
+  /** A stored file and its bytes (its row and its bytes read at once), or null when either is gone. */
+  private async stored(channelId: string, id: string): Promise<{ record: MediaRecord; bytes: Buffer } | null> {
     const [record, bytes] = await Promise.all([this.deps.store.media.getMedia(channelId, id), this.deps.store.media.readMedia(channelId, id)]);
-    if (!record || !bytes) throw errors.notFound(`media ${id} does not exist`);
-    return { record, bytes };
+    return record && bytes ? { record, bytes } : null;
   }
 
   async delete(channelId: string, id: string): Promise<void> {
