@@ -11,7 +11,7 @@ import {
   type SendMedia,
 } from '@wagate/protocol';
 import type { StoredMessage } from '../store/types.js';
-import { sendContext, sentMessage, type Outgoing } from './outgoing.js';
+import { postedMessage, type Outgoing } from './outgoing.js';
 
 /** A new message of any kind but text: the engine's content and the Message's own field. */
 function contentOutgoing(request: unknown, chatId: string, content: OutgoingContent, type: Message['type'], field: Partial<Message>, input: { quoted?: string; mentions?: string[] }): Outgoing {
@@ -19,12 +19,7 @@ function contentOutgoing(request: unknown, chatId: string, content: OutgoingCont
     request,
     chatId,
     send: (conn, id) => conn.sendContent({ ...content, id }),
-    commit: (sent, from) => {
-      const message = sentMessage(chatId, sent, from, { type, ...field });
-      const context = sendContext(input);
-      if (context) message.context = context;
-      return { message, events: [{ name: 'messages.post', payload: { messages: [message] } }] };
-    },
+    commit: postedMessage(chatId, { type, ...field }, input),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { OutgoingContent } from '../engines/engine.js';
 import { MEDIA_KINDS, errors, type MediaKind, type Message, type MessageMedia } from '@wagate/protocol';
 import type { StoredMessage } from '../store/types.js';
-import { sentMessage, type Outgoing } from './outgoing.js';
+import { postedMessage, type Outgoing } from './outgoing.js';
 
 /** The kinds a stored message can be forwarded as. */
 const FORWARDABLE = ['text', ...MEDIA_KINDS, 'location', 'contact', 'contact_list'] as const;
@@ -46,9 +46,6 @@ export function forwardOutgoing(request: { to: string }, target: StoredMessage, 
     chatId,
     send: (conn, id) =>
       content ? conn.sendContent({ ...content, id, forwarded: true }) : conn.sendText({ id, chatId, body: body!, linkPreview: false, forwarded: true }),
-    commit: (sent, from) => {
-      const message = sentMessage(chatId, sent, from, { type: m.type, ...field, context: { forwarded: true, forwarding_score: 1 } });
-      return { message, events: [{ name: 'messages.post', payload: { messages: [message] } }] };
-    },
+    commit: postedMessage(chatId, { type: m.type, ...field, context: { forwarded: true, forwarding_score: 1 } }),
   };
 }

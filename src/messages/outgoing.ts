@@ -25,16 +25,29 @@ export interface Outgoing {
 }
 
 /** The `context` of a sent message with a quote or mentions. */
-export function sendContext(input: { quoted?: string; mentions?: string[] }): Message['context'] | undefined {
+function sendContext(input: { quoted?: string; mentions?: string[] }): Message['context'] | undefined {
   return input.quoted || input.mentions ? { quoted_id: input.quoted, mentions: input.mentions } : undefined;
 }
 
 /** A message wagate sent, with the fields every kind shares. */
-export function sentMessage(chatId: string, sent: Sent, from: string | undefined, content: Partial<Message> & Pick<Message, 'type'>): Message {
+function sentMessage(chatId: string, sent: Sent, from: string | undefined, content: Partial<Message> & Pick<Message, 'type'>): Message {
   const { type, ...rest } = content;
   const message = { id: sent.id, type, chat_id: chatId, from, from_me: true, source: 'api', timestamp: sent.timestamp, status: sent.status, ...rest } as Message;
   if (!message.from) delete message.from;
   return message;
+}
+
+/**
+ * The commit of a send that is a new message (text, media, a forward...): the message with its
+ * content, and `context` when the request quoted or mentioned, announced in `messages.post`.
+ */
+export function postedMessage(chatId: string, content: Partial<Message> & Pick<Message, 'type'>, input: { quoted?: string; mentions?: string[] } = {}): Outgoing['commit'] {
+  return (sent, from) => {
+    const message = sentMessage(chatId, sent, from, content);
+    const context = sendContext(input);
+    if (context) message.context = context;
+    return { message, events: [{ name: 'messages.post', payload: { messages: [message] } }] };
+  };
 }
 
 /** `POST /messages/text` without `edit`. */
@@ -43,11 +56,6 @@ export function textOutgoing(input: SendText, chatId: string): Outgoing {
     request: input,
     chatId,
     send: (conn, id) => conn.sendText({ id, chatId, body: input.body, quoted: input.quoted, mentions: input.mentions, linkPreview: !input.no_link_preview }),
-    commit: (sent, from) => {
-      const message = sentMessage(chatId, sent, from, { type: 'text', text: { body: input.body } });
-      const context = sendContext(input);
-      if (context) message.context = context;
-      return { message, events: [{ name: 'messages.post', payload: { messages: [message] } }] };
-    },
+    commit: postedMessage(chatId, { type: 'text', text: { body: input.body } }, input),
   };
 }
