@@ -30,11 +30,11 @@ export async function pairingCode(channel: ChannelRuntime, phone: string, wakeup
   await wakeUp(channel, wakeup);
   // Only a channel on its way to a QR (no account, starting or pairing) is worth waiting for;
   // any other answers 409 at once.
-  const notPairing = `channel status is ${channel.state.status}; a pairing code needs status QR`;
-  if (!headedForPairing(channel.state)) throw errors.conflict('channel is not pairing', notPairing);
+  const notPairing = () => errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
+  if (!headedForPairing(channel.state)) throw notPairing();
   const ready = await channel.waitFor((s) => s.status === 'QR' && !s.parked, PAIRING_WAIT_MS);
   const conn = channel.liveConnection;
-  if (!ready || !conn) throw errors.conflict('channel is not pairing', `channel status is ${channel.state.status}; a pairing code needs status QR`);
+  if (!ready || !conn) throw notPairing();
   return { code: await conn.requestPairingCode(phone) };
 }
 
