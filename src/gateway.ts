@@ -178,7 +178,14 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
       peers?.revoked(channelId);
     },
     nodeId,
-    placeNew: async (channelId) => node?.placeNew(channelId),
+    // The other nodes learn of a new channel from its announcement (src/peers/mirror.ts).
+    placeNew: async (channelId) => {
+      try {
+        await node?.placeNew(channelId);
+      } finally {
+        peers?.committed(channelId);
+      }
+    },
     onLeaseLost: (channelId) => node?.noteRefused(channelId),
   });
   // Any node answers any request: forwarding to the channel's node, and this node's view of the others'.

@@ -21,8 +21,6 @@ export interface ClusterNodeDeps {
 
 /** Orphans placed per pass at most: a failover of thousands goes out over a few passes. */
 const PLACE_LIMIT = 1000;
-/** How far back, before the newest channel it knows, a node looks for channels made elsewhere. */
-const LEARN_WINDOW_MS = 60_000;
 
 /**
  * This process as a node of several on one PostgreSQL database (SPEC §10). Every `tickMs` it
@@ -125,7 +123,6 @@ export class ClusterNode {
       held = await cluster.heldLeases(nodeId);
     }
     if (this.stopping) return;
-    await this.learnNewChannels();
     this.reconcile(held);
     if (this.fenced()) return;
     void this.adoptPlaced(await cluster.place(config.ttlMs, PLACE_LIMIT));
@@ -133,15 +130,6 @@ export class ClusterNode {
       this.lastRebalanceAt = performance.now();
       await this.rebalance();
     }
-  }
-
-  /**
-   * Learns of channels other nodes created (their tokens answer here too). The window reaches a
-   * minute back: creation times come from each creator's clock, and commits land out of order.
-   */
-  private async learnNewChannels(): Promise<void> {
-    const since = Math.max(0, this.deps.channels.newestCreatedAt() - LEARN_WINDOW_MS);
-    this.deps.channels.learn(await this.deps.cluster.channelsCreatedSince(since));
   }
 
   /** A renewal sent at `sentAt` succeeded: every lease now outlives sentAt + TTL; fence before that. */
