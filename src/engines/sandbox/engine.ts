@@ -282,7 +282,14 @@ class SandboxConnection implements EngineConnection, LivenessHooks {
   }
 
   private async handshake(): Promise<void> {
-    const account = await this.engine.savedAccount();
+    let account: User | null;
+    try {
+      account = await this.engine.savedAccount();
+    } catch (err) {
+      // A store that cannot answer is a failed connection attempt, retried by the runtime's backoff.
+      if (this.phase !== 'closed') this.drop('transient', `sandbox: the stored credentials could not be read (${(err as Error).message})`);
+      return;
+    }
     if (this.phase === 'closed') return;
     if (account) this.open(account);
     else this.nextQr();
