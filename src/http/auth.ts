@@ -84,7 +84,7 @@ export class Authenticator {
     const ticket = queryParam(req, 'ticket');
     if (req.headers.authorization || ticket === null) return this.admin(req);
     this.deps.limiter.check(req.ip);
-    if (!this.deps.tickets.redeem(ticket)) this.refuse(req, 'the ticket is unknown, used or expired: get a new one with POST /partner/events/ticket');
+    if (!(await this.deps.tickets.redeem(ticket))) this.refuse(req, 'the ticket is unknown, used or expired: get a new one with POST /partner/events/ticket');
   };
 
   /** `/metrics`: the admin token (header only) or WAGATE_METRICS_TOKEN (header or `?token=`, for scrapers). */

@@ -157,7 +157,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     clientErrorHandler: rawClientError,
   });
   capConnections(app.server, { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress });
-  const tickets = new StreamTickets(() => ctx.clock.now());
+  const tickets = new StreamTickets(() => ctx.clock.now(), ctx.store.tickets);
   const auth = new Authenticator({
     channels: ctx.channels,
     adminTokenHash: () => ctx.adminTokenHash(),

@@ -57,7 +57,7 @@ export async function streamTicketRoutes(app: FastifyInstance, opts: { tickets: 
       },
     },
     async () => {
-      const { ticket, expiresInSeconds } = opts.tickets.issue();
+      const { ticket, expiresInSeconds } = await opts.tickets.issue();
       return { ticket, expires_in: expiresInSeconds };
     },
   );

@@ -269,6 +269,13 @@ export interface Page {
 }
 
 /** The persistence seam. SQLite and PostgreSQL implement it and pass one contract suite. */
+/** Single-use event-stream tickets by hash, shared by every node. */
+export interface TicketStore {
+  issue(hash: string, expiresAt: number, now: number): Promise<void>;
+  /** Whether the ticket was issued and is unexpired; it is used up by this call either way. */
+  redeem(hash: string, now: number): Promise<boolean>;
+}
+
 export interface Store extends ProxyStore {
   /** Which implementation this is, for logs and /readyz. */
   readonly kind: 'sqlite' | 'postgres';
@@ -395,6 +402,8 @@ export interface Store extends ProxyStore {
   readonly cluster?: ClusterStore;
   /** From now on an owner-only write without a fence is refused (the store serves a node). */
   requireFences?(): void;
+  /** Event-stream tickets every node can redeem (PostgreSQL); absent on SQLite, where they live in the one process. */
+  readonly tickets?: TicketStore;
 
   /** Gateway-wide values (the admin token's hash). */
   getMeta(key: string): Promise<string | null>;

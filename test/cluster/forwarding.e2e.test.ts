@@ -129,6 +129,14 @@ describe.skipIf(!server)('several nodes: any node answers any request', { timeou
     expect(text).toContain('event: messages.post');
     expect(text).toContain('hello across nodes');
 
+    // A dashboard's stream ticket from B opens the partner stream on A (behind a load balancer), once.
+    const ticket = await client(url('node-b'), ADMIN)<{ ticket: string }>('POST', '/partner/events/ticket');
+    expect(ticket.status).toBe(200);
+    const opened = await fetch(`${url('node-a')}/partner/events?ticket=${ticket.body.ticket}`);
+    expect(opened.status).toBe(200);
+    await opened.body?.cancel();
+    expect((await fetch(`${url('node-c')}/partner/events?ticket=${ticket.body.ticket}`)).status).toBe(401);
+
     // A token rotated through B (C runs the channel) stops working on A at once; the new one works there.
     const rotated = await client(url('node-b'), ADMIN)<{ token: string }>('POST', `/partner/channels/${ch.id}/token`);
     expect(rotated.status).toBe(200);

@@ -308,4 +308,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX delivery_claims_node ON delivery_claims (node_id, queue_key);
     `,
   },
+  {
+    version: 13,
+    name: 'stream tickets',
+    sql: `
+      -- Single-use tickets for the partner event stream, shared by every node: a ticket issued
+      -- by one node opens the stream on another. Only the hash is kept; expired rows are pruned.
+      CREATE TABLE stream_tickets (
+        hash text PRIMARY KEY,
+        expires_at bigint NOT NULL
+      );
+      CREATE INDEX stream_tickets_expiry ON stream_tickets (expires_at);
+    `,
+  },
 ];

@@ -18,6 +18,7 @@ import { applyPostgresMigrations } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
 import { PostgresRetention } from './retention.js';
 import { WriteOrder } from './write-order.js';
+import { PostgresTickets } from './tickets.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
 export type { PostgresStoreOptions } from './pool.js';
@@ -35,6 +36,7 @@ export class PostgresStore implements Store {
   private readonly messages: PostgresMessages;
   private readonly proxies: PostgresProxies;
   readonly media: PostgresMedia;
+  readonly tickets: PostgresTickets;
   readonly cluster: PostgresCluster;
   private readonly watchers = new Set<(rows: DueDelivery[]) => void>();
   private readonly order = new WriteOrder();
@@ -54,6 +56,7 @@ export class PostgresStore implements Store {
     this.messages = new PostgresMessages(this.pool);
     this.proxies = new PostgresProxies(this.pool);
     this.media = new PostgresMedia(this.pool);
+    this.tickets = new PostgresTickets(this.pool);
     this.cluster = new PostgresCluster(() => (this.clusterPool ??= createPool({ ...this.opts, max: 2, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000, connectionTimeoutMillis: this.opts.clusterQueryTimeoutMs ?? 3000 })));
   }
 
