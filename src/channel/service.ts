@@ -410,7 +410,10 @@ export class ChannelService {
     if (!fence || fence.epoch === 0) return;
     // A runtime halted earlier (its node fenced itself) is no longer the live one: only noted.
     const halted = this.runtimes.get(channelId)?.fence === fence ? this.release(channelId, 'lost') : Promise.resolve();
-    void halted.then(() => this.deps.onLeaseLost?.(channelId));
+    void halted.then(
+      () => this.deps.onLeaseLost?.(channelId),
+      (err: unknown) => this.deps.onError?.(channelId, err),
+    );
   }
 
   /** The proxy a channel's next connection uses: its setting, or its pool proxy for `auto`. */

@@ -1,8 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { ChannelService } from '../channel/service.js';
+import type { ChannelService, ReleaseMode } from '../channel/service.js';
 import type { ClusterStore, HeldLease, Placement } from '../store/cluster.js';
 import type { ClusterConfig } from './config.js';
+import { PlacementPasses } from './placement.js';
 import { planMoves } from './rebalance.js';
+import { LeaseRenewal, type OverdueRenewal } from './renewal.js';
 
 /** Structured logging (pino's shape); never a token or a body. */
 export interface NodeLog {
@@ -21,28 +23,50 @@ export interface ClusterNodeDeps {
 
 /** Orphans placed per pass at most: a failover of thousands goes out over a few passes. */
 const PLACE_LIMIT = 1000;
+/** Channels created within this long of each other share one placement transaction. */
+const PLACE_WINDOW_MS = 10;
+/** A new channel whose placement keeps failing fails its creation after this long. */
+const PLACE_WAIT_MS = 10_000;
+const PLACE_RETRY_MS = 100;
 
 /**
- * This process as a node of several on one PostgreSQL database (SPEC §10). Every `tickMs` it
- * reads (every `renewMs` renews, with its heartbeat, in one statement) the leases it holds,
- * runs the channels it newly holds and halts those it lost, places channels nobody holds on the
- * least-loaded live node, and now and then hands channels to a less-loaded node. If no renewal
- * has succeeded for `fenceMs` (< TTL), it halts every engine before any of its leases can expire.
+ * This process as a node of several on one PostgreSQL database (SPEC §10). Its leases are
+ * renewed with its heartbeat, every `renewMs`, by a loop of their own (renewal.ts) that no other
+ * work delays; if no renewal sent in the last `fenceMs` (< TTL) has succeeded, it halts every
+ * engine before any of its leases can expire. Every `tickMs` it reads the leases it holds, runs
+ * the channels it newly holds and halts those it lost, places channels nobody holds on the
+ * least-loaded live node (placement.ts: one pass at a time, shared with the channels created
+ * meanwhile), and now and then hands channels to a less-loaded node.
  */
 export class ClusterNode {
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private fenceTimer: ReturnType<typeof setTimeout> | null = null;
   private ticking: Promise<void> = Promise.resolve();
-  /** When the last successful renewal was sent (monotonic ms). */
-  private lastRenewAt = Number.NEGATIVE_INFINITY;
   private lastRebalanceAt = performance.now();
   private stopping = false;
   /** Collects the first pass's adoptions, so start() resolves once they are under way. */
   private adoptions: Array<Promise<void>> | null = null;
+  private readonly renewal: LeaseRenewal;
+  private readonly placements: PlacementPasses;
   /** Writes the store refused under a stale lease (a partitioned node coming back). */
   refusedWrites = 0;
 
-  constructor(private readonly deps: ClusterNodeDeps) {}
+  constructor(private readonly deps: ClusterNodeDeps) {
+    const { cluster, config, nodeId, log } = deps;
+    this.renewal = new LeaseRenewal({
+      renew: () => cluster.renew(nodeId, config.ttlMs),
+      renewMs: config.renewMs,
+      fenceMs: config.fenceMs,
+      onOverdue: (overdue) => this.fence(overdue),
+      onTrouble: (fields, msg) => log.warn({ node: nodeId, ...fields }, msg),
+    });
+    this.placements = new PlacementPasses({
+      place: (first) => cluster.place(config.ttlMs, Math.max(PLACE_LIMIT, first.length), first),
+      adopt: (placement) => this.adoptPlaced(placement),
+      windowMs: PLACE_WINDOW_MS,
+      waitMs: PLACE_WAIT_MS,
+      retryMs: PLACE_RETRY_MS,
+    });
+  }
 
   get id(): string {
     return this.deps.nodeId;
@@ -59,6 +83,7 @@ export class ClusterNode {
     await cluster.registerNode({ id: nodeId, url, startedAt: Date.now() });
     // Leases an earlier run of this node left go out anew, each with a new epoch.
     await cluster.release(nodeId);
+    await this.renewal.start();
     const adoptions: Array<Promise<void>> = [];
     this.adoptions = adoptions;
     await this.tick();
@@ -68,10 +93,9 @@ export class ClusterNode {
     this.schedule();
   }
 
-  /** Places a new channel (with the orphans of the moment); resolves once it runs here, if it was placed here. */
-  async placeNew(channelId: string): Promise<void> {
-    const placement = await this.deps.cluster.place(this.deps.config.ttlMs, PLACE_LIMIT, [channelId]);
-    await this.adoptPlaced(placement);
+  /** Places a new channel (in the next placement pass); resolves once it runs here, if it was placed here. */
+  placeNew(channelId: string): Promise<void> {
+    return this.placements.placeNew(channelId);
   }
 
   /** A write was refused for a stale lease: the channel is halted here already. */
@@ -82,16 +106,17 @@ export class ClusterNode {
 
   /**
    * Leaves at once (SIGTERM): no new channels come here, every engine stops after its writes
-   * land, and the leases go straight to the least-loaded live nodes.
+   * land (the leases renewed meanwhile), and the leases go straight to the least-loaded live nodes.
    */
   async leave(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.fenceTimer) clearTimeout(this.fenceTimer);
+    this.placements.stop();
     await this.ticking;
     const { cluster, nodeId, config } = this.deps;
     await cluster.leave(nodeId, false).catch((err: unknown) => this.deps.log.warn({ err }, 'could not mark the node leaving'));
     await this.deps.channels.shutdown();
+    await this.renewal.stop();
     try {
       const released = await cluster.release(nodeId);
       const placed = await cluster.place(config.ttlMs, PLACE_LIMIT);
@@ -114,42 +139,39 @@ export class ClusterNode {
 
   private async tick(): Promise<void> {
     const { cluster, config, nodeId } = this.deps;
-    const began = performance.now();
-    let held: HeldLease[];
-    if (began - this.lastRenewAt >= config.renewMs) {
-      held = await cluster.renew(nodeId, config.ttlMs);
-      this.renewed(began);
-    } else {
-      held = await cluster.heldLeases(nodeId);
-    }
+    const held = await cluster.heldLeases(nodeId);
     if (this.stopping) return;
     this.reconcile(held);
-    if (this.fenced()) return;
-    void this.adoptPlaced(await cluster.place(config.ttlMs, PLACE_LIMIT));
+    if (this.renewal.overdue) return;
+    await this.placements.request();
     if (performance.now() - this.lastRebalanceAt >= config.rebalanceIntervalMs) {
       this.lastRebalanceAt = performance.now();
       await this.rebalance();
     }
   }
 
-  /** A renewal sent at `sentAt` succeeded: every lease now outlives sentAt + TTL; fence before that. */
-  private renewed(sentAt: number): void {
-    this.lastRenewAt = sentAt;
-    if (this.fenceTimer) clearTimeout(this.fenceTimer);
-    const delay = Math.max(0, sentAt + this.deps.config.fenceMs - performance.now());
-    this.fenceTimer = setTimeout(() => this.fence(), delay);
-  }
-
-  private fenced(): boolean {
-    return performance.now() - this.lastRenewAt >= this.deps.config.fenceMs;
-  }
-
   /** No renewal for fenceMs: halt every engine now, before any lease of ours can expire. */
-  private fence(): void {
+  private fence(overdue: OverdueRenewal): void {
     if (this.stopping) return;
     const owned = [...this.deps.channels.ownedLeases().keys()];
-    for (const id of owned) void this.deps.channels.release(id, 'lost');
-    this.deps.log.warn({ node: this.id, channels: owned.length, since_renewal_ms: Math.round(performance.now() - this.lastRenewAt) }, 'lease renewal overdue: engines stopped');
+    for (const id of owned) this.release(id, 'lost');
+    this.deps.log.warn(
+      {
+        node: this.id,
+        channels: owned.length,
+        since_renewal_ms: overdue.sinceRenewalMs,
+        failures: overdue.failures,
+        last_error: overdue.lastError,
+        in_flight_ms: overdue.inFlightMs,
+        loop_delay_max_ms: overdue.loopDelayMaxMs,
+      },
+      'lease renewal overdue: engines stopped',
+    );
+  }
+
+  /** Gives a channel up here; a failure is logged (the lease is fenced in the database either way). */
+  private release(channelId: string, mode: ReleaseMode): Promise<void> {
+    return this.deps.channels.release(channelId, mode).catch((err: unknown) => this.deps.log.error({ err, node: this.id, channelId }, 'could not stop a channel this node gave up'));
   }
 
   /** Runs what the node now holds, halts what it no longer holds. */
@@ -161,15 +183,18 @@ export class ClusterNode {
     for (const [id, epoch] of owned) {
       if (leases.get(id)?.epoch === epoch) continue;
       lost++;
-      void channels.release(id, 'lost');
+      void this.release(id, 'lost');
     }
     if (lost > 0) this.deps.log.warn({ node: this.id, channels: lost }, 'leases lost: engines stopped');
-    if (this.fenced()) return;
+    if (this.renewal.overdue) return;
     for (const lease of held) if (owned.get(lease.channelId) !== lease.epoch) void this.adopt(lease);
   }
 
-  private async adoptPlaced(placement: Placement): Promise<void> {
-    await Promise.all(placement.assigned.filter((a) => a.nodeId === this.id).map((a) => this.adopt(a)));
+  /** Runs the channels a placement pass gave this node (none while its renewal is overdue: they wait for the next read of its leases). */
+  private adoptPlaced(placement: Placement): Map<string, Promise<void>> {
+    const mine = placement.assigned.filter((a) => a.nodeId === this.id);
+    if (this.renewal.overdue || this.stopping) return new Map();
+    return new Map(mine.map((a) => [a.channelId, this.adopt(a)]));
   }
 
   /** Runs a channel under `lease`; the start it was created for is carried out once, then cleared. */
@@ -178,6 +203,8 @@ export class ClusterNode {
     const adoption = this.deps.channels
       .adopt(lease.channelId, lease.epoch, lease.startPending)
       .then(async (runtime) => {
+        // The node fenced itself while this adoption ran: the engine it started must not run on.
+        if (this.renewal.overdue && runtime) await this.release(lease.channelId, 'lost');
         this.deps.log.info({ node: this.id, channelId: lease.channelId, epoch: lease.epoch, start: lease.startPending, status: runtime?.state.status ?? null }, 'channel lease taken');
         if (lease.startPending) await this.deps.cluster.clearStartPending(lease.channelId, fence);
       })
@@ -195,7 +222,7 @@ export class ClusterNode {
     // A channel showing a QR is not moved while others can be: the QR someone may be scanning would die with it.
     const pairing = (id: string): boolean => channels.find(id)?.state.status === 'QR';
     const ids = [...channels.ownedLeases().keys()].sort((a, b) => Number(pairing(a)) - Number(pairing(b))).slice(0, plan.count);
-    await Promise.all(ids.map((id) => channels.release(id, 'handoff')));
+    await Promise.all(ids.map((id) => this.release(id, 'handoff')));
     const moved = await cluster.handOff(nodeId, ids, plan.to, config.ttlMs);
     this.deps.log.info({ node: nodeId, to: plan.to, channels: moved.assigned.length }, 'rebalance: channels handed over');
   }

@@ -63,10 +63,10 @@ export interface ClusterStore {
   /** Owners of many channels (absent: no live lease). */
   channelOwners(channelIds: string[]): Promise<Map<string, ChannelOwner>>;
   /**
-   * The heartbeat and the renewal of every unexpired lease of the node, in one statement;
-   * answers the leases it still holds (an expired one is lost, never renewed).
+   * The heartbeat and the renewal of every unexpired lease of the node, in one statement on a
+   * connection of its own; answers how many leases it renewed (an expired one is lost, never renewed).
    */
-  renew(nodeId: string, ttlMs: number): Promise<HeldLease[]>;
+  renew(nodeId: string, ttlMs: number): Promise<number>;
   /** The node's unexpired leases (assignments made by other nodes show up here). */
   heldLeases(nodeId: string): Promise<HeldLease[]>;
   /**

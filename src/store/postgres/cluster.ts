@@ -43,10 +43,15 @@ const held = (row: LeaseRow): HeldLease => ({ channelId: row.channel_id, epoch: 
 
 /**
  * Nodes and leases in PostgreSQL. Its statements run on a pool of their own (`pool`), so a busy
- * store never delays a renewal, and with a short query timeout, so a slow database is noticed.
+ * store never delays them, and with a short query timeout, so a slow database is noticed. The
+ * renewal has a connection of its own besides (`renewals`, one connection): it never waits for
+ * a slot behind placement or an owner lookup.
  */
 export class PostgresCluster implements ClusterStore {
-  constructor(private readonly pool: () => pg.Pool) {}
+  constructor(
+    private readonly pool: () => pg.Pool,
+    private readonly renewals: () => pg.Pool,
+  ) {}
 
   async registerNode(node: { id: string; url: string; startedAt: number }): Promise<void> {
     await this.pool().query(
@@ -81,16 +86,16 @@ export class PostgresCluster implements ClusterStore {
     return new Map(rows.map((r) => [r.channel_id, { nodeId: r.node_id, url: r.url, epoch: r.epoch, expiresAt: r.expires_at }]));
   }
 
-  async renew(nodeId: string, ttlMs: number): Promise<HeldLease[]> {
-    // One statement: the heartbeat, and every lease of the node that has not yet expired.
-    const { rows } = await this.pool().query<LeaseRow>(
-      `WITH beat AS (UPDATE nodes SET heartbeat_at = ${NOW_MS} WHERE id = $1 RETURNING id)
-       UPDATE channel_leases SET expires_at = ${NOW_MS} + $2
-       WHERE node_id = $1 AND expires_at > ${NOW_MS}
-       RETURNING channel_id, epoch, start_pending`,
+  async renew(nodeId: string, ttlMs: number): Promise<number> {
+    // One statement, on a connection of its own: the heartbeat, and every lease of the node that
+    // has not yet expired (an expired one is lost: another node may hold it already).
+    const { rows } = await this.renewals().query<{ leases: number }>(
+      `WITH beat AS (UPDATE nodes SET heartbeat_at = ${NOW_MS} WHERE id = $1 RETURNING id),
+       renewed AS (UPDATE channel_leases SET expires_at = ${NOW_MS} + $2 WHERE node_id = $1 AND expires_at > ${NOW_MS} RETURNING 1)
+       SELECT count(*)::int AS leases FROM renewed`,
       [nodeId, ttlMs],
     );
-    return rows.map(held);
+    return rows[0]?.leases ?? 0;
   }
 
   async heldLeases(nodeId: string): Promise<HeldLease[]> {

@@ -42,6 +42,8 @@ export class PostgresStore implements Store {
   private readonly order = new WriteOrder();
   /** The cluster's own small pool, opened on first use (a store without nodes never opens it). */
   private clusterPool: pg.Pool | null = null;
+  /** The lease renewal's one connection, opened on first use too. */
+  private renewalPool: pg.Pool | null = null;
   /** Set once this store serves a node: every owner-only write must then carry a fence. */
   private fenced = false;
   /** Status changes of one turn share a transaction. */
@@ -57,7 +59,11 @@ export class PostgresStore implements Store {
     this.proxies = new PostgresProxies(this.pool);
     this.media = new PostgresMedia(this.pool);
     this.tickets = new PostgresTickets(this.pool);
-    this.cluster = new PostgresCluster(() => (this.clusterPool ??= createPool({ ...this.opts, max: 2, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000, connectionTimeoutMillis: this.opts.clusterQueryTimeoutMs ?? 3000 })));
+    const clusterPool = (max: number): pg.Pool => createPool({ ...this.opts, max, queryTimeoutMs: this.opts.clusterQueryTimeoutMs ?? 3000, connectionTimeoutMillis: this.opts.clusterQueryTimeoutMs ?? 3000 });
+    this.cluster = new PostgresCluster(
+      () => (this.clusterPool ??= clusterPool(2)),
+      () => (this.renewalPool ??= clusterPool(1)),
+    );
   }
 
   /** From now on an owner-only write without a fence is a bug, refused (this store serves a node). */
@@ -88,6 +94,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.group.drain();
     if (this.clusterPool && !this.clusterPool.ended) await this.clusterPool.end();
+    if (this.renewalPool && !this.renewalPool.ended) await this.renewalPool.end();
     if (!this.pool.ended) await this.pool.end();
   }
 
