@@ -159,6 +159,7 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
     return {
       nodes: count,
       self_fences: fenced,
+      lease_warnings: running.map(leaseWarnings),
       channels: CHANNELS,
       create_to_all_auth_s: authSeconds,
       channels_to_auth_per_s: Math.round(CHANNELS / authSeconds),
@@ -168,13 +169,30 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
       failover,
     };
   } catch (err) {
-    const fenced = running.map((gw) => gw.output().split('\n').filter((l) => l.includes('lease renewal overdue') || l.includes('leases lost')).length);
-    throw new Error(`${count} nodes: ${(err as Error).message} (lease warnings per node: ${fenced.join(', ')})`);
+    throw new Error(`${count} nodes: ${(err as Error).message} (lease warnings per node: ${JSON.stringify(running.map(leaseWarnings))})`);
   } finally {
     await Promise.all(running.map((n) => n.kill('SIGKILL')));
     await receiver.close();
     await db.drop();
   }
+}
+
+/** A node's lease trouble from its log: self-fences, leases lost, renewals late or failed, and the worst of them (ms). */
+function leaseWarnings(gw: GatewayProcess): Record<string, number> {
+  const out = { overdue: 0, lost: 0, renewal_late: 0, renewal_failed: 0, max_late_ms: 0, max_took_ms: 0, max_loop_delay_ms: 0 };
+  for (const line of gw.output().split('\n')) {
+    if (!line.startsWith('{') || !line.includes('lease')) continue;
+    const l = JSON.parse(line) as { msg?: string; late_ms?: number; took_ms?: number; loop_delay_max_ms?: number };
+    if (l.msg === 'lease renewal overdue: engines stopped') out.overdue++;
+    else if (l.msg === 'leases lost: engines stopped') out.lost++;
+    else if (l.msg === 'lease renewal late') out.renewal_late++;
+    else if (l.msg === 'lease renewal failed') out.renewal_failed++;
+    else continue;
+    out.max_late_ms = Math.max(out.max_late_ms, l.late_ms ?? 0);
+    out.max_took_ms = Math.max(out.max_took_ms, l.took_ms ?? 0);
+    out.max_loop_delay_ms = Math.max(out.max_loop_delay_ms, l.loop_delay_max_ms ?? 0);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {

@@ -43,6 +43,11 @@ export class ClusterNode {
   private ticking: Promise<void> = Promise.resolve();
   private lastRebalanceAt = performance.now();
   private stopping = false;
+  /**
+   * When this node last took up or gave up each channel (monotonic ms): a read of its leases sent
+   * before that says nothing of the channel (a creation's placement may have run meanwhile).
+   */
+  private readonly changedAt = new Map<string, number>();
   /** Collects the first pass's adoptions, so start() resolves once they are under way. */
   private adoptions: Array<Promise<void>> | null = null;
   private readonly renewal: LeaseRenewal;
@@ -100,6 +105,7 @@ export class ClusterNode {
 
   /** A write was refused for a stale lease: the channel is halted here already. */
   noteRefused(channelId: string): void {
+    this.changedAt.set(channelId, performance.now());
     this.refusedWrites++;
     this.deps.log.warn({ node: this.id, channelId, refused: this.refusedWrites }, 'write refused: the lease moved to another node; engine stopped');
   }
@@ -139,9 +145,10 @@ export class ClusterNode {
 
   private async tick(): Promise<void> {
     const { cluster, config, nodeId } = this.deps;
+    const readAt = performance.now();
     const held = await cluster.heldLeases(nodeId);
     if (this.stopping) return;
-    this.reconcile(held);
+    this.reconcile(held, readAt);
     if (this.renewal.overdue) return;
     await this.placements.request();
     if (performance.now() - this.lastRebalanceAt >= config.rebalanceIntervalMs) {
@@ -154,7 +161,7 @@ export class ClusterNode {
   private fence(overdue: OverdueRenewal): void {
     if (this.stopping) return;
     const owned = [...this.deps.channels.ownedLeases().keys()];
-    for (const id of owned) this.release(id, 'lost');
+    for (const id of owned) void this.release(id, 'lost');
     this.deps.log.warn(
       {
         node: this.id,
@@ -171,23 +178,25 @@ export class ClusterNode {
 
   /** Gives a channel up here; a failure is logged (the lease is fenced in the database either way). */
   private release(channelId: string, mode: ReleaseMode): Promise<void> {
+    this.changedAt.set(channelId, performance.now());
     return this.deps.channels.release(channelId, mode).catch((err: unknown) => this.deps.log.error({ err, node: this.id, channelId }, 'could not stop a channel this node gave up'));
   }
 
-  /** Runs what the node now holds, halts what it no longer holds. */
-  private reconcile(held: HeldLease[]): void {
+  /** Runs what the node now holds, halts what it no longer holds, by a read of its leases sent at `readAt`. */
+  private reconcile(held: HeldLease[], readAt: number): void {
     const { channels } = this.deps;
     const owned = channels.ownedLeases();
     const leases = new Map(held.map((l) => [l.channelId, l]));
+    const since = (id: string): boolean => (this.changedAt.get(id) ?? Number.NEGATIVE_INFINITY) >= readAt;
     let lost = 0;
     for (const [id, epoch] of owned) {
-      if (leases.get(id)?.epoch === epoch) continue;
+      if (leases.get(id)?.epoch === epoch || since(id)) continue;
       lost++;
       void this.release(id, 'lost');
     }
     if (lost > 0) this.deps.log.warn({ node: this.id, channels: lost }, 'leases lost: engines stopped');
     if (this.renewal.overdue) return;
-    for (const lease of held) if (owned.get(lease.channelId) !== lease.epoch) void this.adopt(lease);
+    for (const lease of held) if (owned.get(lease.channelId) !== lease.epoch && !since(lease.channelId)) void this.adopt(lease);
   }
 
   /** Runs the channels a placement pass gave this node (none while its renewal is overdue: they wait for the next read of its leases). */
@@ -199,6 +208,7 @@ export class ClusterNode {
 
   /** Runs a channel under `lease`; the start it was created for is carried out once, then cleared. */
   private adopt(lease: HeldLease): Promise<void> {
+    this.changedAt.set(lease.channelId, performance.now());
     const fence = { nodeId: this.id, epoch: lease.epoch };
     const adoption = this.deps.channels
       .adopt(lease.channelId, lease.epoch, lease.startPending)
