@@ -53,6 +53,19 @@ describe('GroupCommit', () => {
     db.close();
   });
 
+  it('writes a long queue in several transactions, in the order it was handed over', async () => {
+    const { db } = open();
+    const group = new GroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const values = Array.from({ length: 1200 }, (_, i) => `v${String(i).padStart(4, '0')}`);
+    const settled: string[] = [];
+    await Promise.all(values.map((v) => group.run(() => insert.run(v)).then(() => settled.push(v))));
+    expect(settled).toEqual(values);
+    expect(group.commits).toBeGreaterThan(1);
+    expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual(values);
+    db.close();
+  });
+
   it('writes what is queued when flushed at once (the store closing)', async () => {
     const { db } = open();
     const group = new GroupCommit(db);

@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
 
+/**
+ * At most this many writes per transaction: a long queue (a boot's 10,000 restarts) is written
+ * in several, one per turn of the loop, so requests are answered between them.
+ */
+const MAX_BATCH = 500;
+
 interface Entry {
   work: () => unknown;
   done: (value: unknown) => void;
@@ -8,10 +14,13 @@ interface Entry {
 
 /**
  * Group commit for SQLite: the writes handed over in the same turn of the event loop go in one
- * transaction, each in its own savepoint, so with `synchronous = FULL` many channels' changes
- * and a batch of delivery outcomes share one WAL sync instead of paying one each (a sync costs
- * about ten times the statements of a typical change). A write that fails is rolled back alone;
- * each caller's promise settles only once its write is durable, or failed.
+ * transaction, so with `synchronous = FULL` many channels' changes and a batch of delivery
+ * outcomes share one WAL sync instead of paying one each (a sync costs about ten times the
+ * statements of a typical change). A write that fails is rolled back alone: a batch is first
+ * written whole, and if one of its writes fails, it is rolled back and written again with each
+ * write in its own savepoint (a savepoint per write costs almost as much as the write, and
+ * writes rarely fail). Each caller's promise settles only once its write is durable, or failed.
+ * Writes commit in the order they were handed over.
  */
 export class GroupCommit {
   private queue: Entry[] = [];
@@ -25,18 +34,60 @@ export class GroupCommit {
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((done, failed) => {
       this.queue.push({ work, done: done as (value: unknown) => void, failed });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.schedule();
     });
   }
 
-  /** Writes what is queued now (the store is closing). */
+  /** Writes everything queued now (the store is closing). */
   flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
+    while (this.queue.length > 0) this.write(this.queue.splice(0, MAX_BATCH));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.write(this.queue.splice(0, MAX_BATCH));
+      this.schedule();
+    });
+  }
+
+  private write(batch: Entry[]): void {
     if (batch.length === 0) return;
+    if (batch.length > 1 && this.writeWhole(batch)) return;
+    this.writeEach(batch);
+  }
+
+  /** Commits `batch` in one transaction with no savepoints; false (rolled back) if one of its writes failed. */
+  private writeWhole(batch: Entry[]): boolean {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const entry of batch) entry.failed(err);
+      return true;
+    }
+    const values: unknown[] = [];
+    try {
+      for (const entry of batch) values.push(entry.work());
+    } catch {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      return false;
+    }
+    try {
+      this.db.exec('COMMIT');
+      this.commits += 1;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const entry of batch) entry.failed(err);
+      return true;
+    }
+    batch.forEach((entry, i) => entry.done(values[i]));
+    return true;
+  }
+
+  /** Commits `batch` in one transaction, each write in its own savepoint. */
+  private writeEach(batch: Entry[]): void {
     let applied: Array<{ entry: Entry; value: unknown }> = [];
     /** Opens the transaction for `batch[from..]`, or fails them all. */
     const begin = (from: number): boolean => {
