@@ -122,14 +122,12 @@ export class SqliteOutbox {
    * Answers the deliveries written, as `claim` would read them back.
    */
   insertEvents(channelId: string, events: OutboundEvent[]): DueDelivery[] {
-    const insert = this.stmt(
-      'INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?) RETURNING seq',
-      true,
-    );
+    // The rowids from run() rather than RETURNING, which costs SQLite a result set per row.
+    const insert = this.stmt('INSERT INTO events (channel_id, name, body, created_at) VALUES (?, ?, ?, ?)');
     const written: DueDelivery[] = [];
     for (const event of events) {
       const body = JSON.stringify(event.body);
-      const seq = insert.get(channelId, event.name, body, event.createdAt) as number;
+      const seq = Number(insert.run(channelId, event.name, body, event.createdAt).lastInsertRowid);
       this.insertDeliveries(channelId, seq, body, event, written);
     }
     return written;
@@ -164,13 +162,12 @@ export class SqliteOutbox {
     const insert = this.stmt(
       `INSERT INTO deliveries (event_seq, channel_id, event_name, target, queue_key, ordered, status, attempts,
          next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) RETURNING id`,
-      true,
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
     );
     for (const target of event.targets ?? []) {
       const at = event.createdAt;
       const key = deliveryQueueKey(channelId, target);
-      const id = insert.get(seq, channelId, event.name, JSON.stringify(target), key, target.ordered ? 1 : 0, at, at, at) as number;
+      const id = Number(insert.run(seq, channelId, event.name, JSON.stringify(target), key, target.ordered ? 1 : 0, at, at, at).lastInsertRowid);
       written.push(pendingDelivery({ id, eventSeq: seq, channelId, eventName: event.name, target, queueKey: key, createdAt: at, body }));
     }
   }

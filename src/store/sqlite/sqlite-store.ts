@@ -59,6 +59,8 @@ export class SqliteStore implements Store {
     // NORMAL survives a process crash only (WAGATE_SQLITE_SYNCHRONOUS=normal, for speed).
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // A group commit's savepoints journal in memory, not in a temporary file (a third of its writes' cost).
+    this.db.pragma('temp_store = MEMORY');
     // Off by default in SQLite; the cascades and the outbox's references depend on it.
     this.db.pragma('foreign_keys = ON');
     const prepare = (sql: string, pluck?: boolean): Database.Statement => this.stmt(sql, pluck);
@@ -166,22 +168,25 @@ export class SqliteStore implements Store {
   async commitChange(change: ChannelChange): Promise<void> {
     const written = await this.group.run(() => {
       const { channelId, snapshot } = change;
-      if (!this.channelExists(channelId)) throw new UnknownChannelError(channelId);
-      if (snapshot) {
-        this.stmt(
-          `UPDATE channels SET status = ?, status_reason = ?, status_detail = ?, status_since = ?, start_at = ?,
-             linked_user = ? WHERE id = ?`,
-        ).run(
-          snapshot.status,
-          snapshot.statusReason,
-          snapshot.statusDetail,
-          snapshot.statusSince,
-          snapshot.startAt,
-          snapshot.user === null ? null : JSON.stringify(snapshot.user),
-          channelId,
-        );
-      }
-      if (change.changeId) this.stmt('UPDATE channels SET last_change_id = ? WHERE id = ?').run(change.changeId, channelId);
+      // The snapshot and the change id in one UPDATE, whose row count says whether the channel exists.
+      const found = snapshot
+        ? this.stmt(
+            `UPDATE channels SET status = ?, status_reason = ?, status_detail = ?, status_since = ?, start_at = ?,
+               linked_user = ?, last_change_id = COALESCE(?, last_change_id) WHERE id = ?`,
+          ).run(
+            snapshot.status,
+            snapshot.statusReason,
+            snapshot.statusDetail,
+            snapshot.statusSince,
+            snapshot.startAt,
+            snapshot.user === null ? null : JSON.stringify(snapshot.user),
+            change.changeId ?? null,
+            channelId,
+          ).changes > 0
+        : change.changeId
+          ? this.stmt('UPDATE channels SET last_change_id = ? WHERE id = ?').run(change.changeId, channelId).changes > 0
+          : this.channelExists(channelId);
+      if (!found) throw new UnknownChannelError(channelId);
       this.history.insert(channelId, change.history ?? []);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
       this.messages.write(channelId, change);
