@@ -55,8 +55,13 @@ export interface CreateChannelInput {
   start?: boolean;
 }
 
-/** Channels restarted per turn of the event loop at boot. */
-const RESUME_SLICE = 250;
+/**
+ * Channels restarted per turn of the event loop at boot. Large: a turn lets the first restarts'
+ * next steps (LAUNCH, AUTH) queue for the store ahead of the later restarts, which readiness
+ * waits for (250 per turn made readiness wait for nearly every channel's AUTH as well); the
+ * store's group commit still writes in bounded transactions, answering requests between them.
+ */
+const RESUME_SLICE = 2000;
 
 /** Owns every channel's runtime: creation, lookup by token, operator actions, boot and shutdown. */
 export class ChannelService {
@@ -110,8 +115,7 @@ export class ChannelService {
     for (const runtime of this.runtimes.values()) {
       if (wasRunning(runtime.record)) {
         resumes.push(runtime.send({ type: 'restart', reason: 'gateway_boot' }));
-        // A slice per turn of the loop: each slice's changes share a group commit, and requests
-        // (readiness, /health) are answered between slices instead of after 10,000 restarts.
+        // A slice per turn of the loop, so queueing 10,000 restarts does not hold the loop at once.
         if (++queued % RESUME_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
       }
     }
