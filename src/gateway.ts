@@ -206,6 +206,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
           answerTimeoutMs: config.http.connectionTimeoutMs,
           bodyLimitBytes: Math.max(config.bodyLimitBytes, config.mediaMaxBytes + 1_048_576),
           onError: (err, what) => app.log.warn({ err }, what),
+          applySignal: async (id, signal) => webhooks?.applySignal(id, signal),
         })
       : null;
   if (store.cluster && nodeId !== undefined) {
@@ -231,6 +232,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     retentionDays: config.retention.deliveriesDays,
     observe: (delivery, _result, outcome) => metrics.delivery(delivery, outcome, clock.now()),
     onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
+    relay: peers ? (id, signal) => peers.relay(id, signal) : undefined,
   });
 
 

@@ -13,6 +13,7 @@ import { channelSettings } from '../webhooks/outbox.js';
 const LEASE_ACQUIRED = 'lease_acquired';
 import { ChannelMirror, type MirrorTarget } from './mirror.js';
 import { registerPeerRouting } from './routing.js';
+import { registerOwnerSignals, relaySignal, type OwnerSignal, type OwnerSignalDeps } from './signals.js';
 
 export { NODE_SECRET_HEADER, FORWARDED_BY_HEADER, ANSWERED_BY_HEADER } from './client.js';
 
@@ -33,6 +34,8 @@ export interface PeersDeps {
   answerTimeoutMs: number;
   bodyLimitBytes: number;
   onError(err: unknown, what: string): void;
+  /** Carries out a dispatcher's signal for a channel this node runs (WebhookService.applySignal). */
+  applySignal(channelId: string, signal: OwnerSignal): Promise<void>;
 }
 
 /**
@@ -42,6 +45,7 @@ export interface PeersDeps {
 export class Peers {
   private readonly client: PeerClient;
   private readonly mirror: ChannelMirror;
+  private readonly signals: OwnerSignalDeps;
 
   constructor(private readonly deps: PeersDeps) {
     this.client = new PeerClient({ connectTimeoutMs: 1000, answerTimeoutMs: deps.answerTimeoutMs });
@@ -57,6 +61,16 @@ export class Peers {
       fullSyncMs: 5000,
       onError: deps.onError,
     });
+    this.signals = {
+      nodeId: deps.nodeId,
+      secret: deps.secret,
+      client: this.client,
+      owner: (id) => deps.cluster.channelOwner(id),
+      runsHere: (id) => deps.target.runsHere(id),
+      apply: (id, signal) => deps.applySignal(id, signal),
+      patienceMs: 30_000,
+      pollMs: 250,
+    };
   }
 
   /** The routing hook, on the server before it starts. */
@@ -78,6 +92,12 @@ export class Peers {
       pollMs: 100,
       bodyLimitBytes: deps.bodyLimitBytes,
     });
+    registerOwnerSignals(app, this.signals);
+  }
+
+  /** Hands a dispatcher's signal (an alert, a webhook to disable) to the channel's owner; false when none took it. */
+  relay(channelId: string, signal: OwnerSignal): Promise<boolean> {
+    return relaySignal(this.signals, channelId, signal);
   }
 
   start(): Promise<void> {

@@ -2,10 +2,11 @@ import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import type { Clock } from '../channel/clock.js';
 import { Value } from '@sinclair/typebox/value';
-import { ERROR_MESSAGES, errors, type Alert, SETTINGS_WITHOUT_EFFECT, type Settings, type SettingsAnswer, type UpdateSettingsAnswer, type Webhook, type WebhookTestAnswer, type WebhookTestRequest, webhookTestPayload } from '@wagate/protocol';
+import { ERROR_MESSAGES, errors, SETTINGS_WITHOUT_EFFECT, type Settings, type SettingsAnswer, type UpdateSettingsAnswer, type Webhook, type WebhookTestAnswer, type WebhookTestRequest, webhookTestPayload } from '@wagate/protocol';
 import { RETENTION_DEFAULTS } from '../store/retention.js';
 import { deliveryQueueKey } from '../store/rows.js';
 import type { Delivery, DeliveryFilter, DeliveryPage, DeliveryTarget, DueDelivery, Page, Store } from '../store/types.js';
+import type { OwnerSignal } from '../peers/signals.js';
 import { Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { AddressRefused, checkOutboundUrl, type OutboundGuard } from './guard.js';
 import { channelSettings, targetOf } from './outbox.js';
@@ -33,6 +34,8 @@ export interface WebhookServiceDeps {
   retentionDays?: number;
   observe?: DispatcherDeps['observe'];
   onError?: (err: unknown) => void;
+  /** Several nodes: hands a signal to the node running the channel; false when none took it. */
+  relay?: (channelId: string, signal: OwnerSignal) => Promise<boolean>;
 }
 
 /** Settings, the outbox's dispatcher, the delivery log and replay: the webhook side of a channel. */
@@ -46,8 +49,8 @@ export class WebhookService {
       store: deps.store,
       clock: deps.clock,
       sender: this.sender,
-      alert: (channelId, alert) => this.alert(channelId, alert),
-      disableWebhook: (channelId, url, mode) => this.disableWebhook(channelId, url, mode),
+      alert: (channelId, alert) => this.signal(channelId, { kind: 'alert', alert }),
+      disableWebhook: (channelId, url, mode) => this.signal(channelId, { kind: 'disable_webhook', url, mode }),
       route: (delivery) => this.route(delivery),
       claims: deps.claims,
       observe: deps.observe,
@@ -193,17 +196,31 @@ export class WebhookService {
     return targetOf(webhook, settings);
   }
 
-  private async alert(channelId: string, alert: Alert): Promise<void> {
-    const channel = this.deps.channels.find(channelId);
-    await channel?.publish([{ name: 'alerts.post', payload: { alert } }]);
-  }
-
-  private async disableWebhook(channelId: string, url: string, mode: string): Promise<void> {
+  /**
+   * Carries out what the dispatcher found for a channel this node runs. A queue this node sends
+   * may belong to a channel another node runs, whose events and settings only that node writes:
+   * the signal goes there (WebhookServiceDeps.relay).
+   */
+  async applySignal(channelId: string, signal: OwnerSignal): Promise<void> {
     const channel = this.deps.channels.find(channelId);
     if (!channel) return;
+    if (signal.kind === 'alert') {
+      await channel.publish([{ name: 'alerts.post', payload: { alert: signal.alert } }]);
+      return;
+    }
     const settings = structuredClone(this.settings(channel));
-    for (const w of settings.webhooks) if (w.url === url && w.mode === mode) w.disabled = true;
+    for (const w of settings.webhooks) if (w.url === signal.url && w.mode === signal.mode) w.disabled = true;
     await this.save(channel, settings);
+  }
+
+  /** Here, or relayed without holding the queue up (the owner may be moving: the relay looks again for a while). */
+  private async signal(channelId: string, signal: OwnerSignal): Promise<void> {
+    const { relay, channels, onError } = this.deps;
+    if (!relay || channels.runsHere(channelId)) return this.applySignal(channelId, signal);
+    void relay(channelId, signal).then(
+      (taken) => taken || onError?.(new Error(`no node running channel ${channelId} took its ${signal.kind}`)),
+      (err: unknown) => onError?.(err),
+    );
   }
 
   /**

@@ -7,6 +7,7 @@ import { postgresForTests } from '../../src/store/postgres/testing.js';
 import { client, until } from '../support/http.js';
 import type { GatewayProcess } from '../support/process.js';
 import { QUIET, RECIPIENT } from '../messages/channel.js';
+import { startReceiver } from '../support/receiver.js';
 import { DESKTOP, SCREENSHOTS, launchChromium } from '../dashboard/browser.js';
 import { ADMIN, clusterDatabase, leases, startNode, type ClusterDb } from './cluster.js';
 
@@ -142,6 +143,36 @@ describe.skipIf(!server)('several nodes: any node answers any request', { timeou
     expect(rotated.status).toBe(200);
     expect((await viaA('GET', '/health?wakeup=false')).status).toBe(401);
     expect((await client(url('node-a'), rotated.body.token)('GET', '/health?wakeup=false')).status).toBe(200);
+  });
+
+  it("hands a dispatcher's alert and webhook disabling to the node that runs the channel", async () => {
+    // A node sends whichever delivery queues it claims, also those of a channel another node
+    // runs; only the owner writes that channel's events and settings, so the dispatcher's signal goes there.
+    const receiver = await startReceiver();
+    try {
+      const ch = await channelOn('node-b', 'node-a');
+      const webhook = { url: `${receiver.url}/hook`, events: [{ type: 'alerts', method: 'post' }], mode: 'body' };
+      expect((await client(url('node-a'), ch.token)('PATCH', '/settings', { webhooks: [webhook] })).status).toBe(200);
+      const signal = (via: string, body: unknown, secret = SECRET): Promise<Response> =>
+        fetch(`${url(via)}/_wagate/peer/channels/${ch.id}/signal`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-wagate-node-secret': secret, 'x-wagate-forwarded-by': 'node-c' },
+          body: JSON.stringify(body),
+        });
+      const alert = { kind: 'alert', alert: { kind: 'webhook_failing', detail: 'relayed from node-c', at: Math.floor(Date.now() / 1000) } };
+      expect((await signal('node-a', alert)).status).toBe(421);
+      expect((await signal('node-b', alert, 'wrong-secret-0123456789abcdef')).status).toBe(401);
+      expect((await signal('node-b', alert)).status).toBe(204);
+      await until(() => receiver.received.some((r) => JSON.stringify(r.json).includes('relayed from node-c')), 'the relayed alert at the webhook');
+      expect((await signal('node-b', { kind: 'disable_webhook', url: webhook.url, mode: 'body' })).status).toBe(204);
+      const disabled = async (via: string): Promise<boolean> =>
+        (await client(url(via), ch.token)<{ webhooks: Array<{ url: string; disabled?: boolean }> }>('GET', '/settings')).body.webhooks.find((w) => w.url === webhook.url)?.disabled === true;
+      // The owner's answer came after its write; another node's view follows its notification.
+      expect(await disabled('node-b')).toBe(true);
+      await until(() => disabled('node-c'), 'the disabled webhook on another node');
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('refuses a forwarded request without the node secret, and never forwards a forwarded one', async () => {
