@@ -65,10 +65,12 @@ export class Retention {
       total.deliveries += counts.deliveries;
       total.events += counts.events;
       total.history += counts.history;
-      if (this.stopped || Math.max(counts.deliveries, counts.events, counts.history) < this.batch) return total;
+      if (this.stopped || Math.max(counts.deliveries, counts.events, counts.history) < this.batch) break;
       // Between batches, let status changes and deliveries through.
       await new Promise<void>((r) => setImmediate(r));
     }
+    if (!this.stopped) await this.deps.store.reclaim?.(total);
+    return total;
   }
 
   private schedule(ms: number): void {

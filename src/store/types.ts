@@ -384,6 +384,11 @@ export interface Store extends ProxyStore {
    * needs, and status history. Answers how many of each went; call again until all are below `batch`.
    */
   prune(cutoffs: RetentionCutoffs, batch: number): Promise<PruneCounts>;
+  /**
+   * After a sweep that deleted `pruned`: makes the freed space reusable where the database does
+   * not on its own (PostgreSQL with autovacuum off). Absent: nothing to do (SQLite reuses pages).
+   */
+  reclaim?(pruned: PruneCounts): Promise<void>;
 
   /** Messages newest first (timestamp, then insertion; oldest first with `sort: 'asc'`), filtered and paged. */
   listMessages(channelId: string, filter: MessageFilter, page: Page): Promise<{ messages: StoredMessage[]; total: number }>;

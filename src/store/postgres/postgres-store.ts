@@ -336,6 +336,10 @@ export class PostgresStore implements Store {
     return this.retention.prune(cutoffs, batch);
   }
 
+  reclaim(pruned: PruneCounts): Promise<void> {
+    return this.retention.reclaim(pruned);
+  }
+
   async cancelDeliveries(which: CancelFilter, reason: string, now: number): Promise<number> {
     return this.outbox.cancel(which, reason, now);
   }

@@ -5,6 +5,8 @@ import { LOG_FILTERS, newChannel } from '../contract/fixtures.js';
 import { deliveryListSql } from '../rows.js';
 import { pruneBatches } from '../retention-rows.js';
 import { openStore } from '../index.js';
+import { Retention } from '../retention.js';
+import { VirtualClock } from '../../channel/clock.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { PostgresStore } from './postgres-store.js';
 import { createTestSchema, postgresForTests, type TestSchema } from './testing.js';
@@ -115,6 +117,37 @@ if (!server) {
         for (const { select } of pruneBatches((n) => `$${n}`)) expect(await plan(select, [1, 500]), select).not.toMatch(/"Node Type":"Seq Scan"/);
       } finally {
         await client.end();
+      }
+    });
+
+    it('vacuums what a retention sweep pruned when the server does not, so the next rows reuse the space', async () => {
+      const { schema } = await freshSchema();
+      const store = new PostgresStore({ connectionString: url, schema });
+      await store.migrate();
+      const channel = await store.createChannel(newChannel({ createdAt: 0 }));
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`SET search_path TO ${schema}`);
+        // A table whose own autovacuum is off stands for a server without it (this test server's is off too).
+        await client.query('ALTER TABLE status_history SET (autovacuum_enabled = false)');
+        const fill = (at: number): Promise<unknown> =>
+          client.query(`INSERT INTO status_history (channel_id, at, from_status, to_status, reason, detail) SELECT $1, $2, 'AUTH', 'INIT', 'transient', repeat('x', 200) FROM generate_series(1, 20000)`, [channel.id, at]);
+        const size = async (): Promise<number> => Number((await client.query<{ n: string }>(`SELECT pg_relation_size('status_history') AS n`)).rows[0]!.n);
+        const vacuums = async (): Promise<number> => Number((await client.query<{ n: string }>(`SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'status_history' AND schemaname = $1`, [schema])).rows[0]?.n ?? 0);
+        await fill(1);
+        const filled = await size();
+        const clock = new VirtualClock(100 * 24 * 60 * 60_000);
+        const retention = new Retention({ store, clock, windows: { deliveriesDays: 7, eventsDays: 7, historyDays: 90 }, batch: 5000 });
+        expect((await retention.sweep()).history).toBe(20000);
+        await fill(clock.now());
+        // Without the vacuum the table would have doubled; the freed pages took the new rows.
+        expect(await size()).toBeLessThanOrEqual(filled * 1.1);
+        await client.query('SELECT pg_stat_force_next_flush()');
+        expect(await vacuums()).toBeGreaterThan(0);
+      } finally {
+        await client.end();
+        await store.close();
       }
     });
 
