@@ -11,9 +11,12 @@
  * - failover (2 and 3 nodes): the last node SIGKILLed; from the kill to every channel it ran AUTH
  *   on the survivors under a new lease (the lease TTL is the tests' 6 s; BENCH_NODES_TTL_MS
  *   changes it, with renewal and self-fence in the same proportions).
- * Rates are also given as ratios to the single node of the same run. Prints JSON.
+ * Rates are also given as ratios to the single node of the same run, with each node's lease
+ * warnings (self-fences, renewals late or failed). Prints JSON; BENCH_NODES_LOGS=dir keeps the logs.
  */
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { until } from '../test/support/http.js';
 import { startGatewayProcess, tempDataDir, type GatewayProcess } from '../test/support/process.js';
 import { startReceiver } from '../test/support/receiver.js';
@@ -144,15 +147,32 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
     let failover: Record<string, unknown> | null = null;
     if (count > 1) {
       const victimId = `bench-${count}`;
-      const moved = [...(await leases(db))].filter(([, l]) => l.node === victimId).map(([id]) => id);
+      const before = await leases(db);
+      const moved = [...before].filter(([, l]) => l.node === victimId).map(([id]) => id);
+      const dbNow = async (): Promise<number> => Number((await db.sql<{ now: string }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now'))[0]!.now);
       const killedAt = Date.now();
+      const killedAtDb = await dbNow();
       await running[count - 1]!.kill('SIGKILL');
+      // When the dead node's last leases ran out (the database's clock): the part of the failover that is the TTL.
+      const [{ last }] = (await db.sql<{ last: string }>('SELECT max(expires_at) AS last FROM channel_leases WHERE channel_id = ANY($1::text[])', [moved])) as [{ last: string }];
       await until(async () => {
         const auth = await authUnderLease(db, [victimId]);
         return moved.every((id) => auth.has(id));
       }, 'the killed node’s channels AUTH elsewhere', 600_000, 100);
       const seconds = (Date.now() - killedAt) / 1000;
-      failover = { channels_moved: moved.length, kill_to_all_auth_s: seconds, lease_ttl_s: TTL / 1000, beyond_ttl_s: Number((seconds - TTL / 1000).toFixed(2)) };
+      const expiredAfter = (Number(last) - killedAtDb) / 1000;
+      // A channel given to another node at once has the next epoch; more means it went to a node that was not up (the dead one).
+      const after = await leases(db);
+      const detours = moved.filter((id) => after.get(id)!.epoch > before.get(id)!.epoch + 1).length;
+      failover = {
+        channels_moved: moved.length,
+        kill_to_all_auth_s: seconds,
+        lease_ttl_s: TTL / 1000,
+        beyond_ttl_s: Number((seconds - TTL / 1000).toFixed(2)),
+        kill_to_leases_expired_s: Number(expiredAfter.toFixed(2)),
+        expired_to_all_auth_s: Number((seconds - expiredAfter).toFixed(2)),
+        placed_more_than_once: detours,
+      };
     }
     // Nodes that stopped their engines because a renewal was overdue (a loaded machine's event loop).
     const fenced = running.reduce((n, gw) => n + gw.output().split('\n').filter((l) => l.includes('lease renewal overdue')).length, 0);
@@ -172,14 +192,16 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
     throw new Error(`${count} nodes: ${(err as Error).message} (lease warnings per node: ${JSON.stringify(running.map(leaseWarnings))})`);
   } finally {
     await Promise.all(running.map((n) => n.kill('SIGKILL')));
+    // BENCH_NODES_LOGS=dir keeps each node's log (bench-<count>-<node>.log) to see where the time went.
+    if (process.env.BENCH_NODES_LOGS) for (const [i, gw] of running.entries()) writeFileSync(join(process.env.BENCH_NODES_LOGS, `bench-${count}-${i + 1}.log`), gw.output());
     await receiver.close();
     await db.drop();
   }
 }
 
-/** A node's lease trouble from its log: self-fences, leases lost, renewals late or failed, and the worst of them (ms). */
+/** A node's lease trouble from its log: self-fences, leases lost, renewals late or failed, slow lease passes, and the worst of them (ms). */
 function leaseWarnings(gw: GatewayProcess): Record<string, number> {
-  const out = { overdue: 0, lost: 0, renewal_late: 0, renewal_failed: 0, max_late_ms: 0, max_took_ms: 0, max_loop_delay_ms: 0 };
+  const out = { overdue: 0, lost: 0, renewal_late: 0, renewal_failed: 0, pass_slow: 0, max_late_ms: 0, max_took_ms: 0, max_loop_delay_ms: 0 };
   for (const line of gw.output().split('\n')) {
     if (!line.startsWith('{') || !line.includes('lease')) continue;
     const l = JSON.parse(line) as { msg?: string; late_ms?: number; took_ms?: number; loop_delay_max_ms?: number };
@@ -187,6 +209,7 @@ function leaseWarnings(gw: GatewayProcess): Record<string, number> {
     else if (l.msg === 'leases lost: engines stopped') out.lost++;
     else if (l.msg === 'lease renewal late') out.renewal_late++;
     else if (l.msg === 'lease renewal failed') out.renewal_failed++;
+    else if (l.msg === 'lease pass slow') out.pass_slow++;
     else continue;
     out.max_late_ms = Math.max(out.max_late_ms, l.late_ms ?? 0);
     out.max_took_ms = Math.max(out.max_took_ms, l.took_ms ?? 0);

@@ -150,10 +150,18 @@ export class ClusterNode {
     if (this.stopping) return;
     this.reconcile(held, readAt);
     if (this.renewal.overdue) return;
+    const placeAt = performance.now();
     await this.placements.request();
-    if (performance.now() - this.lastRebalanceAt >= config.rebalanceIntervalMs) {
-      this.lastRebalanceAt = performance.now();
+    const rebalanceAt = performance.now();
+    if (rebalanceAt - this.lastRebalanceAt >= config.rebalanceIntervalMs) {
+      this.lastRebalanceAt = rebalanceAt;
       await this.rebalance();
+    }
+    // A pass this slow delays failover (orphans wait for the next one): say which part was slow.
+    const done = performance.now();
+    if (done - readAt > config.renewMs) {
+      const phases = { read_ms: Math.round(placeAt - readAt), place_ms: Math.round(rebalanceAt - placeAt), rebalance_ms: Math.round(done - rebalanceAt) };
+      this.deps.log.warn({ node: nodeId, took_ms: Math.round(done - readAt), ...phases }, 'lease pass slow');
     }
   }
 

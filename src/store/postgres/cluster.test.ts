@@ -72,6 +72,10 @@ describe.runIf(server)('PostgreSQL nodes and leases', () => {
     await sql('UPDATE channel_leases SET expires_at = 0 WHERE channel_id = $1', [y]);
     expect(await store.cluster.renew('a', TTL)).toBe(1);
     expect((await store.cluster.heldLeases('a')).map((h) => h.channelId)).toEqual([x]);
+    // The heartbeat and the leases at one instant: the node is no longer live exactly when they run out.
+    const [beat] = await sql<{ heartbeat_at: string }>(`SELECT heartbeat_at FROM nodes WHERE id = 'a'`);
+    const [lease] = await sql<{ expires_at: string }>('SELECT expires_at FROM channel_leases WHERE channel_id = $1', [x]);
+    expect(Number(lease!.expires_at) - Number(beat!.heartbeat_at)).toBe(TTL);
     expect(await store.cluster.channelOwner(y!)).toBeNull();
   });
 

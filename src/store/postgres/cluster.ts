@@ -88,10 +88,13 @@ export class PostgresCluster implements ClusterStore {
 
   async renew(nodeId: string, ttlMs: number): Promise<number> {
     // One statement, on a connection of its own: the heartbeat, and every lease of the node that
-    // has not yet expired (an expired one is lost: another node may hold it already).
+    // has not yet expired (an expired one is lost: another node may hold it already). Both at one
+    // instant: the node stops being live exactly when these leases run out, never after, so a
+    // dead node's channels are never placed on it again (it would look live and least loaded).
     const { rows } = await this.renewals().query<{ leases: number }>(
-      `WITH beat AS (UPDATE nodes SET heartbeat_at = ${NOW_MS} WHERE id = $1 RETURNING id),
-       renewed AS (UPDATE channel_leases SET expires_at = ${NOW_MS} + $2 WHERE node_id = $1 AND expires_at > ${NOW_MS} RETURNING 1)
+      `WITH t AS MATERIALIZED (SELECT ${NOW_MS} AS now),
+       beat AS (UPDATE nodes SET heartbeat_at = t.now FROM t WHERE id = $1 RETURNING id),
+       renewed AS (UPDATE channel_leases l SET expires_at = t.now + $2 FROM t WHERE l.node_id = $1 AND l.expires_at > t.now RETURNING 1)
        SELECT count(*)::int AS leases FROM renewed`,
       [nodeId, ttlMs],
     );
@@ -111,17 +114,20 @@ export class PostgresCluster implements ClusterStore {
       // One placer at a time per schema: the others wait their turn (a pass takes milliseconds).
       await c.query(`SET LOCAL lock_timeout = '5s'`);
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('wagate.placement:' || current_schema()))`);
-      const { rows: nodes } = await c.query<{ id: string; load: number }>(
-        `SELECT n.id, (SELECT count(*)::int FROM channel_leases l WHERE l.node_id = n.id AND l.expires_at > ${NOW_MS}) AS load
-         FROM nodes n WHERE n.state = 'up' AND n.heartbeat_at > ${NOW_MS} - $1 ORDER BY n.id`,
+      // Live nodes and orphans at one instant: a node's heartbeat and leases are renewed at one
+      // instant too, so the node whose leases ran out is never among the live (least-loaded!) ones.
+      const { rows: nodes } = await c.query<{ id: string; load: number; now: number }>(
+        `WITH t AS MATERIALIZED (SELECT ${NOW_MS} AS now)
+         SELECT n.id, (SELECT count(*)::int FROM channel_leases l WHERE l.node_id = n.id AND l.expires_at > t.now) AS load, t.now
+         FROM nodes n, t WHERE n.state = 'up' AND n.heartbeat_at > t.now - $1 ORDER BY n.id`,
         [ttlMs],
       );
       if (nodes.length === 0) return { assigned: [] };
       const { rows: orphans } = await c.query<{ id: string; leased: boolean }>(
         `SELECT ch.id, l.channel_id IS NOT NULL AS leased FROM channels ch LEFT JOIN channel_leases l ON l.channel_id = ch.id
-         WHERE l.channel_id IS NULL OR l.node_id IS NULL OR l.expires_at <= ${NOW_MS}
+         WHERE l.channel_id IS NULL OR l.node_id IS NULL OR l.expires_at <= $3
          ORDER BY ch.id = ANY($2::text[]) DESC, ch.created_at, ch.id LIMIT $1`,
-        [limit, first],
+        [limit, first, nodes[0]!.now],
       );
       if (orphans.length === 0) return { assigned: [] };
       // A lease row a stale owner's write still share-locks is skipped: taken on a later pass.
