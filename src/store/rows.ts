@@ -206,6 +206,14 @@ export function attemptFromRow(row: AttemptRow): DeliveryAttemptRecord {
   return { attempt: row.attempt, at: row.at, status: row.status, error: row.error, durationMs: row.duration_ms, answer: row.answer };
 }
 
+const DELIVERY_STATUSES: ReadonlySet<string> = new Set<DeliveryStatus>(['pending', 'delivered', 'failed', 'cancelled']);
+
+/** A delivery status, checked to be one, to be written into SQL as a literal. */
+function statusLiteral(status: DeliveryStatus): DeliveryStatus {
+  if (!DELIVERY_STATUSES.has(status)) throw new Error(`not a delivery status: ${JSON.stringify(status)}`);
+  return status;
+}
+
 /**
  * The WHERE clause of a delivery listing (empty without filters) and its values in order;
  * `param(n)` writes the dialect's placeholder for the n-th value, counting from 1.
@@ -222,7 +230,9 @@ export function deliveryWhere(
     clauses.push(condition(param(values.length)));
   };
   add((p) => `channel_id = ${p}`, filter.channelId);
-  add((p) => `status = ${p}`, filter.status);
+  // The status as a literal, not a parameter: the planner must see it to know which partial
+  // index holds its rows (pending ones, or finished ones: PostgreSQL migration 14).
+  if (filter.status !== undefined) clauses.push(`status = '${statusLiteral(filter.status)}'`);
   add((p) => `created_at >= ${p}`, filter.since);
   add((p) => `created_at < ${p}`, filter.until);
   // Keyset paging: the rows after delivery `before` in the log's order (newest first).

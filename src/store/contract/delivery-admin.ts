@@ -204,4 +204,19 @@ export function deliveryAdminContract(store: () => Store): void {
     expect(await store().listDeliveryAttempts(copy.id, 10)).toEqual([]);
     expect(await store().listDeliveryAttempts(d1.id, 10)).toHaveLength(3);
   });
+
+  it('keeps the attempt that delivered a delivery when the delivery is given another outcome', async () => {
+    const a = await store().createChannel(newChannel());
+    await emit(a.id, [target('https://one.test/hook')], T0 + 1);
+    const [d] = (await ofChannel(a.id)) as [Delivery];
+    await store().recordAttempt(d.id, outcome('delivered', T0 + 10, { durationMs: 5, answer: 'ok' }));
+    expect(await store().listDeliveryAttempts(d.id, 10)).toStrictEqual([{ attempt: 1, at: T0 + 10, status: 200, error: null, durationMs: 5, answer: 'ok' }]);
+    // A duplicate send's outcome: both attempts are listed, the first as it was.
+    await store().recordAttempts([{ id: d.id, result: outcome('delivered', T0 + 20, { durationMs: 6, answer: 'again' }) }]);
+    expect(await store().listDeliveryAttempts(d.id, 10)).toStrictEqual([
+      { attempt: 2, at: T0 + 20, status: 200, error: null, durationMs: 6, answer: 'again' },
+      { attempt: 1, at: T0 + 10, status: 200, error: null, durationMs: 5, answer: 'ok' },
+    ]);
+    expect(await store().listDeliveryAttempts(d.id, 1)).toHaveLength(1);
+  });
 }

@@ -78,6 +78,7 @@ export const LOG_FILTERS: DeliveryFilter[] = [
   { channelId: 'C' },
   { status: 'delivered' },
   { channelId: 'C', status: 'failed' },
+  { channelId: 'C', status: 'pending' },
   { channelId: 'C', since: 1, until: 2 },
   { status: 'delivered', since: 1 },
   { channelId: 'C', status: 'failed', since: 1, until: 5 },

@@ -110,6 +110,20 @@ const NEXT_DUE_SQL = `
   ) AS candidates`;
 
 /**
+ * A delivery's attempts ($1 its id, $2 how many), newest first: its delivery_attempts rows and,
+ * once it is delivered, the attempt that delivered it, kept on the delivery row (unless an older
+ * schema wrote its row).
+ */
+const ATTEMPTS_SQL = `
+  SELECT ${ATTEMPT_COLUMNS} FROM (
+    SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1
+    UNION ALL
+    SELECT attempts, delivered_at, last_status, last_error, last_duration_ms, last_answer FROM deliveries d
+    WHERE d.id = $1 AND d.status = 'delivered'
+      AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts)
+  ) AS attempts ORDER BY attempt DESC LIMIT $2`;
+
+/**
  * The outbox in PostgreSQL: events, and their deliveries to webhooks (written by bulk-changes.ts).
  * Ids come from a sequence, so a queue's ids are committed in order only because every write to a
  * channel's queues holds that channel's row lock (commitChange, replay): a lower id never appears
@@ -205,7 +219,8 @@ export class PostgresOutbox {
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
     if (outcomes.length === 0) return;
     const r = outcomes.map((o) => o.result);
-    // One statement for the whole batch (the deliveries and their attempts' rows): one round trip, one commit.
+    // One statement for the whole batch (the deliveries and their attempts' rows): one round
+    // trip, one commit. The attempt that delivers stays on the delivery row (migration 14).
     await this.pool.query(
       `WITH u AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::text[], $7::integer[], $8::text[])
@@ -213,12 +228,13 @@ export class PostgresOutbox {
        ), done AS (
          UPDATE deliveries d SET attempts = d.attempts + 1, status = u.status, next_attempt_at = u.next, updated_at = u.at,
            delivered_at = CASE WHEN u.status = 'delivered' THEN u.at ELSE d.delivered_at END, last_status = u.last_status,
-           last_error = u.last_error
+           last_error = u.last_error, last_duration_ms = u.duration_ms, last_answer = u.answer
          FROM u WHERE d.id = u.id
-         RETURNING d.id, d.attempts
+         RETURNING d.id, d.attempts, d.status
        )
        INSERT INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer)
        SELECT done.id, done.attempts, u.at, u.last_status, u.last_error, u.duration_ms, u.answer FROM done JOIN u ON u.id = done.id
+       WHERE done.status <> 'delivered'
        ON CONFLICT (delivery_id, attempt) DO UPDATE SET at = EXCLUDED.at, status = EXCLUDED.status, error = EXCLUDED.error,
          duration_ms = EXCLUDED.duration_ms, answer = EXCLUDED.answer`,
       [
@@ -235,10 +251,7 @@ export class PostgresOutbox {
   }
 
   async attempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]> {
-    const { rows } = await this.pool.query<AttemptRow>(
-      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt DESC LIMIT $2`,
-      [id, limit],
-    );
+    const { rows } = await this.pool.query<AttemptRow>(ATTEMPTS_SQL, [id, limit]);
     return rows.map(attemptFromRow);
   }
 

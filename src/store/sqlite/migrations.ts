@@ -327,4 +327,24 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX delivery_claims_node ON delivery_claims (node_id, queue_key);
     `,
   },
+  {
+    version: 13,
+    name: 'a delivered attempt kept on its delivery row',
+    sql: `
+      -- Most deliveries succeed on their first attempt. The attempt that delivers stays on the
+      -- delivery row (its answer's duration and first bytes here, the rest in last_status and
+      -- delivered_at) instead of a delivery_attempts row of its own: one row fewer per delivered
+      -- event, inserted out of id order into a packed B-tree. The log lists it from the row.
+      ALTER TABLE deliveries ADD COLUMN last_duration_ms INTEGER;
+      ALTER TABLE deliveries ADD COLUMN last_answer TEXT;
+      -- A delivered row given another outcome (a duplicate send's) keeps the attempt that
+      -- delivered it: that attempt moves to delivery_attempts first.
+      CREATE TRIGGER deliveries_keep_delivered_attempt BEFORE UPDATE OF attempts ON deliveries
+        WHEN OLD.status = 'delivered'
+      BEGIN
+        INSERT OR IGNORE INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer)
+        VALUES (OLD.id, OLD.attempts, OLD.delivered_at, OLD.last_status, OLD.last_error, OLD.last_duration_ms, OLD.last_answer);
+      END;
+    `,
+  },
 ];

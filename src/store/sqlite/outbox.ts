@@ -106,6 +106,19 @@ const NEXT_DUE_SQL = `
   )`;
 
 /**
+ * A delivery's attempts, newest first: its delivery_attempts rows and, once it is delivered, the
+ * attempt that delivered it, kept on the delivery row (unless an older schema wrote its row).
+ */
+const ATTEMPTS_SQL = `
+  SELECT ${ATTEMPT_COLUMNS} FROM (
+    SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = @id
+    UNION ALL
+    SELECT attempts, delivered_at, last_status, last_error, last_duration_ms, last_answer FROM deliveries d
+    WHERE d.id = @id AND d.status = 'delivered'
+      AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts)
+  ) ORDER BY attempt DESC LIMIT @limit`;
+
+/**
  * The outbox in SQLite: events, and their deliveries to webhooks. It shares the store's
  * connection and statement cache; SQLite has one writer at a time, so a queue's ids are always
  * committed in order.
@@ -217,9 +230,12 @@ export class SqliteOutbox {
   }
 
   recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
-    this.db.transaction(() => {
-      for (const { id, result } of outcomes) this.writeAttempt(id, result);
-    })();
+    this.db.transaction(() => this.writeAttempts(outcomes))();
+  }
+
+  /** Each outcome's delivery row and attempt row; the caller holds the transaction. */
+  writeAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
+    for (const { id, result } of outcomes) this.writeAttempt(id, result);
   }
 
   nextDue(): number | null {
@@ -231,32 +247,29 @@ export class SqliteOutbox {
     this.db.transaction(() => this.writeAttempt(id, result))();
   }
 
-  /** The delivery's new state and its attempt's row; the caller holds the transaction. */
+  /**
+   * The delivery's new state and, unless it delivered, its attempt's row; the caller holds the
+   * transaction. The attempt that delivers stays on the delivery row (migration 13), where
+   * `attempts` reads it back.
+   */
   private writeAttempt(id: number, result: AttemptResult): void {
-    const row = this.stmt(
+    const durationMs = result.durationMs ?? null;
+    const answer = result.answer ?? null;
+    const changed = this.stmt(
       `UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ?,
-         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, last_status = ?, last_error = ?
-       WHERE id = ? RETURNING attempts`,
-    ).get(
-      result.status,
-      result.nextAttemptAt,
-      result.at,
-      result.status,
-      result.at,
-      result.lastStatus,
-      result.lastError,
-      id,
-    ) as { attempts: number } | undefined;
-    if (!row) return;
+         delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, last_status = ?, last_error = ?,
+         last_duration_ms = ?, last_answer = ?
+       WHERE id = ?`,
+    ).run(result.status, result.nextAttemptAt, result.at, result.status, result.at, result.lastStatus, result.lastError, durationMs, answer, id);
+    if (changed.changes === 0 || result.status === 'delivered') return;
     this.stmt(
-      `INSERT OR REPLACE INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(id, row.attempts, result.at, result.lastStatus, result.lastError, result.durationMs ?? null, result.answer ?? null);
+      `INSERT OR REPLACE INTO delivery_attempts (delivery_id, attempt, at, status, error, duration_ms, answer)
+       SELECT id, attempts, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+    ).run(result.at, result.lastStatus, result.lastError, durationMs, answer, id);
   }
 
   attempts(id: number, limit: number): DeliveryAttemptRecord[] {
-    const rows = this.stmt(
-      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt DESC LIMIT ?`,
-    ).all(id, limit) as AttemptRow[];
+    const rows = this.stmt(ATTEMPTS_SQL).all({ id, limit }) as AttemptRow[];
     return rows.map(attemptFromRow);
   }
 

@@ -276,7 +276,8 @@ export class SqliteStore implements Store {
   }
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
-    await this.group.run(() => this.outbox.recordAttempts(outcomes));
+    // No transaction of its own (a savepoint in the group's): the group rolls a failed write back alone.
+    await this.group.run(() => this.outbox.writeAttempts(outcomes));
   }
 
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {
