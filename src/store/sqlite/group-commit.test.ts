@@ -74,4 +74,28 @@ describe('GroupCommit', () => {
     db.close();
     await expect(written).resolves.toMatchObject({ changes: 1 });
   });
+
+  it('syncs a group of off-loop writes after committing it at NORMAL, answers once synced, and leaves the connection FULL', async () => {
+    const { db, path } = open();
+    db.pragma('synchronous = FULL');
+    const group = new GroupCommit(db, `${path}-wal`);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    let answered = false;
+    const written = Promise.all(['a', 'b'].map((v) => group.run(() => insert.run(v).changes, { offLoop: true }))).then((a) => {
+      answered = true;
+      return a;
+    });
+    // Committed on the next turn; answered only once the WAL's fdatasync has returned.
+    await new Promise((r) => setImmediate(r));
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(2);
+    await group.synced();
+    expect(await written).toEqual([1, 1]);
+    expect(answered).toBe(true);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    // Closing writes what is queued and syncs it before answering.
+    const last = group.run(() => insert.run('c').changes, { offLoop: true });
+    group.flush();
+    expect(await last).toBe(1);
+    db.close();
+  });
 });

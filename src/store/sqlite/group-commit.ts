@@ -1,3 +1,4 @@
+import { fdatasync, fdatasyncSync, openSync, closeSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 
 /**
@@ -10,6 +11,8 @@ interface Entry {
   work: () => unknown;
   done: (value: unknown) => void;
   failed: (err: unknown) => void;
+  /** May be answered after a WAL sync off the loop (see the constructor). */
+  offLoop: boolean;
 }
 
 /**
@@ -28,19 +31,56 @@ export class GroupCommit {
   /** Transactions committed (for the benchmarks). */
   commits = 0;
 
-  constructor(private readonly db: Database.Database) {}
+  /** The WAL file, open for fdatasync once it exists. */
+  private walFd: number | null = null;
+  private closing = false;
+  /** Whether the batch being written syncs off the loop. */
+  private offLoop = false;
+  /** The fdatasync issued last (it covers every commit before it), until it returns. */
+  private lastSync: Promise<void> | null = null;
+  private readonly normal: Database.Statement;
+  private readonly full: Database.Statement;
+
+  /**
+   * `wal`: the database's WAL file, when commits must survive a power loss (synchronous =
+   * FULL). A batch of writes that all allow it (`offLoop`: delivery outcomes) then commits
+   * under NORMAL, with no sync on the loop, and is answered once an fdatasync of the WAL, run
+   * on libuv's thread pool, has returned; the connection stays FULL for every other write.
+   * Channel changes keep the sync on the loop: a status change is answered within its turn
+   * (status → webhook latency; lifecycles in virtual time wait for it). Under NORMAL SQLite
+   * still syncs the WAL before it checkpoints, so the database file never holds what the WAL
+   * has not.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly wal: string | null = null,
+  ) {
+    this.normal = db.prepare('PRAGMA synchronous = NORMAL');
+    this.full = db.prepare('PRAGMA synchronous = FULL');
+  }
 
   /** Runs `work` inside the next group's transaction; resolves with its answer once committed. */
-  run<T>(work: () => T): Promise<T> {
+  run<T>(work: () => T, opts: { offLoop?: boolean } = {}): Promise<T> {
     return new Promise<T>((done, failed) => {
-      this.queue.push({ work, done: done as (value: unknown) => void, failed });
+      this.queue.push({ work, done: done as (value: unknown) => void, failed, offLoop: opts.offLoop ?? false });
       this.schedule();
     });
   }
 
+  /**
+   * Resolves once every commit made so far is durable: a read that hands rows on (to be sent)
+   * waits for it, so no row goes out before the commit that wrote it survives a power loss.
+   */
+  synced(): Promise<void> {
+    return this.lastSync ?? Promise.resolve();
+  }
+
   /** Writes everything queued now (the store is closing). */
   flush(): void {
+    this.closing = true;
     while (this.queue.length > 0) this.write(this.queue.splice(0, MAX_BATCH));
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
   }
 
   private schedule(): void {
@@ -55,8 +95,45 @@ export class GroupCommit {
 
   private write(batch: Entry[]): void {
     if (batch.length === 0) return;
-    if (batch.length > 1 && this.writeWhole(batch)) return;
-    this.writeEach(batch);
+    this.offLoop = this.wal !== null && batch.every((e) => e.offLoop);
+    if (this.offLoop) this.normal.run();
+    try {
+      if (batch.length > 1 && this.writeWhole(batch)) return;
+      this.writeEach(batch);
+    } finally {
+      if (this.offLoop) this.full.run();
+    }
+  }
+
+  /** Answers the writers of a commit once it is durable: at once, or after the WAL's fdatasync. */
+  private durable(written: Array<{ entry: Entry; value: unknown }>): void {
+    const answer = (err: unknown): void => {
+      for (const w of written) {
+        if (err) w.entry.failed(err);
+        else w.entry.done(w.value);
+      }
+    };
+    if (!this.offLoop || this.wal === null || written.length === 0) return answer(null);
+    try {
+      this.walFd ??= openSync(this.wal, 'r');
+      if (this.closing) {
+        fdatasyncSync(this.walFd);
+        return answer(null);
+      }
+      const fd = this.walFd;
+      const synced = new Promise<void>((resolve) =>
+        fdatasync(fd, (err) => {
+          answer(err);
+          resolve();
+        }),
+      );
+      this.lastSync = synced;
+      void synced.then(() => {
+        if (this.lastSync === synced) this.lastSync = null;
+      });
+    } catch (err) {
+      answer(err);
+    }
   }
 
   /** Commits `batch` in one transaction with no savepoints; false (rolled back) if one of its writes failed. */
@@ -82,7 +159,7 @@ export class GroupCommit {
       for (const entry of batch) entry.failed(err);
       return true;
     }
-    batch.forEach((entry, i) => entry.done(values[i]));
+    this.durable(batch.map((entry, i) => ({ entry, value: values[i] })));
     return true;
   }
 
@@ -123,6 +200,6 @@ export class GroupCommit {
       for (const a of applied) a.entry.failed(err);
       return;
     }
-    for (const a of applied) a.entry.done(a.value);
+    this.durable(applied);
   }
 }

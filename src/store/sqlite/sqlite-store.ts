@@ -29,8 +29,9 @@ const parseJson = (value: unknown): unknown => JSON.parse(value as string);
 
 /**
  * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every
- * method finishes inside one tick; they are async only to honour the Store interface, and a
- * thrown error becomes a rejection.
+ * statement runs inside one tick; the methods are async to honour the Store interface (a thrown
+ * error becomes a rejection), and the group commit's writes and reads for sending also wait
+ * for it (group-commit.ts).
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -55,7 +56,8 @@ export class SqliteStore implements Store {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    // FULL syncs the WAL on every commit, so an acknowledged write survives a power loss too;
+    // FULL syncs the WAL on every commit, so an acknowledged write survives a power loss too
+    // (a group of delivery outcomes syncs it off the event loop before it is answered);
     // NORMAL survives a process crash only (WAGATE_SQLITE_SYNCHRONOUS=normal, for speed).
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -70,7 +72,7 @@ export class SqliteStore implements Store {
     this.messages = new SqliteMessages(prepare);
     this.proxies = new SqliteProxies(prepare);
     this.media = new SqliteMedia(prepare);
-    this.group = new GroupCommit(this.db);
+    this.group = new GroupCommit(this.db, opts.synchronous === 'normal' || path === ':memory:' ? null : `${path}-wal`);
   }
 
   async migrate(): Promise<void> {
@@ -196,6 +198,16 @@ export class SqliteStore implements Store {
     this.handOff(written);
   }
 
+  /**
+   * Answers rows read for sending (claims, the event stream) once every commit before the read
+   * is durable: a group of outcomes is visible before its WAL sync (off the loop) returns, and
+   * nothing may be sent on the strength of it until then.
+   */
+  private async durable<T>(rows: T): Promise<T> {
+    await this.group.synced();
+    return rows;
+  }
+
   watchDeliveries(listener: (rows: DueDelivery[]) => void): () => void {
     this.watchers.add(listener);
     return () => this.watchers.delete(listener);
@@ -220,7 +232,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(channelId: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
-    return this.outbox.listEvents(channelId, afterSeq, limit);
+    return this.durable(this.outbox.listEvents(channelId, afterSeq, limit));
   }
 
   async getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>> {
@@ -252,7 +264,7 @@ export class SqliteStore implements Store {
   }
 
   async dueDeliveries(now: number, limit: number): Promise<DueDelivery[]> {
-    return this.outbox.due(now, limit);
+    return this.durable(this.outbox.due(now, limit));
   }
 
   async nextDeliveryDue(): Promise<number | null> {
@@ -260,11 +272,11 @@ export class SqliteStore implements Store {
   }
 
   async claimDeliveries(now: number, limit: number, perQueue: number, held: string[], holder?: ClaimHolder): Promise<DueDelivery[]> {
-    return this.outbox.claim(now, limit, perQueue, held, holder);
+    return this.durable(this.outbox.claim(now, limit, perQueue, held, holder));
   }
 
   async claimQueues(keys: string[], perQueue: number, now: number, holder?: ClaimHolder): Promise<DueDelivery[]> {
-    return this.outbox.claimQueues(keys, perQueue, now, holder);
+    return this.durable(this.outbox.claimQueues(keys, perQueue, now, holder));
   }
 
   async renewDeliveryClaims(node: string, keys: string[], until: number): Promise<string[]> {
@@ -277,7 +289,8 @@ export class SqliteStore implements Store {
 
   async recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): Promise<void> {
     // No transaction of its own (a savepoint in the group's): the group rolls a failed write back alone.
-    await this.group.run(() => this.outbox.writeAttempts(outcomes));
+    // Synced off the loop (GroupCommit), answered once durable: an outcome counts only then.
+    await this.group.run(() => this.outbox.writeAttempts(outcomes), { offLoop: true });
   }
 
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {
@@ -285,7 +298,7 @@ export class SqliteStore implements Store {
   }
 
   async getDelivery(id: number): Promise<DueDelivery | null> {
-    return this.outbox.get(id);
+    return this.durable(this.outbox.get(id));
   }
 
   async listDeliveryAttempts(id: number, limit: number): Promise<DeliveryAttemptRecord[]> {
