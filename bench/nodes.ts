@@ -9,8 +9,10 @@
  *   (carried to the channel's node), each a `messages.post` to one loopback receiver; from the
  *   first post to the last delivery;
  * - failover (2 and 3 nodes): the last node SIGKILLed; from the kill to every channel it ran AUTH
- *   on the survivors under a new lease (the lease TTL is the tests' 6 s; BENCH_NODES_TTL_MS
- *   changes it, with renewal and self-fence in the same proportions).
+ *   on the survivors under a new lease, as the database shows it (the lease TTL is the tests' 6 s;
+ *   BENCH_NODES_TTL_MS changes it, with renewal and self-fence in the same proportions); split
+ *   into the kill to its leases running out, to every one placed anew, and to the last AUTH
+ *   transition (its own time), with the slowest poll (what the figure may lag by).
  * Rates are also given as ratios to the single node of the same run, with each node's lease
  * warnings (self-fences, renewals late or failed). Prints JSON; BENCH_NODES_LOGS=dir keeps the logs.
  */
@@ -155,11 +157,26 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
       await running[count - 1]!.kill('SIGKILL');
       // When the dead node's last leases ran out (the database's clock): the part of the failover that is the TTL.
       const [{ last }] = (await db.sql<{ last: string }>('SELECT max(expires_at) AS last FROM channel_leases WHERE channel_id = ANY($1::text[])', [moved])) as [{ last: string }];
+      // Along the way: when every moved channel had its new lease (placed), and the slowest poll (what the figure may lag by).
+      let placedAt = 0;
+      let slowestPoll = 0;
       await until(async () => {
-        const auth = await authUnderLease(db, [victimId]);
+        const pollAt = Date.now();
+        if (!placedAt) {
+          const now = await leases(db);
+          if (moved.every((id) => now.has(id) && now.get(id)!.node !== victimId)) placedAt = Date.now();
+        }
+        const auth = await authUnderLease(db, [victimId], moved);
+        slowestPoll = Math.max(slowestPoll, Date.now() - pollAt);
         return moved.every((id) => auth.has(id));
       }, 'the killed node’s channels AUTH elsewhere', 600_000, 100);
       const seconds = (Date.now() - killedAt) / 1000;
+      // When the survivors made the last of them AUTH (the transition's own time, this machine's clock): the rest is the write landing and the poll.
+      const [{ at }] = (await db.sql<{ at: string }>(
+        `SELECT max(h.at) AS at FROM status_history h JOIN channel_leases l ON l.channel_id = h.channel_id AND l.epoch = h.epoch AND l.node_id = h.node_id
+         WHERE h.channel_id = ANY($1::text[]) AND h.to_status = 'AUTH'`,
+        [moved],
+      )) as [{ at: string }];
       const expiredAfter = (Number(last) - killedAtDb) / 1000;
       // A channel given to another node at once has the next epoch; more means it went to a node that was not up (the dead one).
       const after = await leases(db);
@@ -171,6 +188,9 @@ async function measure(serverUrl: string, count: number): Promise<Record<string,
         beyond_ttl_s: Number((seconds - TTL / 1000).toFixed(2)),
         kill_to_leases_expired_s: Number(expiredAfter.toFixed(2)),
         expired_to_all_auth_s: Number((seconds - expiredAfter).toFixed(2)),
+        kill_to_all_placed_s: Number(((placedAt - killedAt) / 1000).toFixed(2)),
+        kill_to_last_auth_transition_s: Number(((Number(at) - killedAt) / 1000).toFixed(2)),
+        slowest_poll_ms: slowestPoll,
         placed_more_than_once: detours,
       };
     }

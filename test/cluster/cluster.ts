@@ -64,15 +64,17 @@ export async function leases(db: ClusterDb): Promise<Map<string, { node: string;
 
 /**
  * The channels that are AUTH under their current lease: their lease is live, on a node not in
- * `except`, and their last history row is an AUTH written under that very lease.
+ * `except`, and their last history row is an AUTH written under that very lease (of the
+ * channels in `only`, when given).
  */
-export async function authUnderLease(db: ClusterDb, except: string[] = []): Promise<Set<string>> {
+export async function authUnderLease(db: ClusterDb, except: string[] = [], only: string[] | null = null): Promise<Set<string>> {
   const rows = await db.sql<{ channel_id: string }>(
     `SELECT l.channel_id FROM channel_leases l
      JOIN LATERAL (SELECT to_status, epoch, node_id FROM status_history h WHERE h.channel_id = l.channel_id ORDER BY id DESC LIMIT 1) last ON true
      WHERE l.node_id IS NOT NULL AND l.expires_at > ${NOW_MS} AND NOT (l.node_id = ANY($1::text[]))
+       AND ($2::text[] IS NULL OR l.channel_id = ANY($2::text[]))
        AND last.to_status = 'AUTH' AND last.epoch = l.epoch AND last.node_id = l.node_id`,
-    [except],
+    [except, only],
   );
   return new Set(rows.map((r) => r.channel_id));
 }
