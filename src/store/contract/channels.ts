@@ -30,6 +30,16 @@ export function channelContract(store: () => Store): void {
     expect(await store().findChannelByTokenHash('no-such-hash')).toBeNull();
   });
 
+  it('answers channels read at once, each read a record of its own', async () => {
+    const [a, b] = [await store().createChannel(newChannel()), await store().createChannel(newChannel())];
+    const [a1, gone, b1, a2] = await Promise.all([store().getChannel(a.id), store().getChannel('GONE-00000'), store().getChannel(b.id), store().getChannel(a.id)]);
+    expect([a1?.id, gone, b1?.id, a2?.id]).toStrictEqual([a.id, null, b.id, a.id]);
+    expect(a1).toStrictEqual(a2);
+    // Callers keep and change what they are given: two reads share nothing.
+    expect(a1).not.toBe(a2);
+    expect(a1?.settings).not.toBe(a2?.settings);
+  });
+
   it('refuses a second channel with the same id or the same token hash', async () => {
     const a = await store().createChannel(newChannel());
     await expect(store().createChannel(newChannel({ id: a.id }))).rejects.toThrow();

@@ -36,6 +36,18 @@ export function credentialContract(store: () => Store): void {
     expect(await store().getCredentials(b.id, ['creds'])).toStrictEqual({ creds: 'other' });
   });
 
+  it('answers reads asked at once, each its own channel\'s keys only', async () => {
+    const channels = await Promise.all(Array.from({ length: 20 }, () => store().createChannel(newChannel())));
+    await Promise.all(channels.map((c, i) => store().setCredentials(c.id, { creds: `c${i}`, [`k${i}`]: `v${i}`, shared: `s${i}` })));
+    // Each asks for its own key, another channel's key and a key none has.
+    const answers = await Promise.all(channels.map((c, i) => store().getCredentials(c.id, ['creds', `k${i}`, `k${(i + 1) % 20}`, 'none'])));
+    expect(answers).toStrictEqual(channels.map((_, i) => ({ creds: `c${i}`, [`k${i}`]: `v${i}` })));
+    expect(await Promise.all([store().getCredentials(channels[0]!.id, ['shared']), store().getCredentials(channels[0]!.id, ['creds'])])).toStrictEqual([
+      { shared: 's0' },
+      { creds: 'c0' },
+    ]);
+  });
+
   it('refuses credentials for a missing channel', async () => {
     await expect(store().setCredentials('GONE-00000', { creds: 'x' })).rejects.toBeInstanceOf(UnknownChannelError);
     expect(await store().getCredentials('GONE-00000', ['creds'])).toStrictEqual({});

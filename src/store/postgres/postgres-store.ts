@@ -19,6 +19,7 @@ import { PostgresOutbox } from './outbox.js';
 import { PostgresRetention } from './retention.js';
 import { WriteOrder } from './write-order.js';
 import { PostgresTickets } from './tickets.js';
+import { ReadBatch } from './read-batch.js';
 import { createPool, withTransaction, type PostgresStoreOptions } from './pool.js';
 
 export type { PostgresStoreOptions } from './pool.js';
@@ -48,6 +49,9 @@ export class PostgresStore implements Store {
   private fenced = false;
   /** Status changes of one turn share a transaction. */
   private readonly group = new PostgresGroupCommit({ one: (change) => this.commitOne(change), many: (changes) => this.commitMany(changes) });
+  /** Channel rows and credentials read in one turn share a query (a node adopting its channels). */
+  private readonly channelReads = new ReadBatch<string, ChannelRecord | null>((ids) => this.channelsById(ids));
+  private readonly credentialReads = new ReadBatch<{ channelId: string; keys: string[] }, Record<string, string>>((asked) => this.credentialsOf(asked));
 
   constructor(private readonly opts: PostgresStoreOptions) {
     this.pool = createPool(opts);
@@ -131,7 +135,7 @@ export class PostgresStore implements Store {
   }
 
   async getChannel(id: string): Promise<ChannelRecord | null> {
-    return this.channelWhere('id', id);
+    return this.channelReads.read(id);
   }
 
   async findChannelByTokenHash(tokenHash: string): Promise<ChannelRecord | null> {
@@ -242,11 +246,7 @@ export class PostgresStore implements Store {
 
   async getCredentials(channelId: string, keys: string[]): Promise<Record<string, string>> {
     if (keys.length === 0) return {};
-    const { rows } = await this.pool.query<{ key: string; value: string }>(
-      'SELECT key, value FROM credentials WHERE channel_id = $1 AND key = ANY($2::text[])',
-      [channelId, keys],
-    );
-    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+    return this.credentialReads.read({ channelId, keys });
   }
 
   async setCredentials(channelId: string, entries: Record<string, string | null>, fence?: Fence): Promise<void> {
@@ -431,6 +431,38 @@ export class PostgresStore implements Store {
   private async channelExists(db: Db, id: string, lock = ''): Promise<boolean> {
     const { rowCount } = await db.query(`SELECT 1 FROM channels WHERE id = $1 ${lock}`, [id]);
     return (rowCount ?? 0) > 0;
+  }
+
+  private async channelsById(ids: string[]): Promise<Array<ChannelRecord | null>> {
+    const { rows } = await this.pool.query<ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = ANY($1::text[])`, [[...new Set(ids)]]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    // A record of its own for each read (callers keep and change what they are given), even of one id read twice.
+    const given = new Set<string>();
+    return ids.map((id) => {
+      const row = byId.get(id);
+      if (!row) return null;
+      const fresh = given.has(id) ? structuredClone(row) : row;
+      given.add(id);
+      return channelFromRow(fresh, (v) => v);
+    });
+  }
+
+  /** Each read's keys of its channel, in one query for every (channel, key) pair asked. */
+  private async credentialsOf(asked: Array<{ channelId: string; keys: string[] }>): Promise<Array<Record<string, string>>> {
+    const pairs = new Map<string, [string, string]>();
+    for (const { channelId, keys } of asked) for (const key of keys) pairs.set(JSON.stringify([channelId, key]), [channelId, key]);
+    const { rows } = await this.pool.query<{ channel_id: string; key: string; value: string }>(
+      `SELECT c.channel_id, c.key, c.value FROM credentials c
+       JOIN unnest($1::text[], $2::text[]) AS q(channel_id, key) ON c.channel_id = q.channel_id AND c.key = q.key`,
+      [[...pairs.values()].map((p) => p[0]), [...pairs.values()].map((p) => p[1])],
+    );
+    const found = new Map(rows.map((row) => [JSON.stringify([row.channel_id, row.key]), row.value]));
+    return asked.map(({ channelId, keys }) =>
+      Object.fromEntries(keys.flatMap((key) => {
+        const value = found.get(JSON.stringify([channelId, key]));
+        return value === undefined ? [] : [[key, value]];
+      })),
+    );
   }
 
   private async channelWhere(column: 'id' | 'token_hash', value: string): Promise<ChannelRecord | null> {
