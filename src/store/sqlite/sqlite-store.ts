@@ -16,11 +16,15 @@ import { SqliteOutbox } from './outbox.js';
 import { SqliteRetention } from './retention.js';
 import { applySqliteMigrations } from './migrate.js';
 import { GroupCommit } from './group-commit.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** `full` (default) or `normal`: see the constructor. */
   synchronous?: 'full' | 'normal';
 }
+
+/** Group commits after which WAL checkpoints move to their thread (a store that writes little never starts it). */
+const CHECKPOINTER_AFTER_COMMITS = 100;
 
 /** How long a write waits for another process's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -46,6 +50,8 @@ export class SqliteStore implements Store {
   private readonly watchers = new Set<(rows: DueDelivery[]) => void>();
   /** Changes and delivery outcomes of one turn share a transaction (one WAL sync). */
   readonly group: GroupCommit;
+  /** WAL checkpoints on a thread of their own (file databases). */
+  private readonly checkpointer: Checkpointer | null;
   readonly media: SqliteMedia;
 
   /** Opens (creating if needed) the database file at `path` and its parent directory. */
@@ -73,6 +79,7 @@ export class SqliteStore implements Store {
     this.proxies = new SqliteProxies(prepare);
     this.media = new SqliteMedia(prepare);
     this.group = new GroupCommit(this.db, opts.synchronous === 'normal' || path === ':memory:' ? null : `${path}-wal`);
+    this.checkpointer = path !== ':memory:' ? new Checkpointer(this.db, path) : null;
   }
 
   async migrate(): Promise<void> {
@@ -107,6 +114,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.db.open) return;
     this.group.flush();
+    await this.checkpointer?.close();
     this.db.close();
   }
 
@@ -195,6 +203,7 @@ export class SqliteStore implements Store {
       // The outbox: each event with its deliveries, in order, inside this same transaction.
       return this.outbox.insertEvents(channelId, change.events ?? []);
     });
+    this.wrote();
     this.handOff(written);
   }
 
@@ -291,6 +300,12 @@ export class SqliteStore implements Store {
     // No transaction of its own (a savepoint in the group's): the group rolls a failed write back alone.
     // Synced off the loop (GroupCommit), answered once durable: an outcome counts only then.
     await this.group.run(() => this.outbox.writeAttempts(outcomes), { offLoop: true });
+    this.wrote();
+  }
+
+  /** A group commit landed: past the first few, checkpoints go to their own thread. */
+  private wrote(): void {
+    if (this.group.commits >= CHECKPOINTER_AFTER_COMMITS) this.checkpointer?.start();
   }
 
   async recordAttempt(id: number, result: AttemptResult): Promise<void> {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -67,6 +67,26 @@ describe('SqliteStore', () => {
       expect(after.map((row) => (row as { version: number }).version)).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
     } finally {
       raw.close();
+      await store.close();
+    }
+  });
+
+  it('checkpoints the WAL on a thread of its own once it writes, and lets the thread go on close', async () => {
+    const path = nextPath();
+    const store = new SqliteStore(path);
+    await store.migrate();
+    const { id } = await store.createChannel(newChannel());
+    try {
+      const sizeBefore = statSync(path).size;
+      for (let i = 0; i < 150; i++) {
+        await store.commitChange({ channelId: id, events: [{ name: 'channel.post', body: { i, pad: 'x'.repeat(2000) }, createdAt: i }] });
+      }
+      // Far fewer pages than SQLite's own checkpoint threshold: only the checkpointer copies them into the file.
+      for (let tries = 0; statSync(path).size <= sizeBefore; tries++) {
+        if (tries > 500) throw new Error('the WAL was never checkpointed into the database file');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
       await store.close();
     }
   });
