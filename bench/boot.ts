@@ -5,8 +5,6 @@
  * every channel back in AUTH) in ms from the start, and how fast the backlog then drains to a
  * loopback receiver, with the heap's peak meanwhile (the backlog must flow, not be loaded).
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { request } from 'undici';
 import { loadConfig } from '../src/config.js';
@@ -14,6 +12,7 @@ import { startGateway, type BootPhase } from '../src/gateway.js';
 import { targetOf } from '../src/webhooks/outbox.js';
 import { applyPatch, defaultSettings, validateSettingsPatch } from '../src/webhooks/settings.js';
 import { fillBacklog, fillChannels } from './fill.js';
+import { profiling } from './profile.js';
 import { startBenchReceiver } from './receiver.js';
 import { benchStore, measureEachStore } from './stores.js';
 
@@ -22,24 +21,6 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 /** How long the drain is watched after every channel is back in AUTH (s). */
 const DRAIN_S = Number(process.env.BENCH_DRAIN_S ?? 30);
 const ADMIN = 'bench-admin-token-0123456789';
-/** BENCH_CPU_PROFILE=<prefix>: a CPU profile of each store's restart, to all AUTH, in <prefix>-<store>.cpuprofile. */
-const PROFILE = process.env.BENCH_CPU_PROFILE;
-
-/** Profiles the main thread from now until the answered function is called (which writes the profile). */
-async function profiling(path: string | undefined): Promise<() => Promise<void>> {
-  if (!path) return async () => undefined;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(path, JSON.stringify(profile));
-    session.disconnect();
-  };
-}
-
 async function measure(kind: string): Promise<Record<string, unknown>> {
   const hook = await startBenchReceiver();
   const db = await benchStore(kind, 'wagate-bench-boot-');
@@ -59,7 +40,7 @@ async function measure(kind: string): Promise<Record<string, unknown>> {
 
     // The restart, timed from here.
     const phases: Partial<Record<BootPhase | 'readyz_200' | 'all_restarted' | 'all_auth', number>> = {};
-    const stopProfile = await profiling(PROFILE && `${PROFILE}-${kind}.cpuprofile`);
+    const stopProfile = await profiling(kind); // BENCH_CPU_PROFILE: the restart, to all AUTH
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const t0 = performance.now();

@@ -11,6 +11,7 @@ import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import { sandboxOf } from '../src/http/gate/sandbox.js';
 import { tempDataDir } from '../test/support/process.js';
+import { profiling } from './profile.js';
 import { startBenchReceiver } from './receiver.js';
 import { percentile } from './stats.js';
 import { createTestSchema } from '../src/store/postgres/testing.js';
@@ -63,12 +64,15 @@ async function main(): Promise<void> {
   await settle();
   const setupS = +((performance.now() - setupStarted) / 1000).toFixed(1);
 
+  const commits = (): number => (gateway.store as { group?: { commits?: number } }).group?.commits ?? NaN;
   const results = [];
   let next = 0;
   for (const rate of RATES) {
     const afterSeq = await gateway.store.lastEventSeq();
     const interval = (1000 * EVENTS_PER_BLIP) / rate;
     const blips = Math.round((SECONDS * 1000) / interval);
+    const stopProfile = await profiling(`${gateway.store.kind}-${rate}`); // BENCH_CPU_PROFILE: each rate's run
+    const commitsBefore = commits();
     const started = performance.now();
     let skipped = 0;
     // Paced against the start, so a late tick does not shift every later one (no drift, no burst).
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     const elapsed = (performance.now() - started) / 1000;
     await Promise.all(runtimes.map((r) => r.waitFor((s) => s.status === 'AUTH', 30_000)));
     await settle();
+    await stopProfile();
     const events = (await gateway.store.listEvents(null, afterSeq, 10_000_000)).filter((e) => e.name === 'channel.post');
     const latencies = events.map((e) => (received.get(`msg_${e.seq}`) ?? NaN) - e.createdAt).sort((a, b) => a - b);
     const round = (ms: number): number => +ms.toFixed(1);
@@ -101,6 +106,8 @@ async function main(): Promise<void> {
       events: events.length,
       missing: latencies.filter((l) => Number.isNaN(l)).length,
       skipped_blips: skipped,
+      // SQLite's transactions (status changes and delivery outcomes), per event.
+      commits_per_event: +((commits() - commitsBefore) / events.length).toFixed(2),
       latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN) },
     });
   }
