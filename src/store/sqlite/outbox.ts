@@ -229,10 +229,6 @@ export class SqliteOutbox {
     for (const key of keys) release.run(key, node);
   }
 
-  recordAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
-    this.db.transaction(() => this.writeAttempts(outcomes))();
-  }
-
   /** Each outcome's delivery row and attempt row; the caller holds the transaction. */
   writeAttempts(outcomes: Array<{ id: number; result: AttemptResult }>): void {
     for (const { id, result } of outcomes) this.writeAttempt(id, result);
