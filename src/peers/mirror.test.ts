@@ -97,6 +97,25 @@ describe.skipIf(!pgServer)('ChannelMirror (PostgreSQL)', () => {
     expect(reads.one).toEqual([id]);
   });
 
+  it('sends announcements made while earlier ones are still going out after them, never two queries at once on its client', async () => {
+    const { ids, reads, view, a } = await twoNodes(40);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      // Announcements in many turns of the loop: each turn's flush starts while the last one still awaits PostgreSQL.
+      for (const id of ids) {
+        a.publish('c', id);
+        await new Promise((r) => setImmediate(r));
+      }
+      await until('every announced channel re-read', () => new Set(reads.one).size === ids.length);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.includes('already executing a query'))).toEqual([]);
+    expect(view.channels.size).toBe(ids.length);
+  });
+
   it('forgets a channel deleted on another node once a second read finds it gone too', async () => {
     const { store, ids, reads, view, a } = await twoNodes(5);
     const id = ids[2]!;

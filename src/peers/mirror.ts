@@ -112,21 +112,25 @@ export class ChannelMirror {
     }
   }
 
+  /** Sends what was announced, one notification at a time on the one client, until nothing is left. */
   private async flush(): Promise<void> {
     // Gathers what the same tick announced into a few notifications.
     await new Promise((resolve) => setImmediate(resolve));
-    const batch = { c: [...this.outbox.c], r: [...this.outbox.r] };
-    this.outbox.c.clear();
-    this.outbox.r.clear();
-    this.flushing = null;
-    const client = this.client;
-    if (!client) return;
-    for (const kind of ['c', 'r'] as const) {
-      for (let i = 0; i < batch[kind].length; i += IDS_PER_NOTICE) {
-        const payload = JSON.stringify({ n: this.deps.nodeId, [kind]: batch[kind].slice(i, i + IDS_PER_NOTICE) });
-        await client.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch((err: unknown) => this.deps.onError(err, 'node notification failed'));
+    while (this.outbox.c.size + this.outbox.r.size > 0) {
+      const batch = { c: [...this.outbox.c], r: [...this.outbox.r] };
+      this.outbox.c.clear();
+      this.outbox.r.clear();
+      const client = this.client;
+      if (!client) break;
+      for (const kind of ['c', 'r'] as const) {
+        for (let i = 0; i < batch[kind].length; i += IDS_PER_NOTICE) {
+          const payload = JSON.stringify({ n: this.deps.nodeId, [kind]: batch[kind].slice(i, i + IDS_PER_NOTICE) });
+          await client.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch((err: unknown) => this.deps.onError(err, 'node notification failed'));
+        }
       }
     }
+    // Cleared only now: a publish made while this flush was sending is sent by its loop, never by a second flush beside it.
+    this.flushing = null;
   }
 
   private receive(payload: string): void {
