@@ -23,6 +23,8 @@ export interface ClusterNodeDeps {
 
 /** Orphans placed per pass at most: a failover of thousands goes out over a few passes. */
 const PLACE_LIMIT = 1000;
+/** Orphans the joining pass places at most: a node starting alone over a fleet takes it up in one pass, so readiness covers it. */
+const START_PLACE_LIMIT = 20_000;
 /** Channels created within this long of each other share one placement transaction. */
 const PLACE_WINDOW_MS = 10;
 /** A new channel whose placement keeps failing fails its creation after this long. */
@@ -65,7 +67,7 @@ export class ClusterNode {
       onTrouble: (fields, msg) => log.warn({ node: nodeId, ...fields }, msg),
     });
     this.placements = new PlacementPasses({
-      place: (first) => cluster.place(config.ttlMs, Math.max(PLACE_LIMIT, first.length), first),
+      place: (first) => cluster.place(config.ttlMs, Math.max(this.adoptions ? START_PLACE_LIMIT : PLACE_LIMIT, first.length), first),
       adopt: (placement) => this.adoptPlaced(placement),
       windowMs: PLACE_WINDOW_MS,
       waitMs: PLACE_WAIT_MS,
