@@ -1,4 +1,7 @@
+import type { FastifyReply } from 'fastify';
 import { Agent, request } from 'undici';
+import { ApiError } from '@wagate/protocol';
+import { hashToken, sameHash } from '../channel/tokens.js';
 
 /** The node-to-node secret (WAGATE_NODE_SECRET) a forwarded request carries. */
 export const NODE_SECRET_HEADER = 'x-wagate-node-secret';
@@ -10,6 +13,20 @@ export const HOLD_HEADER = 'x-wagate-hold-ms';
 export const NOT_OWNER_HEADER = 'x-wagate-not-owner';
 /** The node that answered a request for a channel's engine (extension header). */
 export const ANSWERED_BY_HEADER = 'wagate-node';
+
+/** Whether a request from another node carries this node's secret (constant time); never when no secret is set. */
+export function carriesNodeSecret(headers: Headers, secretHash: string | null): boolean {
+  const secret = headers[NODE_SECRET_HEADER];
+  return secretHash !== null && typeof secret === 'string' && sameHash(hashToken(secret), secretHash);
+}
+
+/** The answer of a node asked for a channel it does not run: the sender looks the owner up again. */
+export function misdirected(reply: FastifyReply, nodeId: string, channelId: string): FastifyReply {
+  return reply
+    .code(421)
+    .header(NOT_OWNER_HEADER, nodeId)
+    .send(new ApiError(421, 'misdirected request', `node ${nodeId} does not run channel ${channelId}`).toBody());
+}
 
 /** Hop-by-hop headers and those the forwarder sets itself: never copied across. */
 const NOT_COPIED = new Set([

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../channel/clock.js';
-import { hashToken, sameHash } from '../channel/tokens.js';
+import { hashToken } from '../channel/tokens.js';
 import { ApiError, ERROR_MESSAGES, errors, type ErrorBody } from '@wagate/protocol';
 import { SEND_OUTCOME_UNKNOWN } from '../messages/service.js';
 import type { ChannelOwner } from '../store/cluster.js';
@@ -13,8 +13,9 @@ import {
   FORWARDED_BY_HEADER,
   HOLD_HEADER,
   NODE_SECRET_HEADER,
-  NOT_OWNER_HEADER,
+  carriesNodeSecret,
   copyHeaders,
+  misdirected,
   type Headers,
   type PeerClient,
   type PeerOutcome,
@@ -94,10 +95,7 @@ export function registerPeerRouting(app: FastifyInstance, deps: PeerRoutingDeps)
     }
     // Another node thought this one ran the channel; it asks the database again and retries.
     if (forwardedBy) {
-      return reply
-        .code(421)
-        .header(NOT_OWNER_HEADER, deps.nodeId)
-        .send(new ApiError(421, 'misdirected request', `node ${deps.nodeId} does not run channel ${channelId}`).toBody());
+      return misdirected(reply, deps.nodeId, channelId);
     }
     if (deps.secret === null) {
       throw new ApiError(503, ERROR_MESSAGES.unavailable, `channel ${channelId} runs on another node, and forwarding needs WAGATE_NODE_SECRET (the same on every node)`);
@@ -128,8 +126,7 @@ function channelOf(req: FastifyRequest): string | null {
 function checkForwarded(req: FastifyRequest, deps: PeerRoutingDeps): string | undefined {
   const by = req.headers[FORWARDED_BY_HEADER];
   if (by === undefined) return undefined;
-  const secret = req.headers[NODE_SECRET_HEADER];
-  if (deps.secretHash === null || typeof secret !== 'string' || !sameHash(hashToken(secret), deps.secretHash)) {
+  if (!carriesNodeSecret(req.headers, deps.secretHash)) {
     throw errors.invalidToken(`a request forwarded by another node must carry ${NODE_SECRET_HEADER} equal to this node's WAGATE_NODE_SECRET`);
   }
   req.forwardedBy = String(by);

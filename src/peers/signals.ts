@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { Alert, ApiError, ErrorBody, errors } from '@wagate/protocol';
-import { hashToken, sameHash } from '../channel/tokens.js';
+import { Alert, ErrorBody, errors } from '@wagate/protocol';
+import { hashToken } from '../channel/tokens.js';
 import type { ChannelOwner } from '../store/cluster.js';
-import { FORWARDED_BY_HEADER, NODE_SECRET_HEADER, NOT_OWNER_HEADER, type PeerClient } from './client.js';
+import { carriesNodeSecret, FORWARDED_BY_HEADER, misdirected, NODE_SECRET_HEADER, type PeerClient } from './client.js';
 
 /**
  * What a node's dispatcher has to tell the channel's owner: the queue it sends may belong to a
@@ -39,17 +39,11 @@ export function registerOwnerSignals(app: FastifyInstance, deps: OwnerSignalDeps
     SIGNAL_PATH,
     { schema: { hide: true, body: OwnerSignalBody, response: { 204: Type.Null(), 401: ErrorBody, 421: ErrorBody } } },
     async (req, reply) => {
-      const secret = req.headers[NODE_SECRET_HEADER];
-      if (secretHash === null || typeof secret !== 'string' || !sameHash(hashToken(secret), secretHash)) {
+      if (!carriesNodeSecret(req.headers, secretHash)) {
         throw errors.invalidToken(`a node's signal must carry ${NODE_SECRET_HEADER} equal to this node's WAGATE_NODE_SECRET`);
       }
       const { id } = req.params as { id: string };
-      if (!deps.runsHere(id)) {
-        return reply
-          .header(NOT_OWNER_HEADER, deps.nodeId)
-          .code(421)
-          .send(new ApiError(421, 'misdirected request', `node ${deps.nodeId} does not run channel ${id}`).toBody());
-      }
+      if (!deps.runsHere(id)) return misdirected(reply, deps.nodeId, id);
       await deps.apply(id, req.body as OwnerSignal);
       return reply.status(204).send();
     },
