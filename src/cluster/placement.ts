@@ -13,18 +13,21 @@ export interface PlacementPassesDeps {
   retryMs: number;
 }
 
-interface Waiter {
+/** A promise with its settling functions at hand. */
+interface Deferred {
+  promise: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
-  promise: Promise<void>;
-  deadline: number;
 }
 
-interface Pass {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: unknown): void;
+function deferred(): Deferred {
+  let settle!: Pick<Deferred, 'resolve' | 'reject'>;
+  const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  return { promise, ...settle };
 }
+
+type Waiter = Deferred & { deadline: number };
+type Pass = Deferred;
 
 /**
  * A node's placement passes, one at a time. Channels created here meanwhile join the next pass,
@@ -45,21 +48,18 @@ export class PlacementPasses {
   placeNew(channelId: string): Promise<void> {
     const known = this.waiting.get(channelId);
     if (known) return known.promise;
-    let settle!: Pick<Waiter, 'resolve' | 'reject'>;
-    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.waiting.set(channelId, { ...settle, promise, deadline: Date.now() + this.deps.waitMs });
+    const waiter = { ...deferred(), deadline: Date.now() + this.deps.waitMs };
+    this.waiting.set(channelId, waiter);
     void this.request();
-    return promise;
+    return waiter.promise;
   }
 
   /** A pass (shared with whatever else asks meanwhile); rejects if it failed. */
   request(): Promise<void> {
     if (!this.next) {
-      let settle!: Pick<Pass, 'resolve' | 'reject'>;
-      const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      this.next = deferred();
       // A pass nobody awaits (a retry) must not end the process when it fails.
-      promise.catch(() => undefined);
-      this.next = { promise, ...settle };
+      this.next.promise.catch(() => undefined);
       this.kick(this.deps.windowMs);
     }
     return this.next.promise;
