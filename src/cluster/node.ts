@@ -50,7 +50,7 @@ export class ClusterNode {
    * before that says nothing of the channel (a creation's placement may have run meanwhile).
    */
   private readonly changedAt = new Map<string, number>();
-  /** Collects the first pass's adoptions, so start() resolves once they are under way. */
+  /** Collects the joining pass's adoptions, so start() resolves once they are under way; null once joined. */
   private adoptions: Array<Promise<void>> | null = null;
   private readonly renewal: LeaseRenewal;
   private readonly placements: PlacementPasses;
@@ -67,7 +67,7 @@ export class ClusterNode {
       onTrouble: (fields, msg) => log.warn({ node: nodeId, ...fields }, msg),
     });
     this.placements = new PlacementPasses({
-      place: (first) => cluster.place(config.ttlMs, Math.max(this.adoptions ? START_PLACE_LIMIT : PLACE_LIMIT, first.length), first),
+      place: (first) => cluster.place(config.ttlMs, Math.max(this.joining ? START_PLACE_LIMIT : PLACE_LIMIT, first.length), first),
       adopt: (placement) => this.adoptPlaced(placement),
       windowMs: PLACE_WINDOW_MS,
       waitMs: PLACE_WAIT_MS,
@@ -77,6 +77,11 @@ export class ClusterNode {
 
   get id(): string {
     return this.deps.nodeId;
+  }
+
+  /** The node's first lease pass is under way (start() has not resolved). */
+  private get joining(): boolean {
+    return this.adoptions !== null;
   }
 
   /**
@@ -211,9 +216,8 @@ export class ClusterNode {
 
   /** Runs the channels a placement pass gave this node (none while its renewal is overdue: they wait for the next read of its leases). */
   private adoptPlaced(placement: Placement): Map<string, Promise<void>> {
-    const mine = placement.assigned.filter((a) => a.nodeId === this.id);
     if (this.renewal.overdue || this.stopping) return new Map();
-    return new Map(mine.map((a) => [a.channelId, this.adopt(a)]));
+    return new Map(placement.assigned.filter((a) => a.nodeId === this.id).map((a) => [a.channelId, this.adopt(a)]));
   }
 
   /** Runs a channel under `lease`; the start it was created for is carried out once, then cleared. */
