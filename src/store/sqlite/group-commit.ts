@@ -138,12 +138,7 @@ export class GroupCommit {
 
   /** Commits `batch` in one transaction with no savepoints; false (rolled back) if one of its writes failed. */
   private writeWhole(batch: Entry[]): boolean {
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-    } catch (err) {
-      for (const entry of batch) entry.failed(err);
-      return true;
-    }
+    if (!this.begin(batch)) return true;
     const values: unknown[] = [];
     try {
       for (const entry of batch) values.push(entry.work());
@@ -151,32 +146,14 @@ export class GroupCommit {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       return false;
     }
-    try {
-      this.db.exec('COMMIT');
-      this.commits += 1;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const entry of batch) entry.failed(err);
-      return true;
-    }
-    this.durable(batch.map((entry, i) => ({ entry, value: values[i] })));
+    this.commit(batch.map((entry, i) => ({ entry, value: values[i] })));
     return true;
   }
 
   /** Commits `batch` in one transaction, each write in its own savepoint. */
   private writeEach(batch: Entry[]): void {
     let applied: Array<{ entry: Entry; value: unknown }> = [];
-    /** Opens the transaction for `batch[from..]`, or fails them all. */
-    const begin = (from: number): boolean => {
-      try {
-        this.db.exec('BEGIN IMMEDIATE');
-        return true;
-      } catch (err) {
-        for (const entry of batch.slice(from)) entry.failed(err);
-        return false;
-      }
-    };
-    if (!begin(0)) return;
+    if (!this.begin(batch)) return;
     for (let i = 0; i < batch.length; i++) {
       const entry = batch[i]!;
       try {
@@ -189,17 +166,33 @@ export class GroupCommit {
         // held before this one are lost with it, and the rest start a new transaction.
         for (const a of applied) a.entry.failed(err);
         applied = [];
-        if (!begin(i + 1)) return;
+        if (!this.begin(batch.slice(i + 1))) return;
       }
     }
+    this.commit(applied);
+  }
+
+  /** Opens the transaction for `entries`, or fails them all. */
+  private begin(entries: Entry[]): boolean {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (err) {
+      for (const entry of entries) entry.failed(err);
+      return false;
+    }
+  }
+
+  /** Commits what `written` wrote and answers its writers once durable, or fails them all. */
+  private commit(written: Array<{ entry: Entry; value: unknown }>): void {
     try {
       this.db.exec('COMMIT');
       this.commits += 1;
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const a of applied) a.entry.failed(err);
+      for (const w of written) w.entry.failed(err);
       return;
     }
-    this.durable(applied);
+    this.durable(written);
   }
 }
