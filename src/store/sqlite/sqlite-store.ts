@@ -175,28 +175,24 @@ export class SqliteStore implements Store {
     return this.stmt('DELETE FROM channels WHERE id = ?').run(id).changes > 0;
   }
 
+  /** The change's snapshot and change id in one UPDATE, whose row count says whether the channel exists. */
+  private writeSnapshot(change: ChannelChange): boolean {
+    const { channelId, snapshot, changeId } = change;
+    if (!snapshot) {
+      return changeId ? this.stmt('UPDATE channels SET last_change_id = ? WHERE id = ?').run(changeId, channelId).changes > 0 : this.channelExists(channelId);
+    }
+    const update = this.stmt(
+      `UPDATE channels SET status = ?, status_reason = ?, status_detail = ?, status_since = ?, start_at = ?,
+         linked_user = ?, last_change_id = COALESCE(?, last_change_id) WHERE id = ?`,
+    );
+    const user = snapshot.user === null ? null : JSON.stringify(snapshot.user);
+    return update.run(snapshot.status, snapshot.statusReason, snapshot.statusDetail, snapshot.statusSince, snapshot.startAt, user, changeId ?? null, channelId).changes > 0;
+  }
+
   async commitChange(change: ChannelChange): Promise<void> {
     const written = await this.group.run(() => {
-      const { channelId, snapshot } = change;
-      // The snapshot and the change id in one UPDATE, whose row count says whether the channel exists.
-      const found = snapshot
-        ? this.stmt(
-            `UPDATE channels SET status = ?, status_reason = ?, status_detail = ?, status_since = ?, start_at = ?,
-               linked_user = ?, last_change_id = COALESCE(?, last_change_id) WHERE id = ?`,
-          ).run(
-            snapshot.status,
-            snapshot.statusReason,
-            snapshot.statusDetail,
-            snapshot.statusSince,
-            snapshot.startAt,
-            snapshot.user === null ? null : JSON.stringify(snapshot.user),
-            change.changeId ?? null,
-            channelId,
-          ).changes > 0
-        : change.changeId
-          ? this.stmt('UPDATE channels SET last_change_id = ? WHERE id = ?').run(change.changeId, channelId).changes > 0
-          : this.channelExists(channelId);
-      if (!found) throw new UnknownChannelError(channelId);
+      const { channelId } = change;
+      if (!this.writeSnapshot(change)) throw new UnknownChannelError(channelId);
       this.history.insert(channelId, change.history ?? []);
       if (change.wipeCredentials) this.stmt('DELETE FROM credentials WHERE channel_id = ?').run(channelId);
       this.messages.write(channelId, change);
