@@ -201,6 +201,22 @@ export interface AttemptRow {
 
 export const ATTEMPT_COLUMNS = 'attempt, at, status, error, duration_ms, answer';
 
+/**
+ * A delivery's attempts (`id` and `limit` the dialect's placeholders), newest first: its
+ * delivery_attempts rows and, once it is delivered, the attempt that delivered it, kept on the
+ * delivery row (unless an older schema wrote its row).
+ */
+export function attemptsSql(id: string, limit: string): string {
+  return `
+  SELECT ${ATTEMPT_COLUMNS} FROM (
+    SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ${id}
+    UNION ALL
+    SELECT attempts, delivered_at, last_status, last_error, last_duration_ms, last_answer FROM deliveries d
+    WHERE d.id = ${id} AND d.status = 'delivered'
+      AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts)
+  ) AS attempts ORDER BY attempt DESC LIMIT ${limit}`;
+}
+
 /** Maps a `delivery_attempts` row. */
 export function attemptFromRow(row: AttemptRow): DeliveryAttemptRecord {
   return { attempt: row.attempt, at: row.at, status: row.status, error: row.error, durationMs: row.duration_ms, answer: row.answer };

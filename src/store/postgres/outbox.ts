@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import {
-  ATTEMPT_COLUMNS,
+  attemptsSql,
   attemptFromRow,
   cappedTotal,
   deliveryColumns,
@@ -109,19 +109,7 @@ const NEXT_DUE_SQL = `
     ${headOf('next_attempt_at')}
   ) AS candidates`;
 
-/**
- * A delivery's attempts ($1 its id, $2 how many), newest first: its delivery_attempts rows and,
- * once it is delivered, the attempt that delivered it, kept on the delivery row (unless an older
- * schema wrote its row).
- */
-const ATTEMPTS_SQL = `
-  SELECT ${ATTEMPT_COLUMNS} FROM (
-    SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1
-    UNION ALL
-    SELECT attempts, delivered_at, last_status, last_error, last_duration_ms, last_answer FROM deliveries d
-    WHERE d.id = $1 AND d.status = 'delivered'
-      AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts)
-  ) AS attempts ORDER BY attempt DESC LIMIT $2`;
+const ATTEMPTS_SQL = attemptsSql('$1', '$2');
 
 /**
  * The outbox in PostgreSQL: events, and their deliveries to webhooks (written by bulk-changes.ts).

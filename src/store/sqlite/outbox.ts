@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
-  ATTEMPT_COLUMNS,
+  attemptsSql,
   attemptFromRow,
   cappedTotal,
   deliveryColumns,
@@ -105,18 +105,7 @@ const NEXT_DUE_SQL = `
     ${headOf('next_attempt_at')}
   )`;
 
-/**
- * A delivery's attempts, newest first: its delivery_attempts rows and, once it is delivered, the
- * attempt that delivered it, kept on the delivery row (unless an older schema wrote its row).
- */
-const ATTEMPTS_SQL = `
-  SELECT ${ATTEMPT_COLUMNS} FROM (
-    SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = @id
-    UNION ALL
-    SELECT attempts, delivered_at, last_status, last_error, last_duration_ms, last_answer FROM deliveries d
-    WHERE d.id = @id AND d.status = 'delivered'
-      AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.attempt = d.attempts)
-  ) ORDER BY attempt DESC LIMIT @limit`;
+const ATTEMPTS_SQL = attemptsSql('@id', '@limit');
 
 /**
  * The outbox in SQLite: events, and their deliveries to webhooks. It shares the store's
