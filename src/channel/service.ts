@@ -188,18 +188,6 @@ export class ChannelService {
     return fence === undefined ? this.runtimes.has(channelId) : fence.epoch > 0;
   }
 
-  /** Channels created on other nodes: known here from now on (idle until this node takes a lease). */
-  learn(records: ChannelRecord[]): void {
-    for (const record of records) if (!this.runtimes.has(record.id)) this.attach(record, restoredState(record));
-  }
-
-  /** The newest creation time among the known channels (where learning resumes). */
-  newestCreatedAt(): number {
-    let newest = 0;
-    for (const r of this.runtimes.values()) newest = Math.max(newest, r.record.createdAt);
-    return newest;
-  }
-
   /** The channels this node runs, with the epoch of each one's lease. */
   ownedLeases(): Map<string, number> {
     const owned = new Map<string, number>();
