@@ -40,8 +40,12 @@ export class DeliveryAttempts {
     return this.failingChannels.has(channelId);
   }
 
-  /** One attempt of one delivery, and its outcome committed; answers what its queue does next. */
-  async run(due: DueDelivery): Promise<Next> {
+  /**
+   * One attempt of one delivery, and its outcome committed; answers what its queue does next.
+   * `sent` is called once the request is answered (or was never made), before the outcome is
+   * written: from then on the attempt holds no connection, only its queue.
+   */
+  async run(due: DueDelivery, sent: () => void = () => undefined): Promise<Next> {
     const { store, clock, sender } = this.deps;
     const routed = this.deps.route?.(due) ?? due.target;
     if ('cancelled' in routed) {
@@ -65,6 +69,7 @@ export class DeliveryAttempts {
       timestampSeconds: Math.floor(clock.now() / 1000),
       secret: d.target.secret ?? undefined,
     });
+    sent();
     const now = clock.now();
     const lastStatus = result.status ?? null;
     // What the attempt's row keeps of the answer, whatever the outcome.

@@ -46,7 +46,7 @@ interface Rig {
 }
 
 /** A migrated store, a receiver answering 200 and a dispatcher over `seam(store)`. */
-async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (s) => s, route?: DispatcherDeps['route']): Promise<Rig> {
+async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (s) => s, deps: Partial<DispatcherDeps> = {}): Promise<Rig> {
   const store = await open();
   await store.migrate();
   const receiver = await startReceiver();
@@ -59,7 +59,7 @@ async function rig(open: () => Promise<Store>, seam: (store: Store) => Store = (
     sender,
     alert: async () => undefined,
     disableWebhook: async () => undefined,
-    route,
+    ...deps,
   });
   cleanups.push(async () => {
     await dispatcher.stop();
@@ -127,6 +127,35 @@ function staleDueReads(store: Store): Store {
   });
 }
 
+/** A store whose outcome writes wait until `open()` is called, as a slow commit does. */
+function heldOutcomes(): { seam: (store: Store) => Store; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  const seam = (store: Store): Store =>
+    new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'recordAttempts') {
+          return async (...args: Parameters<Store['recordAttempts']>) => {
+            await opened;
+            await target.recordAttempts(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return { seam, open };
+}
+
+/** Waits until `ok()` holds, or fails saying what it waited for. */
+async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** A store that counts the reads the dispatcher makes of it. */
 function countingReads(counts: Map<string, number>): (store: Store) => Store {
   return (store) =>
@@ -190,9 +219,26 @@ for (const [kind, open] of stores) {
       expect(receiver.received).toHaveLength(total);
     });
 
+    it('frees a request slot once the answer is in, while its queue waits for the outcome to be written', async () => {
+      const held = heldOutcomes();
+      // One request at a time: the second queue's head can only go while the first's outcome is written.
+      const { store, receiver, dispatcher } = await rig(open!, held.seam, { concurrency: 1 });
+      cleanups.push(async () => held.open()); // runs first: the dispatcher's stop waits for the outcomes
+      const total = await backlog(store, receiver, 2, 2);
+      dispatcher.start();
+      await until(() => receiver.received.length >= 2, 'both queues\' heads sent while the first outcome is being written');
+      // Each queue sent its head only: its next row waits for the head's outcome.
+      expect(receiver.received.map((r) => JSON.parse(r.body).health.status.text).sort()).toEqual(['S0', 'S0']);
+      expect(dispatcher.active).toBe(2);
+      held.open();
+      await drained(store);
+      expect(receiver.received).toHaveLength(total);
+      expect(duplicates(receiver)).toBe(0);
+    });
+
     it('cancels, without sending, a due delivery whose route says its webhook is gone', async () => {
       const gone = new Set<number>();
-      const { store, receiver, dispatcher } = await rig(open!, undefined, (d) => (gone.has(d.eventSeq % 2) ? { cancelled: 'cancelled: removed' } : d.target));
+      const { store, receiver, dispatcher } = await rig(open!, undefined, { route: (d) => (gone.has(d.eventSeq % 2) ? { cancelled: 'cancelled: removed' } : d.target) });
       gone.add(0);
       const total = await backlog(store, receiver, 4, 5);
       dispatcher.start();

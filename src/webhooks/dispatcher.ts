@@ -25,7 +25,11 @@ export interface DispatcherDeps {
   route?(delivery: DueDelivery): DeliveryTarget | { cancelled: string };
   /** Observes every attempt (metrics). */
   observe?(delivery: DueDelivery, result: DeliveryResult, outcome: 'delivered' | 'retry' | 'failed'): void;
-  /** Attempts in flight at once, across all queues. */
+  /**
+   * Requests in flight at once, across all queues. An answered attempt frees its slot while its
+   * outcome is written (its queue waits for that); at most UNRECORDED_PER_SLOT times this many
+   * attempts wait for their outcomes at once.
+   */
   concurrency?: number;
   /** Share the outbox with other nodes: send only the queues claimed for this node. */
   claims?: ClaimOptions;
@@ -38,6 +42,8 @@ export interface DispatcherDeps {
 
 /** Rows claimed ahead per ordered queue: they go one after another with no read in between. */
 export const PREFETCH_PER_QUEUE = 32;
+/** Answered attempts whose outcomes are being written, per request slot, at most. */
+export const UNRECORDED_PER_SLOT = 4;
 /** A queue with nothing to send is kept this long, so the next event it gets needs no read. */
 export const IDLE_QUEUE_MS = 5_000;
 
@@ -85,6 +91,8 @@ interface DuringRead {
  */
 export class Dispatcher {
   private inFlight = new Map<number, Promise<void>>();
+  /** Attempts whose request is not answered yet (what `concurrency` caps). */
+  private sending = 0;
   private held = new Map<string, HeldQueue>();
   /** Held queues with rows not launched yet (what `fill` looks at). */
   private ready = new Set<HeldQueue>();
@@ -241,7 +249,7 @@ export class Dispatcher {
         this.again = false;
         if (this.stopped) return;
         if (this.wanted.size > 0) await this.read('wanted');
-        if (this.scan && this.inFlight.size < this.concurrency) {
+        if (this.scan && this.hasSlot()) {
           this.scan = false;
           await this.read('scan');
         }
@@ -318,7 +326,7 @@ export class Dispatcher {
     if (this.stopped) return;
     const now = this.deps.clock.now();
     for (const queue of this.ready) {
-      if (this.inFlight.size >= this.concurrency) return;
+      if (!this.hasSlot()) return;
       if (queue.rows.length === 0 || !this.held.has(queue.key)) {
         this.ready.delete(queue);
         continue;
@@ -328,8 +336,13 @@ export class Dispatcher {
         this.release(queue, true);
         continue;
       }
+      if (queue.ordered && queue.inFlight > 0) {
+        // Waits for its head's outcome; put back once that attempt ends, so no fill walks past it.
+        this.ready.delete(queue);
+        continue;
+      }
       while (queue.rows.length > 0 && queue.inFlight < (queue.ordered ? 1 : UNORDERED_PER_QUEUE)) {
-        if (this.inFlight.size >= this.concurrency || (this.busyChannels.get(queue.channelId) ?? 0) >= this.perChannel) break;
+        if (!this.hasSlot() || (this.busyChannels.get(queue.channelId) ?? 0) >= this.perChannel) break;
         // An ordered queue sends its head; an unordered one any row that is due.
         const index = queue.ordered ? 0 : queue.rows.findIndex((r) => r.nextAttemptAt <= now);
         if (index < 0 || queue.rows[index]!.nextAttemptAt > now) {
@@ -411,25 +424,41 @@ export class Dispatcher {
     }, Math.max(0, at - this.deps.clock.now()));
   }
 
+  /** Whether another request may go out: a free request slot, and room to wait for its outcome. */
+  private hasSlot(): boolean {
+    return this.sending < this.concurrency && this.inFlight.size < UNRECORDED_PER_SLOT * this.concurrency;
+  }
+
   private launch(queue: HeldQueue, delivery: DueDelivery): void {
     queue.inFlight += 1;
     count(this.busyChannels, delivery.channelId, 1);
+    this.sending += 1;
+    let answered = false;
+    const sent = (): void => {
+      if (answered) return;
+      answered = true;
+      this.sending -= 1;
+      // The slot is free while the outcome is written: another queue's head can go.
+      if (!this.stopped) this.fill();
+    };
     const run = this.attempts
-      .run(delivery)
+      .run(delivery, sent)
       .catch((err: unknown): Next => {
         this.deps.onError?.(err);
         return 'release';
       })
       .then((next) => {
+        sent();
         this.inFlight.delete(delivery.id);
         this.duringRead?.ended.add(delivery.id);
         queue.inFlight -= 1;
         count(this.busyChannels, delivery.channelId, -1);
         this.release(queue, next === 'release' || this.stopped);
         if (this.stopped) return;
+        if (queue.rows.length > 0 && this.held.get(queue.key) === queue) this.ready.add(queue);
         this.fill();
         // A free slot, and the last scan could not answer everything due: ask again.
-        if (this.truncated && this.inFlight.size < this.concurrency) this.wake();
+        if (this.truncated && this.hasSlot()) this.wake();
       });
     this.inFlight.set(delivery.id, run);
   }
