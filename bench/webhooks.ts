@@ -139,12 +139,16 @@ async function main(): Promise<void> {
   // dispatcher waits, then drained.
   await gateway.webhooks.dispatcher.stop();
   const perChannel = Math.ceil(events.length / ids.length);
+  // Producing alone (the same publishes, nothing sent): what the durable path does that the
+  // ceiling does not, before any delivery work.
+  const produceCpu = process.cpuUsage();
   await Promise.all(
     ids.map(async (id) => {
       const runtime = gateway.channels.find(id)!;
       for (let i = 0; i < perChannel; i++) await runtime.publish([{ name: 'channel.post', payload: { health: runtime.health() } }]);
     }),
   );
+  const produceUsage = process.cpuUsage(produceCpu);
   const drainCommits = commits();
   received.clear();
   const prefilled = perChannel * ids.length;
@@ -174,7 +178,16 @@ async function main(): Promise<void> {
         durable_events_per_s: Math.round(durableRate),
         direct_undici_events_per_s: Math.round(ceilingRate),
         durable_to_direct_ratio: +(durableRate / ceilingRate).toFixed(3),
-        cpu_us_per_event: { durable: cpuPerEvent(durableCpu, events.length), direct_undici: cpuPerEvent(ceilingUsage, payloads.length) },
+        cpu_us_per_event: {
+          durable: cpuPerEvent(durableCpu, events.length),
+          direct_undici: cpuPerEvent(ceilingUsage, payloads.length),
+          producing_alone: cpuPerEvent(produceUsage, perChannel * ids.length),
+        },
+        // On one thread, the ratio the durable path could reach if delivering cost it no more
+        // than the ceiling's POST: direct / (producing + direct), from the CPU figures.
+        ratio_bound_from_producing: +(
+          cpuPerEvent(ceilingUsage, payloads.length) / (cpuPerEvent(produceUsage, perChannel * ids.length) + cpuPerEvent(ceilingUsage, payloads.length))
+        ).toFixed(3),
         latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
         store_calls_per_delivery: +(totalCalls / events.length).toFixed(3),
         store_calls: durableCalls,
