@@ -141,6 +141,7 @@ async function main(): Promise<void> {
   const perChannel = Math.ceil(events.length / ids.length);
   // Producing alone (the same publishes, nothing sent): what the durable path does that the
   // ceiling does not, before any delivery work.
+  const stopProduceProfile = await profiling(`${gateway.store.kind}-produce`);
   const produceCpu = process.cpuUsage();
   await Promise.all(
     ids.map(async (id) => {
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
     }),
   );
   const produceUsage = process.cpuUsage(produceCpu);
+  await stopProduceProfile();
   const drainCommits = commits();
   received.clear();
   const prefilled = perChannel * ids.length;

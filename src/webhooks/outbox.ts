@@ -56,5 +56,6 @@ export function deliveryTargets(stored: Record<string, unknown>, name: EventName
 
 /** Attaches delivery targets to events about to be committed. */
 export function withTargets(stored: Record<string, unknown>, events: OutboundEvent[]): OutboundEvent[] {
-  return events.map((e) => ({ ...e, targets: deliveryTargets(stored, e.name, e.body) }));
+  // Object.assign, not a spread: keys added after a spread are slow on Node 20 (see pendingDelivery).
+  return events.map((e) => Object.assign({}, e, { targets: deliveryTargets(stored, e.name, e.body) }));
 }

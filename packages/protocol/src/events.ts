@@ -93,5 +93,7 @@ export function splitEventName(name: EventName): { type: EventType; method: Even
 /** Wraps an event's payload in the wire envelope. */
 export function envelope<N extends EventName>(channelId: string, event: ChannelEvent<N>): EventEnvelope<N> {
   const { type, method } = splitEventName(event.name);
-  return { ...event.payload, event: { type, event: method }, channel_id: channelId };
+  // Object.assign rather than a spread: on Node 20's V8 each key added after a spread costs
+  // microseconds, and every event is wrapped. Same keys, same order.
+  return Object.assign({}, event.payload, { event: { type, event: method }, channel_id: channelId }) as EventEnvelope<N>;
 }

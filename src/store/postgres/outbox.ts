@@ -43,7 +43,7 @@ const COLUMNS = deliveryColumns('d');
 /** A delivery with its event's body joined in, as the exact text stored (json keeps it). */
 const WITH_BODY = `SELECT ${COLUMNS}, e.body::text AS body FROM deliveries d JOIN events e ON e.seq = d.event_seq`;
 
-const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, asIs), body: row.body });
+const dueFromRow = (row: DueRow): DueDelivery => Object.assign(deliveryFromRow(row, asIs), { body: row.body });
 
 /**
  * The distinct queues with a pending delivery, walked one index seek per queue, so a long

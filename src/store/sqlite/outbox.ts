@@ -50,7 +50,7 @@ type DueRow = DeliveryRow & { body: string };
 
 const PENDING_BY_QUEUE = 'deliveries INDEXED BY deliveries_queue_pending';
 
-const dueFromRow = (row: DueRow): DueDelivery => ({ ...deliveryFromRow(row, parseJson), body: row.body });
+const dueFromRow = (row: DueRow): DueDelivery => Object.assign(deliveryFromRow(row, parseJson), { body: row.body });
 
 /**
  * The distinct queues with a pending delivery, walked one index seek per queue, so a long
