@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
 import { hashToken, sameHash } from '../channel/tokens.js';
@@ -54,19 +54,45 @@ export class Authenticator {
 
   /**
    * Gate routes: finds the channel of the token or answers 401 (never `need channel authorization`).
-   * The admin token gets a hint: it is the mistake a newcomer makes first.
+   * The admin token gets a hint: it is the mistake a newcomer makes first. Callback-style: every
+   * gate request runs it, and an async hook costs a promise and a tick; only a token this node
+   * does not know waits (for another node's answer).
    */
-  readonly channel = async (req: FastifyRequest): Promise<void> => {
+  readonly channel = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    let token: string;
+    let known: ChannelRuntime | undefined;
+    try {
+      token = this.gateToken(req);
+      known = this.deps.channels.byToken(token);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    if (known) {
+      req.channel = known;
+      done();
+      return;
+    }
+    this.unknownToken(req, token).then(() => done(), done);
+  };
+
+  /** The channel token a gate request carries, once its address may still try one. */
+  private gateToken(req: FastifyRequest): string {
     const token = requestToken(req);
     if (!token) throw errors.invalidToken('send the channel token as "Authorization: Bearer <token>" or ?token=');
     this.deps.limiter.check(req.ip);
-    const channel = this.deps.channels.byToken(token) ?? (this.isAdmin(token) ? undefined : await this.deps.discover?.(hashToken(token)));
+    return token;
+  }
+
+  /** A token no channel here has: another node's channel, the admin token, or a wrong one. */
+  private async unknownToken(req: FastifyRequest, token: string): Promise<void> {
+    const channel = this.isAdmin(token) ? undefined : await this.deps.discover?.(hashToken(token));
     if (!channel && this.isAdmin(token)) {
       this.refuse(req, 'this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
     }
     if (!channel) this.refuse(req, 'the token matches no channel');
     req.channel = channel;
-  };
+  }
 
   /** Partner routes: the admin token, in the Authorization header only; a channel token answers 403. */
   readonly admin = async (req: FastifyRequest): Promise<void> => {
