@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type HookHandlerDoneFunction } from 'fastify';
 import type { Clock } from '../channel/clock.js';
 import type { ChannelService } from '../channel/service.js';
 import type { ChannelRuntime } from '../channel/runtime.js';
@@ -126,6 +126,12 @@ export interface ServerOptions {
   limits: HttpLimits;
 }
 
+/** A request without a body carries `{}`, so a body schema validates it as an empty object. */
+function emptyBodyAsObject(req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (req.body === undefined) req.body = {};
+  done();
+}
+
 /** How often an idle event stream proves it is alive: well inside any proxy's and the idle timeout's patience. */
 const STREAM_HEARTBEAT_MS = 15_000;
 
@@ -173,10 +179,12 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   registerErrorHandling(app);
   ctx.node?.register(app);
   // A POST without a body validates as an empty object: `{}` and nothing are the same request.
+  // Only on routes whose method carries a body, ahead of their own hooks: GET and HEAD never have one.
   // Both hooks are callback-style: on every request, an async hook costs a promise and a tick.
-  app.addHook('preValidation', (req, _reply, done) => {
-    if (req.body === undefined) req.body = {};
-    done();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    route.preValidation = [emptyBodyAsObject, ...[route.preValidation ?? []].flat()];
   });
 
   app.addHook('onResponse', (req, reply, done) => {
