@@ -209,18 +209,22 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
   });
   await app.register(async (gate) => {
     gate.addHook('onRequest', auth.channel);
-    // Whapi declares multipart/form-data beside JSON for its sends; routes read it with formBody.
-    await gate.register(multipart, { limits: { fileSize: ctx.mediaMaxBytes } });
+    // Outside multipart's scope: /health carries no form, and multipart's async onResponse hook
+    // (it cleans files saved to disk, which wagate never does) would cost it a promise and a tick.
     await gate.register(healthRoutes);
-    await gate.register(userRoutes);
-    await gate.register(sandboxRoutes);
-    await gate.register(settingsRoutes);
-    await gate.register(deliveryRoutes);
-    await gate.register(messageRoutes);
-    await gate.register(mediaRoutes);
-    await gate.register(mediaMessageRoutes);
-    await gate.register(messageActionRoutes);
-    await gate.register(channelStreamRoutes, streams);
+    await gate.register(async (forms) => {
+      // Whapi declares multipart/form-data beside JSON for its sends; routes read it with formBody.
+      await forms.register(multipart, { limits: { fileSize: ctx.mediaMaxBytes } });
+      await forms.register(userRoutes);
+      await forms.register(sandboxRoutes);
+      await forms.register(settingsRoutes);
+      await forms.register(deliveryRoutes);
+      await forms.register(messageRoutes);
+      await forms.register(mediaRoutes);
+      await forms.register(mediaMessageRoutes);
+      await forms.register(messageActionRoutes);
+      await forms.register(channelStreamRoutes, streams);
+    });
   });
   await notImplementedTwins(app);
   await app.register(async (partner) => {
