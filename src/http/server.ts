@@ -7,6 +7,7 @@ import { Authenticator } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { capConnections } from './connections.js';
 import { redactUrl } from './redact.js';
+import { requestLogger } from './request-logger.js';
 import { StreamTickets } from './stream-tickets.js';
 import type { HttpLimits } from '../config.js';
 import { notImplementedTwins, registerErrorHandling } from './errors.js';
@@ -154,6 +155,7 @@ export async function buildServer(ctx: GatewayContext, opts: ServerOptions): Pro
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))) },
     // One line per request is noise at info level; debug and trace keep them.
     logController: new LogController({ disableRequestLogging: opts.logLevel !== 'debug' && opts.logLevel !== 'trace' }),
+    childLoggerFactory: requestLogger,
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: (error, _req, reply) => {
