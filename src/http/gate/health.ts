@@ -9,10 +9,13 @@ export const WakeupQuery = Type.Object({
   token: Type.Optional(Type.String()),
 });
 
-/** A request with `wakeup=true` starts a channel that is parked or was never started (not STOP). */
-export async function wakeUp(channel: ChannelRuntime, wakeup: boolean): Promise<void> {
+/**
+ * A request with `wakeup=true` starts a channel that is parked or was never started (not STOP).
+ * Undefined when there is nothing to wake, so a route that need not wait answers at once.
+ */
+export function wakeUp(channel: ChannelRuntime, wakeup: boolean): Promise<void> | undefined {
   const s = channel.state;
-  if (wakeup && isIdle(s) && (s.status === 'NOT_INIT' || s.parked)) await channel.send({ type: 'wakeup' });
+  return wakeup && isIdle(s) && (s.status === 'NOT_INIT' || s.parked) ? channel.send({ type: 'wakeup' }) : undefined;
 }
 
 /** `GET /health` and `GET /health/history`. */
@@ -27,10 +30,11 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: Health, 401: ErrorBody },
       },
     },
-    async (req) => {
+    // Not async: a channel running already (the usual case) is answered without a promise and a tick.
+    (req) => {
       const { wakeup } = req.query as { wakeup: boolean };
-      await wakeUp(req.channel, wakeup);
-      return req.channel.health();
+      const waking = wakeUp(req.channel, wakeup);
+      return waking ? waking.then(() => req.channel.health()) : req.channel.health();
     },
   );
 
