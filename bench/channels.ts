@@ -4,7 +4,9 @@
  * creations and settled: the lowest RSS over the next BENCH_SETTLE_S seconds, as V8 hands free
  * pages back; and the heap's own delta), and GET /health requests per second beside a bare
  * Fastify route measured in the same process, in alternating rounds (the ratio is the figure to
- * compare across machines; absolute numbers on shared machines are noisy).
+ * compare across machines; absolute numbers on shared machines are noisy), and beside it the
+ * ratio of CPU time per request (bare's over health's: client and server run in this process), which
+ * other processes' share of the machine moves less.
  */
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -50,10 +52,13 @@ async function retried<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function rps(url: string, headers: Record<string, string>): Promise<number> {
+/** Requests per second, and this process's CPU time per request (client and server alike: both run here). */
+async function rps(url: string, headers: Record<string, string>): Promise<{ rps: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
   const result = await autocannon({ url, connections: 32, duration: DURATION_S, headers });
+  const used = process.cpuUsage(cpu);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return { rps: result.requests.average, cpuUs: (used.user + used.system) / result.requests.total };
 }
 
 async function main(): Promise<void> {
@@ -98,15 +103,18 @@ async function main(): Promise<void> {
 
   const token = tokens[Math.floor(tokens.length / 2)] as string;
   // Alternating rounds, so a change in the machine's load falls on both sides alike.
-  const bareRounds: number[] = [];
-  const healthRounds: number[] = [];
+  const bareRounds: Array<{ rps: number; cpuUs: number }> = [];
+  const healthRounds: Array<{ rps: number; cpuUs: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     bareRounds.push(await rps(`${bareUrl}/bare`, {}));
     healthRounds.push(await rps(`${gateway.url}/health`, { authorization: `Bearer ${token}` }));
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const bareRps = median(bareRounds);
-  const healthRps = median(healthRounds);
+  const bareRps = median(bareRounds.map((r) => r.rps));
+  const healthRps = median(healthRounds.map((r) => r.rps));
+  // CPU time per request is what each answer costs, whatever share of the machine other processes took.
+  const bareCpuUs = median(bareRounds.map((r) => r.cpuUs));
+  const healthCpuUs = median(healthRounds.map((r) => r.cpuUs));
 
   const figures = {
     channels: CHANNELS,
@@ -122,7 +130,10 @@ async function main(): Promise<void> {
     health_rps: Math.round(healthRps),
     bare_fastify_rps: Math.round(bareRps),
     health_to_bare_ratio: +(healthRps / bareRps).toFixed(3),
-    rounds: bareRounds.map((b, i) => +((healthRounds[i] ?? 0) / b).toFixed(3)),
+    rounds: bareRounds.map((b, i) => +((healthRounds[i]?.rps ?? 0) / b.rps).toFixed(3)),
+    health_cpu_us_per_request: +healthCpuUs.toFixed(1),
+    bare_cpu_us_per_request: +bareCpuUs.toFixed(1),
+    health_to_bare_cpu_ratio: +(bareCpuUs / healthCpuUs).toFixed(3),
   };
   console.log(JSON.stringify(figures, null, 2));
   await bare.close();
