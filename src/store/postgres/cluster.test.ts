@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError } from '../errors.js';
-import { historyEntry, newChannel, statusEvent } from '../contract/fixtures.js';
+import { historyEntry, newChannel, statusEvent, target } from '../contract/fixtures.js';
 import { PostgresStore } from './postgres-store.js';
 import { createTestSchema, postgresForTests, type TestSchema } from './testing.js';
 
@@ -115,6 +115,39 @@ describe.runIf(server)('PostgreSQL nodes and leases', () => {
     await store.cluster.place(TTL, 100);
     await sql('UPDATE channel_leases SET expires_at = 0');
     await expect(store.commitChange({ channelId: ch!, history: [historyEntry(1, 'NOT_INIT', 'INIT')], fence: { nodeId: 'a', epoch: 1 } })).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('refuses only the change whose lease is lost among changes made at once; it leaves no row', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const ids = await channels(3);
+    await store.cluster.place(TTL, 100);
+    const [x, y, z] = ids as [string, string, string];
+    await sql('UPDATE channel_leases SET expires_at = 0 WHERE channel_id = $1', [y]);
+    const fence = { nodeId: 'a', epoch: 1 };
+    const hook = target('http://127.0.0.1:1/hook');
+    const results = await Promise.allSettled(
+      ids.map((id) => store.commitChange({ channelId: id, changeId: `${id}-1`, history: [historyEntry(5, 'INIT', 'LAUNCH')], events: [{ ...statusEvent(id, 'LAUNCH', 5), targets: [hook] }], fence })),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[1]).toMatchObject({ reason: expect.any(LeaseLostError) });
+    for (const table of ['status_history', 'events', 'deliveries']) {
+      const rows = await sql<{ channel_id: string }>(`SELECT channel_id FROM ${table} ORDER BY channel_id`);
+      expect(rows.map((r) => r.channel_id), table).toEqual([x, z].sort());
+    }
+    expect(await store.lastChangeId(y)).toBeNull();
+    expect(await store.lastChangeId(x)).toBe(`${x}-1`);
+  });
+
+  it('refuses a change with messages under a lost lease, writing none of them', async () => {
+    await store.cluster.registerNode({ id: 'a', url: 'u', startedAt: 1 });
+    const [ch] = await channels(1);
+    await store.cluster.place(TTL, 100);
+    await sql('UPDATE channel_leases SET expires_at = 0');
+    const message = { id: 'm1', chatId: '1@s.whatsapp.net', fromMe: true, timestamp: 1, message: { id: 'm1' } };
+    const change = { channelId: ch!, messages: [message], events: [statusEvent(ch!, 'message', 1)], fence: { nodeId: 'a', epoch: 1 } };
+    await expect(store.commitChange(change)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store.getMessage(ch!, 'm1')).toBeNull();
+    expect(await sql('SELECT seq FROM events')).toEqual([]);
   });
 
   it('on a node`s store, refuses an owner-only write without a fence', async () => {

@@ -7,7 +7,7 @@ import type { DeliveryAttemptRecord, DeliveryFilter, DueDelivery, NewChannel, Pa
 import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, ClaimHolder, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
-import { isBulkable, lockChannels, writeBulk } from './bulk-changes.js';
+import { isBulkable, writeChanges } from './bulk-changes.js';
 import { assertLeases, PostgresCluster } from './cluster.js';
 import { PostgresGroupCommit } from './group-commit.js';
 import { PostgresHistory } from './history.js';
@@ -48,7 +48,7 @@ export class PostgresStore implements Store {
   /** Set once this store serves a node: every owner-only write must then carry a fence. */
   private fenced = false;
   /** Status changes of one turn share a transaction. */
-  private readonly group = new PostgresGroupCommit({ one: (change) => this.commitOne(change), many: (changes) => this.commitMany(changes) });
+  private readonly group = new PostgresGroupCommit({ one: (change) => this.commitMany([change]), many: (changes) => this.commitMany(changes) });
   /** Channel rows and credentials read in one turn share a query (a node adopting its channels). */
   private readonly channelReads = new ReadBatch<string, ChannelRecord | null>((ids) => this.channelsById(ids));
   private readonly credentialReads = new ReadBatch<{ channelId: string; keys: string[] }, Record<string, string>>((asked) => this.credentialsOf(asked));
@@ -184,36 +184,22 @@ export class PostgresStore implements Store {
     return isBulkable(change) ? this.group.run(change) : this.commitOne(change);
   }
 
-  /** Many channels' status changes in one transaction of a few statements (bulk-changes.ts). */
+  /** Many channels' status changes in one statement, a transaction of its own (bulk-changes.ts). */
   private async commitMany(changes: ChannelChange[]): Promise<void> {
-    await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
-      await lockChannels(c, changes.map((ch) => ch.channelId));
-      await this.checkFences(c, changes);
-      // One change per channel per statement run: a channel's second change goes in the next run.
-      const written: DueDelivery[] = [];
-      let run: ChannelChange[] = [];
-      for (const change of changes) {
-        if (run.some((ch) => ch.channelId === change.channelId)) {
-          written.push(...(await writeBulk(c, run)));
-          run = [];
-        }
-        run.push(change);
-      }
-      written.push(...(await writeBulk(c, run)));
-      return written;
-    })));
+    this.refuseUnfenced(changes);
+    await this.order.shared(async () => this.handOff(await writeChanges(this.pool, changes)));
   }
 
-  /** One change in its own transaction: its messages, chats and wipe, then the rest as a batch of one. */
+  /** One change in its own transaction: its snapshot, history and outbox, then its messages, chats and wipe. */
   private async commitOne(change: ChannelChange): Promise<void> {
     const { channelId } = change;
+    this.refuseUnfenced([change]);
     await this.order.shared(async () => this.handOff(await this.transaction(async (c) => {
-      await this.lockChannel(c, channelId);
-      await this.checkFences(c, [change]);
+      // First, as it locks the channel and checks its lease (refused, it writes nothing).
+      const written = await writeChanges(c, [change]);
       if (change.wipeCredentials) await c.query('DELETE FROM credentials WHERE channel_id = $1', [channelId]);
       await this.messages.write(c, channelId, change);
-      // Snapshot, history and the outbox (each event with its deliveries, in order), in this same transaction.
-      return writeBulk(c, [change]);
+      return written;
     })));
   }
 
@@ -423,9 +409,14 @@ export class PostgresStore implements Store {
 
   /** Refuses the writes unless each one's lease holds (LeaseLostError); without nodes, there is no lease. */
   private async checkFences(c: pg.PoolClient, writes: Array<{ channelId: string; fence?: Fence }>): Promise<void> {
+    this.refuseUnfenced(writes);
+    await assertLeases(c, writes.filter((w): w is { channelId: string; fence: Fence } => w.fence !== undefined));
+  }
+
+  /** On a node's store, an owner-only write without a lease is a bug: refused before anything is sent. */
+  private refuseUnfenced(writes: Array<{ channelId: string; fence?: Fence }>): void {
     const unfenced = writes.find((w) => !w.fence);
     if (unfenced && this.fenced) throw new Error(`channel ${unfenced.channelId}: an owner-only write without a lease on a node's store`);
-    await assertLeases(c, writes.filter((w): w is { channelId: string; fence: Fence } => w.fence !== undefined));
   }
 
   private async channelExists(db: Db, id: string, lock = ''): Promise<boolean> {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../contract.js';
-import { LOG_FILTERS, newChannel } from '../contract/fixtures.js';
+import { LOG_FILTERS, T0, historyEntry, newChannel, statusEvent, target } from '../contract/fixtures.js';
 import { deliveryListSql } from '../rows.js';
 import { pruneBatches } from '../retention-rows.js';
 import { openStore } from '../index.js';
@@ -147,6 +147,31 @@ if (!server) {
         expect(await vacuums()).toBeGreaterThan(0);
       } finally {
         await client.end();
+        await store.close();
+      }
+    });
+
+    it('writes two changes of one channel made at once as one after the other would', async () => {
+      const { schema } = await freshSchema();
+      const store = new PostgresStore({ connectionString: url, schema });
+      await store.migrate();
+      try {
+        const { id } = await store.createChannel(newChannel());
+        const hook = target('http://127.0.0.1:1/hook');
+        const snapshot = { status: 'LAUNCH' as const, statusReason: 'launching', statusDetail: 'first', statusSince: T0, startAt: T0, user: null };
+        // One turn, so one group commit: the snapshot of the first, the change id of the second.
+        await Promise.all([
+          store.commitChange({ channelId: id, changeId: 'c1', snapshot, history: [historyEntry(T0, 'INIT', 'LAUNCH')], events: [{ ...statusEvent(id, 'one', T0), targets: [hook] }] }),
+          store.commitChange({ channelId: id, changeId: 'c2', history: [historyEntry(T0 + 1, 'LAUNCH', 'QR')], events: [{ ...statusEvent(id, 'two', T0 + 1), targets: [hook] }] }),
+        ]);
+        expect(await store.getChannel(id)).toMatchObject({ status: 'LAUNCH', statusReason: 'launching', statusDetail: 'first' });
+        expect(await store.lastChangeId(id)).toBe('c2');
+        expect((await store.historySince(id, 0)).map((h) => h.to)).toEqual(['LAUNCH', 'QR']);
+        const events = await store.listEvents(id, 0, 10);
+        expect(events.map((e) => JSON.stringify(e.body))).toEqual([statusEvent(id, 'one', T0), statusEvent(id, 'two', T0 + 1)].map((e) => JSON.stringify(e.body)));
+        const { deliveries } = await store.listDeliveries({ channelId: id }, { count: 10, offset: 0 });
+        expect(deliveries.map((d) => d.eventSeq).sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
+      } finally {
         await store.close();
       }
     });
