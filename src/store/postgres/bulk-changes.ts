@@ -99,7 +99,10 @@ export async function writeChanges(db: pg.Pool | pg.PoolClient, changes: Channel
   const fenced = changes.filter((ch): ch is ChannelChange & { fence: Fence } => ch.fence !== undefined);
   const events = eventsOf(changes);
   const deliveries = deliveriesOf(events);
+  // Named, so each connection parses the statement once: parsing it for every commit doubled a
+  // commit's time (4 ms against 2 on this machine).
   const { rows } = await db.query<WriteResult>({
+    name: 'wagate.write-changes',
     text: WRITE_CHANGES,
     values: [ids, JSON.stringify(fenceRows(fenced)), JSON.stringify(channelRows(changes)), JSON.stringify(historyRows(changes)), ...eventValues(events), JSON.stringify(deliveryRows(deliveries))],
   });
