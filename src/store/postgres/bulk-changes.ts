@@ -3,7 +3,7 @@ import type { Fence } from '../cluster.js';
 import { UnknownChannelError } from '../errors.js';
 import { deliveryQueueKey, pendingDelivery } from '../rows.js';
 import type { ChannelChange, ChannelRuntimeSnapshot, DeliveryTarget, DueDelivery, OutboundEvent } from '../types.js';
-import { fenceRows, heldLeasesSql, refuseLostLeases } from './cluster.js';
+import { fencedOnly, fenceRows, heldLeasesSql, refuseLostLeases, type FenceRow } from './cluster.js';
 
 /**
  * Changes of many channels in ONE statement (group commit): the lock of every channel, the check
@@ -87,7 +87,7 @@ const WRITE_CHANGES = `
 
 interface WriteResult {
   locked: string[] | null;
-  held: Array<{ channel_id: string; node_id: string; epoch: number }> | null;
+  held: FenceRow[] | null;
   /** [id, event_seq] of each delivery written, in id order. */
   deliveries: Array<[number, number]> | null;
 }
@@ -100,7 +100,7 @@ interface WriteResult {
  */
 export async function writeChanges(db: pg.Pool | pg.PoolClient, changes: ChannelChange[]): Promise<DueDelivery[]> {
   const ids = [...new Set(changes.map((ch) => ch.channelId))];
-  const fenced = changes.filter((ch): ch is ChannelChange & { fence: Fence } => ch.fence !== undefined);
+  const fenced = fencedOnly(changes);
   const events = eventsOf(changes);
   const deliveries = deliveriesOf(events);
   // Named, so each connection parses the statement once: parsing it for every commit doubled a

@@ -9,11 +9,15 @@ import { withTransaction } from './pool.js';
 export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /** A lease a write expects to still hold, as the statements' JSON parameters carry it. */
-interface FenceRow {
+export interface FenceRow {
   channel_id: string;
   node_id: string;
   epoch: number;
 }
+
+/** The writes that carry a fence (a write without one is refused or unfenced by the caller). */
+export const fencedOnly = <W extends { channelId: string; fence?: Fence }>(writes: W[]): Array<W & { fence: Fence }> =>
+  writes.filter((w): w is W & { fence: Fence } => w.fence !== undefined);
 
 /** The fences of `writes`, as `heldLeasesSql` reads them (one JSON parameter). */
 export const fenceRows = (writes: Array<{ channelId: string; fence: Fence }>): FenceRow[] =>

@@ -8,7 +8,7 @@ import type { DeliveryPage, PruneCounts, RetentionCutoffs } from '../types.js';
 import type { CancelFilter, ChatRecord, ClaimHolder, DeliveryTarget, IdempotencyRecord, MessageFilter, ProxyRecord, StoredMessage } from '../types.js';
 import type { Fence } from '../cluster.js';
 import { isBulkable, writeChanges } from './bulk-changes.js';
-import { assertLeases, PostgresCluster } from './cluster.js';
+import { assertLeases, fencedOnly, PostgresCluster } from './cluster.js';
 import { PostgresGroupCommit } from './group-commit.js';
 import { PostgresHistory } from './history.js';
 import { PostgresMedia } from './media.js';
@@ -410,7 +410,7 @@ export class PostgresStore implements Store {
   /** Refuses the writes unless each one's lease holds (LeaseLostError); without nodes, there is no lease. */
   private async checkFences(c: pg.PoolClient, writes: Array<{ channelId: string; fence?: Fence }>): Promise<void> {
     this.refuseUnfenced(writes);
-    await assertLeases(c, writes.filter((w): w is { channelId: string; fence: Fence } => w.fence !== undefined));
+    await assertLeases(c, fencedOnly(writes));
   }
 
   /** On a node's store, an owner-only write without a lease is a bug: refused before anything is sent. */
