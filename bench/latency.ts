@@ -64,7 +64,10 @@ async function main(): Promise<void> {
   await settle();
   const setupS = +((performance.now() - setupStarted) / 1000).toFixed(1);
 
-  const commits = (): number => (gateway.store as { group?: { commits?: number } }).group?.commits ?? NaN;
+  // Transactions written: status changes and, on PostgreSQL, the dispatcher's outcome batches
+  // (SQLite's group commit writes both).
+  const outcomeCommits = (): number => (gateway.store.groupsWrites ? 0 : gateway.webhooks.dispatcher.outcomes.commits);
+  const commits = (): number => ((gateway.store as { group?: { commits?: number } }).group?.commits ?? NaN) + outcomeCommits();
   const results = [];
   let next = 0;
   for (const rate of RATES) {
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
       events: events.length,
       missing: latencies.filter((l) => Number.isNaN(l)).length,
       skipped_blips: skipped,
-      // SQLite's transactions (status changes and delivery outcomes), per event.
+      // Transactions (status changes and delivery outcomes), per event.
       commits_per_event: +((commits() - commitsBefore) / events.length).toFixed(2),
       latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN) },
     });

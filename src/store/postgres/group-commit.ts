@@ -30,6 +30,8 @@ export class PostgresGroupCommit {
   private inFlight = 0;
   private scheduled = false;
   private idle: Array<() => void> = [];
+  /** Batches written, each one transaction unless it was retried change by change (for the benchmarks). */
+  commits = 0;
 
   constructor(
     private readonly writer: GroupWriter,
@@ -70,6 +72,7 @@ export class PostgresGroupCommit {
       if (batch.length === 1) await this.one(batch[0]!);
       else await this.many(batch);
     } finally {
+      this.commits += 1;
       this.inFlight--;
       this.schedule();
     }
