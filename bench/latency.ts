@@ -6,7 +6,7 @@
  * Each event is timed from its status change (the lifecycle's step stamps `created_at` before
  * the commit starts) to its first receipt at a loopback receiver. Prints JSON.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.js';
 import { startGateway } from '../src/gateway.js';
 import { sandboxOf } from '../src/http/gate/sandbox.js';
@@ -76,6 +76,13 @@ async function main(): Promise<void> {
     const blips = Math.round((SECONDS * 1000) / interval);
     const stopProfile = await profiling(`${gateway.store.kind}-${rate}`); // BENCH_CPU_PROFILE: each rate's run
     const commitsBefore = commits();
+    // How much the loop itself stalled, and what GC took: on a VM that is sometimes slowed down
+    // they tell a disturbed run's p99 from the gateway's own.
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
+    const pauses: number[] = [];
+    const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => e.duration)));
+    gc.observe({ entryTypes: ['gc'] });
     const started = performance.now();
     let skipped = 0;
     // Paced against the start, so a late tick does not shift every later one (no drift, no burst).
@@ -97,6 +104,8 @@ async function main(): Promise<void> {
       }
     }
     const elapsed = (performance.now() - started) / 1000;
+    loopDelay.disable();
+    gc.disconnect();
     await Promise.all(runtimes.map((r) => r.waitFor((s) => s.status === 'AUTH', 30_000)));
     await settle();
     await stopProfile();
@@ -112,6 +121,8 @@ async function main(): Promise<void> {
       // Transactions (status changes and delivery outcomes), per event.
       commits_per_event: +((commits() - commitsBefore) / events.length).toFixed(2),
       latency_ms: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), max: round(latencies.at(-1) ?? NaN) },
+      loop_delay_ms: { p99: round(loopDelay.percentile(99) / 1e6), max: round(loopDelay.max / 1e6) },
+      gc_ms: { total: round(pauses.reduce((a, b) => a + b, 0)), max: round(Math.max(0, ...pauses)) },
     });
   }
   console.log(JSON.stringify({ store: gateway.store.kind, channels: CHANNELS, setup_s: setupS, seconds_per_rate: SECONDS, goal: 'p99 < 20 ms at 1,000 events/s', rates: results }, null, 2));
