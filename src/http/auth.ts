@@ -86,10 +86,10 @@ export class Authenticator {
 
   /** A token no channel here has: another node's channel, the admin token, or a wrong one. */
   private async unknownToken(req: FastifyRequest, token: string): Promise<void> {
-    const channel = this.isAdmin(token) ? undefined : await this.deps.discover?.(hashToken(token));
-    if (!channel && this.isAdmin(token)) {
+    if (this.isAdmin(token)) {
       this.refuse(req, 'this is the admin token: gate routes take a channel token (the "token" of PUT /partner/channels), or use the /partner/channels/{id}/… routes');
     }
+    const channel = await this.deps.discover?.(hashToken(token));
     if (!channel) this.refuse(req, 'the token matches no channel');
     req.channel = channel;
   }
